@@ -1,0 +1,220 @@
+/* config.h — settings from environment variables and --long-flags, one table per program.
+ *
+ * Every setting has an environment variable (CHECKER_CONCURRENCY) and a flag derived from it
+ * (--checker-concurrency); a flag wins over the environment, the environment over the
+ * default. Each program describes its settings as a table of config_setting rows pointing
+ * (by offset) into its own settings struct, then calls config_parse(), which also handles
+ * --help, --version and --check-config for it.
+ *
+ * Value formats (CONTRACTS §7): durations "500ms", "10s", "5m", "1h" or a bare integer of
+ * seconds; booleans true/false/1/0; thresholds "50" (absolute) or "20%".
+ *
+ * librdkafka pass-through: --kafka-prop name=value (repeatable) and RECONCILER_KAFKA_<NAME>
+ * environment variables (dots written as underscores, e.g. RECONCILER_KAFKA_SASL_MECHANISM
+ * -> sasl.mechanism) are collected into a config_kafka_properties list, flags last so they
+ * win. Properties whose name suggests a secret (password, secret, key, token, jaas) are
+ * masked in --check-config output. */
+#ifndef RECONCILER_CONFIG_H
+#define RECONCILER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum {
+    CONFIG_TYPE_STRING,    /* char * (owned by the settings struct; freed by config_free) */
+    CONFIG_TYPE_DURATION,  /* int64_t milliseconds */
+    CONFIG_TYPE_BOOL,      /* bool */
+    CONFIG_TYPE_INTEGER,   /* int64_t within [minimum, maximum] */
+    CONFIG_TYPE_THRESHOLD, /* config_threshold */
+    CONFIG_TYPE_LOG_LEVEL, /* log_level (from log.h), stored as int */
+} config_type;
+
+/* "50" is an absolute count, "20%" a share of some total the caller knows. */
+typedef struct {
+    bool is_percent;
+    double value; /* count, or percent in [0, 100] */
+} config_threshold;
+
+/* Resolves a threshold against a total: an absolute count as is; a percentage rounded
+ * down (20% of 7 = 1). Pure. */
+int64_t config_threshold_resolve(config_threshold threshold, int64_t total);
+
+typedef struct {
+    const char *env_name; /* e.g. "CHECKER_CONCURRENCY"; the flag is derived from it */
+    config_type type;
+    size_t offset;            /* offsetof(program_settings, field) */
+    const char *default_text; /* parsed like user input; NULL = unset (strings only) */
+    bool required;            /* an unset or empty value is an error */
+    bool secret;              /* masked in --check-config and never logged */
+    int64_t minimum, maximum; /* for CONFIG_TYPE_INTEGER and DURATION (ms); 0,0 = no bound */
+    const char *help;         /* one line, says why the default is what it is */
+} config_setting;
+
+typedef struct {
+    char *name;
+    char *value;
+} config_kafka_property;
+
+typedef struct {
+    config_kafka_property *items;
+    size_t count;
+} config_kafka_properties;
+
+typedef struct {
+    const char *program_name; /* "reconciler-checker" */
+    const char *summary;      /* one paragraph for --help */
+    const char *examples;     /* text appended to --help, may be NULL */
+    const config_setting *settings;
+    size_t setting_count;
+    bool accepts_kafka_properties;
+} config_program;
+
+typedef enum {
+    CONFIG_RESULT_RUN = 0,    /* settings are valid: run the program */
+    CONFIG_RESULT_EXIT_OK,    /* --help, --version or a valid --check-config: exit 0 */
+    CONFIG_RESULT_EXIT_USAGE, /* bad value or flag: a one-line error was printed: exit 2 */
+} config_result;
+
+/* Fills settings (a zeroed struct of the program's type) from defaults, the environment,
+ * then argv. Prints --help/--version/--check-config output on stdout and errors as one line
+ * on stderr ("reconciler-checker: CHECKER_CONCURRENCY: expected an integer in [1, 4096],
+ * got 'abc'"). Positional arguments are rejected unless positional_out is non-NULL, in which
+ * case the index of the first one is stored there (for sub-commands such as fleet-sim's). */
+config_result config_parse(const config_program *program, void *settings,
+                           config_kafka_properties *kafka_properties, int argc, char **argv,
+                           int *positional_out);
+
+/* Same parsing without printing or exiting, for tests and fuzzing: returns the result and
+ * writes the error line (if any) into error_buffer. Reads variables from `environment`
+ * (NULL-terminated "NAME=value" array) instead of the process environment. */
+config_result config_parse_from(const config_program *program, void *settings,
+                                config_kafka_properties *kafka_properties, int argc, char **argv,
+                                char **environment, char *error_buffer, size_t error_size,
+                                int *positional_out);
+
+/* config_parse_from, with the --help, --version and --check-config output written to `out`
+ * (NULL = discarded). config_parse is this with the process environment and stdout, plus the
+ * error line on stderr.
+ *
+ * Common to all three entry points:
+ * - argv is read in order; --help/-h and --version act when reached; parsing stops at the
+ *   first positional argument (or after "--"). With positional_out, its index is stored there,
+ *   or argc when there is none (getopt's optind convention); without it, one is an error.
+ * - A boolean flag given bare (--dry-run) means true; it takes the next argument as its value
+ *   only if that is true, false, 1 or 0.
+ * - An empty environment variable is an empty value: kept for strings, an error otherwise.
+ * - On any result other than CONFIG_RESULT_RUN the settings and kafka_properties have already
+ *   been freed and zeroed (calling config_free again is harmless). */
+config_result config_parse_with_output(const config_program *program, void *settings,
+                                       config_kafka_properties *kafka_properties, int argc,
+                                       char **argv, char **environment, FILE *out,
+                                       char *error_buffer, size_t error_size, int *positional_out);
+
+/* The --help manual: summary, every setting (variable, flag, default, help), the Kafka
+ * pass-through, the other flags, value formats, exit codes, examples. */
+void config_print_help(const config_program *program, FILE *out);
+
+/* True when a librdkafka property's name suggests a secret (contains password, secret,
+ * token, key or jaas; case-insensitive): such values are masked wherever they are shown. */
+bool config_kafka_property_is_secret(const char *name);
+
+/* Writes the effective configuration, one "NAME=value" line per setting, secrets shown as
+ * "<masked>" when set, followed by kafka properties ("kafka:name=value"). */
+void config_print_effective(const config_program *program, const void *settings,
+                            const config_kafka_properties *kafka_properties, FILE *out);
+
+void config_free(const config_program *program, void *settings,
+                 config_kafka_properties *kafka_properties);
+
+/* The variables every long-running program shares (CONTRACTS §7). Programs embed this
+ * struct and list COMMON_SETTINGS(their_struct, common_member) in their table. */
+typedef struct {
+    char *kafka_bootstrap_servers;
+    char *database_url; /* secret: may carry a password */
+    char *topic_checks;
+    char *topic_verdicts;
+    char *topic_actions;
+    char *topic_dlq;
+    int log_level;
+    char *metrics_address;
+} common_settings;
+
+/* One config_setting row per shared variable, each a macro so a program lists exactly the
+ * ones it reads (the audit tool needs no METRICS_ADDR, the producer no verdicts topic):
+ *
+ *     typedef struct { common_settings common; int64_t interval_ms; } producer_settings;
+ *     static const config_setting producer_table[] = {
+ *         COMMON_SETTING_KAFKA_BOOTSTRAP_SERVERS(producer_settings, common),
+ *         COMMON_SETTING_DATABASE_URL(producer_settings, common),
+ *         COMMON_SETTING_TOPIC_CHECKS(producer_settings, common),
+ *         COMMON_SETTING_LOG_LEVEL(producer_settings, common),
+ *         COMMON_SETTING_METRICS_ADDR(producer_settings, common, CONFIG_METRICS_ADDR_PRODUCER),
+ *         {.env_name = "PRODUCER_INTERVAL", ...},
+ *     };
+ *
+ * COMMON_SETTINGS(type, member) is all of them except METRICS_ADDR, whose default differs per
+ * program (so that the dev stack can run every program on one host): add
+ * COMMON_SETTING_METRICS_ADDR next to it. */
+#define CONFIG_METRICS_ADDR_PRODUCER "127.0.0.1:9101"
+#define CONFIG_METRICS_ADDR_CHECKER "127.0.0.1:9102"
+#define CONFIG_METRICS_ADDR_ACTUATOR "127.0.0.1:9103"
+#define CONFIG_METRICS_ADDR_FLEET_SIM "127.0.0.1:9104"
+
+#define CONFIG_COMMON_ROW_(settings_type, common_member, field, env, kind, default_value,          \
+                           is_secret, help_text)                                                   \
+    {                                                                                              \
+        .env_name = (env), .type = (kind), .offset = offsetof(settings_type, common_member.field), \
+        .default_text = (default_value), .required = true, .secret = (is_secret), .minimum = 0,    \
+        .maximum = 0, .help = (help_text)                                                          \
+    }
+
+#define COMMON_SETTING_KAFKA_BOOTSTRAP_SERVERS(settings_type, common_member)                       \
+    CONFIG_COMMON_ROW_(settings_type, common_member, kafka_bootstrap_servers,                      \
+                       "KAFKA_BOOTSTRAP_SERVERS", CONFIG_TYPE_STRING, "127.0.0.1:9092", false,     \
+                       "Kafka brokers, host:port[,host:port...]; the default is the local "        \
+                       "dev stack")
+#define COMMON_SETTING_DATABASE_URL(settings_type, common_member)                                  \
+    CONFIG_COMMON_ROW_(settings_type, common_member, database_url, "DATABASE_URL",                 \
+                       CONFIG_TYPE_STRING, "postgresql://reconciler@127.0.0.1:5432/reconciler",    \
+                       true,                                                                       \
+                       "PostgreSQL libpq URI or conninfo (may hold a password); the default "      \
+                       "is the local dev stack")
+#define COMMON_SETTING_TOPIC_CHECKS(settings_type, common_member)                                  \
+    CONFIG_COMMON_ROW_(settings_type, common_member, topic_checks, "RECONCILER_TOPIC_CHECKS",      \
+                       CONFIG_TYPE_STRING, "reconciler.checks", false,                             \
+                       "Topic of CheckRequests (producer -> checkers)")
+#define COMMON_SETTING_TOPIC_VERDICTS(settings_type, common_member)                                \
+    CONFIG_COMMON_ROW_(settings_type, common_member, topic_verdicts, "RECONCILER_TOPIC_VERDICTS",  \
+                       CONFIG_TYPE_STRING, "reconciler.verdicts", false,                           \
+                       "Topic of Verdicts (checkers -> actuator, audit)")
+#define COMMON_SETTING_TOPIC_ACTIONS(settings_type, common_member)                                 \
+    CONFIG_COMMON_ROW_(settings_type, common_member, topic_actions, "RECONCILER_TOPIC_ACTIONS",    \
+                       CONFIG_TYPE_STRING, "reconciler.actions", false,                            \
+                       "Topic of Actions (actuator -> audit)")
+#define COMMON_SETTING_TOPIC_DLQ(settings_type, common_member)                                     \
+    CONFIG_COMMON_ROW_(settings_type, common_member, topic_dlq, "RECONCILER_TOPIC_DLQ",            \
+                       CONFIG_TYPE_STRING, "reconciler.dlq", false,                                \
+                       "Dead-letter topic for undecodable input, kept for operators")
+#define COMMON_SETTING_LOG_LEVEL(settings_type, common_member)                                     \
+    CONFIG_COMMON_ROW_(settings_type, common_member, log_level, "LOG_LEVEL",                       \
+                       CONFIG_TYPE_LOG_LEVEL, "info", false,                                       \
+                       "minimum level of the JSON log lines on stderr: debug, info, warn or "      \
+                       "error")
+#define COMMON_SETTING_METRICS_ADDR(settings_type, common_member, default_address)                 \
+    CONFIG_COMMON_ROW_(settings_type, common_member, metrics_address, "METRICS_ADDR",              \
+                       CONFIG_TYPE_STRING, default_address, false,                                 \
+                       "host:port of /metrics, /healthz, /readyz: IPv4, localhost or [IPv6]; "     \
+                       "loopback unless chosen otherwise; port 0 picks a free port")
+
+#define COMMON_SETTINGS(settings_type, common_member)                                              \
+    COMMON_SETTING_KAFKA_BOOTSTRAP_SERVERS(settings_type, common_member),                          \
+        COMMON_SETTING_DATABASE_URL(settings_type, common_member),                                 \
+        COMMON_SETTING_TOPIC_CHECKS(settings_type, common_member),                                 \
+        COMMON_SETTING_TOPIC_VERDICTS(settings_type, common_member),                               \
+        COMMON_SETTING_TOPIC_ACTIONS(settings_type, common_member),                                \
+        COMMON_SETTING_TOPIC_DLQ(settings_type, common_member),                                    \
+        COMMON_SETTING_LOG_LEVEL(settings_type, common_member)
+
+#endif

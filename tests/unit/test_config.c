@@ -1,0 +1,708 @@
+/* test_config.c — settings from defaults, environment and flags (CONTRACTS §7).
+ *
+ * A test program's table covers every value type and the shared settings; each test feeds it
+ * an argv and an environment through config_parse_from / config_parse_with_output. */
+#include "config.h"
+
+#include "log.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    common_settings common;
+    char *cp_url;
+    char *cp_shared_secret;
+    int64_t check_timeout_ms;
+    bool dry_run;
+    int64_t concurrency;
+    config_threshold max_flips;
+    int64_t secret_pin;
+    char *note;
+} test_settings;
+
+static const config_setting test_table[] = {
+    COMMON_SETTINGS(test_settings, common),
+    COMMON_SETTING_METRICS_ADDR(test_settings, common, CONFIG_METRICS_ADDR_CHECKER),
+    {.env_name = "CP_URL",
+     .type = CONFIG_TYPE_STRING,
+     .offset = offsetof(test_settings, cp_url),
+     .required = true,
+     .help = "base URL of the control plane"},
+    {.env_name = "CP_SHARED_SECRET",
+     .type = CONFIG_TYPE_STRING,
+     .offset = offsetof(test_settings, cp_shared_secret),
+     .secret = true,
+     .help = "bearer token"},
+    {.env_name = "CHECK_TIMEOUT",
+     .type = CONFIG_TYPE_DURATION,
+     .offset = offsetof(test_settings, check_timeout_ms),
+     .default_text = "10s",
+     .minimum = 100,
+     .maximum = 60000,
+     .help = "per-request timeout"},
+    {.env_name = "DRY_RUN",
+     .type = CONFIG_TYPE_BOOL,
+     .offset = offsetof(test_settings, dry_run),
+     .default_text = "false",
+     .help = "decide but do not act"},
+    {.env_name = "CHECKER_CONCURRENCY",
+     .type = CONFIG_TYPE_INTEGER,
+     .offset = offsetof(test_settings, concurrency),
+     .default_text = "64",
+     .minimum = 1,
+     .maximum = 4096,
+     .help = "requests in flight"},
+    {.env_name = "MAX_FLIPS",
+     .type = CONFIG_TYPE_THRESHOLD,
+     .offset = offsetof(test_settings, max_flips),
+     .default_text = "20%",
+     .help = "flip budget per sweep"},
+    {.env_name = "SECRET_PIN",
+     .type = CONFIG_TYPE_INTEGER,
+     .offset = offsetof(test_settings, secret_pin),
+     .secret = true,
+     .minimum = 1000,
+     .maximum = 9999,
+     .help = "a secret that must parse"},
+    {.env_name = "NOTE",
+     .type = CONFIG_TYPE_STRING,
+     .offset = offsetof(test_settings, note),
+     .help = "optional free text"},
+};
+
+static const config_program test_program = {
+    .program_name = "test-prog",
+    .summary = "A program that exists only in this test.",
+    .examples = "  CP_URL=http://cp:8080 test-prog --dry-run\n",
+    .settings = test_table,
+    .setting_count = sizeof test_table / sizeof test_table[0],
+    .accepts_kafka_properties = true,
+};
+
+#define ARGV(...) ((char *[]){"test-prog", __VA_ARGS__, NULL})
+#define NO_ARGS ((char *[]){"test-prog", NULL})
+#define ENV(...) ((char *[]){__VA_ARGS__, NULL})
+#define MINIMAL_ENV ENV("CP_URL=http://cp:8080")
+
+static test_settings settings;
+static config_kafka_properties kafka;
+static char error[512];
+
+static void reset(void)
+{
+    config_free(&test_program, &settings, &kafka);
+    memset(&settings, 0, sizeof settings);
+    memset(&kafka, 0, sizeof kafka);
+    memset(error, 0, sizeof error);
+}
+
+static int count_args(char **argv)
+{
+    int argc = 0;
+    while (argv[argc] != NULL) {
+        argc++;
+    }
+    return argc;
+}
+
+static config_result parse(char **argv, char **environment)
+{
+    reset();
+    return config_parse_from(&test_program, &settings, &kafka, count_args(argv), argv, environment,
+                             error, sizeof error, NULL);
+}
+
+/* Parses with --help/--version/--check-config output captured into a malloc'd string. */
+static config_result parse_with_output(char **argv, char **environment, char **output)
+{
+    reset();
+    size_t length = 0;
+    FILE *out = open_memstream(output, &length);
+    ck_assert_ptr_nonnull(out);
+    config_result result =
+        config_parse_with_output(&test_program, &settings, &kafka, count_args(argv), argv,
+                                 environment, out, error, sizeof error, NULL);
+    fclose(out);
+    return result;
+}
+
+static void assert_error_names(const char *variable)
+{
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "test-prog: %s: ", variable);
+    ck_assert_msg(strncmp(error, prefix, strlen(prefix)) == 0, "error '%s' does not start '%s'",
+                  error, prefix);
+    ck_assert_msg(strchr(error, '\n') == NULL, "error is not one line: '%s'", error);
+}
+
+static void teardown(void)
+{
+    reset();
+}
+
+START_TEST(test_config_defaults_apply_when_nothing_is_set)
+{
+    ck_assert_int_eq(parse(NO_ARGS, MINIMAL_ENV), CONFIG_RESULT_RUN);
+    ck_assert_str_eq(settings.cp_url, "http://cp:8080");
+    ck_assert_ptr_null(settings.cp_shared_secret); /* optional, no default: unset */
+    ck_assert_int_eq(settings.check_timeout_ms, 10000);
+    ck_assert(!settings.dry_run);
+    ck_assert_int_eq(settings.concurrency, 64);
+    ck_assert(settings.max_flips.is_percent);
+    ck_assert_double_eq(settings.max_flips.value, 20.0);
+    ck_assert_int_eq(settings.secret_pin, 0);
+    ck_assert_ptr_null(settings.note);
+}
+END_TEST
+
+START_TEST(test_config_common_settings_have_contract_names_and_defaults)
+{
+    ck_assert_int_eq(parse(NO_ARGS, MINIMAL_ENV), CONFIG_RESULT_RUN);
+    ck_assert_str_eq(settings.common.kafka_bootstrap_servers, "127.0.0.1:9092");
+    ck_assert_str_eq(settings.common.database_url,
+                     "postgresql://reconciler@127.0.0.1:5432/reconciler");
+    ck_assert_str_eq(settings.common.topic_checks, "reconciler.checks");
+    ck_assert_str_eq(settings.common.topic_verdicts, "reconciler.verdicts");
+    ck_assert_str_eq(settings.common.topic_actions, "reconciler.actions");
+    ck_assert_str_eq(settings.common.topic_dlq, "reconciler.dlq");
+    ck_assert_int_eq(settings.common.log_level, LOG_LEVEL_INFO);
+    ck_assert_str_eq(settings.common.metrics_address, "127.0.0.1:9102");
+
+    ck_assert_int_eq(
+        parse(ARGV("--kafka-bootstrap-servers", "k1:9092,k2:9092", "--reconciler-topic-dlq=my.dlq",
+                   "--log-level", "debug", "--metrics-addr", "[::1]:0"),
+              ENV("CP_URL=x", "DATABASE_URL=postgresql://db/x", "RECONCILER_TOPIC_CHECKS=c",
+                  "LOG_LEVEL=error")),
+        CONFIG_RESULT_RUN);
+    ck_assert_str_eq(settings.common.kafka_bootstrap_servers, "k1:9092,k2:9092");
+    ck_assert_str_eq(settings.common.database_url, "postgresql://db/x");
+    ck_assert_str_eq(settings.common.topic_checks, "c");
+    ck_assert_str_eq(settings.common.topic_dlq, "my.dlq");
+    ck_assert_int_eq(settings.common.log_level, LOG_LEVEL_DEBUG);
+    ck_assert_str_eq(settings.common.metrics_address, "[::1]:0");
+}
+END_TEST
+
+START_TEST(test_config_environment_overrides_default)
+{
+    ck_assert_int_eq(parse(NO_ARGS, ENV("CP_URL=u", "CHECK_TIMEOUT=500ms", "DRY_RUN=1",
+                                        "CHECKER_CONCURRENCY=8", "MAX_FLIPS=50")),
+                     CONFIG_RESULT_RUN);
+    ck_assert_int_eq(settings.check_timeout_ms, 500);
+    ck_assert(settings.dry_run);
+    ck_assert_int_eq(settings.concurrency, 8);
+    ck_assert(!settings.max_flips.is_percent);
+    ck_assert_double_eq(settings.max_flips.value, 50.0);
+}
+END_TEST
+
+START_TEST(test_config_flag_overrides_environment_in_both_spellings)
+{
+    ck_assert_int_eq(parse(ARGV("--check-timeout", "5s", "--checker-concurrency=9"),
+                           ENV("CP_URL=u", "CHECK_TIMEOUT=1s", "CHECKER_CONCURRENCY=2")),
+                     CONFIG_RESULT_RUN);
+    ck_assert_int_eq(settings.check_timeout_ms, 5000);
+    ck_assert_int_eq(settings.concurrency, 9);
+}
+END_TEST
+
+START_TEST(test_config_flag_overriding_a_bad_variable_wins)
+{
+    ck_assert_int_eq(parse(ARGV("--check-timeout=2s"), ENV("CP_URL=u", "CHECK_TIMEOUT=junk")),
+                     CONFIG_RESULT_RUN);
+    ck_assert_int_eq(settings.check_timeout_ms, 2000);
+}
+END_TEST
+
+START_TEST(test_config_bad_duration_names_variable)
+{
+    ck_assert_int_eq(parse(NO_ARGS, ENV("CP_URL=u", "CHECK_TIMEOUT=abc")),
+                     CONFIG_RESULT_EXIT_USAGE);
+    assert_error_names("CHECK_TIMEOUT");
+    ck_assert_ptr_nonnull(strstr(error, "duration"));
+    ck_assert_ptr_nonnull(strstr(error, "'abc'"));
+
+    /* The same through the flag still names the variable. */
+    ck_assert_int_eq(parse(ARGV("--check-timeout", "1.5s"), MINIMAL_ENV), CONFIG_RESULT_EXIT_USAGE);
+    assert_error_names("CHECK_TIMEOUT");
+}
+END_TEST
+
+START_TEST(test_config_duration_outside_bounds_is_rejected)
+{
+    ck_assert_int_eq(parse(ARGV("--check-timeout=99ms"), MINIMAL_ENV), CONFIG_RESULT_EXIT_USAGE);
+    assert_error_names("CHECK_TIMEOUT");
+    ck_assert_ptr_nonnull(strstr(error, "[100ms, 1m]"));
+    ck_assert_int_eq(parse(ARGV("--check-timeout=61s"), MINIMAL_ENV), CONFIG_RESULT_EXIT_USAGE);
+    ck_assert_int_eq(parse(ARGV("--check-timeout=1m"), MINIMAL_ENV), CONFIG_RESULT_RUN);
+    ck_assert_int_eq(settings.check_timeout_ms, 60000);
+}
+END_TEST
+
+START_TEST(test_config_bool_accepts_only_true_false_1_0)
+{
+    static const struct {
+        const char *text;
+        bool value;
+    } accepted[] = {{"true", true}, {"1", true}, {"false", false}, {"0", false}};
+    for (size_t i = 0; i < sizeof accepted / sizeof accepted[0]; i++) {
+        char variable[64];
+        snprintf(variable, sizeof variable, "DRY_RUN=%s", accepted[i].text);
+        ck_assert_int_eq(parse(NO_ARGS, ENV("CP_URL=u", variable)), CONFIG_RESULT_RUN);
+        ck_assert(settings.dry_run == accepted[i].value);
+    }
+    static const char *const rejected[] = {"yes", "no", "TRUE", "True", "2", "on", ""};
+    for (size_t i = 0; i < sizeof rejected / sizeof rejected[0]; i++) {
+        char variable[64];
+        snprintf(variable, sizeof variable, "DRY_RUN=%s", rejected[i]);
+        ck_assert_msg(parse(NO_ARGS, ENV("CP_URL=u", variable)) == CONFIG_RESULT_EXIT_USAGE,
+                      "accepted DRY_RUN='%s'", rejected[i]);
+        assert_error_names("DRY_RUN");
+    }
+}
+END_TEST
+
+START_TEST(test_config_bare_bool_flag_means_true_and_takes_an_explicit_value)
+{
+    ck_assert_int_eq(parse(ARGV("--dry-run"), MINIMAL_ENV), CONFIG_RESULT_RUN);
+    ck_assert(settings.dry_run);
+    ck_assert_int_eq(parse(ARGV("--dry-run", "--checker-concurrency", "3"), MINIMAL_ENV),
+                     CONFIG_RESULT_RUN);
+    ck_assert(settings.dry_run);
+    ck_assert_int_eq(settings.concurrency, 3);
+    ck_assert_int_eq(parse(ARGV("--dry-run", "false"), ENV("CP_URL=u", "DRY_RUN=true")),
+                     CONFIG_RESULT_RUN);
+    ck_assert(!settings.dry_run);
+    ck_assert_int_eq(parse(ARGV("--dry-run=0"), ENV("CP_URL=u", "DRY_RUN=true")),
+                     CONFIG_RESULT_RUN);
+    ck_assert(!settings.dry_run);
+    ck_assert_int_eq(parse(ARGV("--dry-run=yes"), MINIMAL_ENV), CONFIG_RESULT_EXIT_USAGE);
+    assert_error_names("DRY_RUN");
+}
+END_TEST
+
+START_TEST(test_config_integer_outside_bounds_or_garbage_is_rejected)
+{
+    static const char *const rejected[] = {
+        "0", "4097", "12abc", "+5", " 5", "5 ", "0x10", "1e3", "-1", "99999999999999999999", ""};
+    for (size_t i = 0; i < sizeof rejected / sizeof rejected[0]; i++) {
+        char variable[64];
+        snprintf(variable, sizeof variable, "CHECKER_CONCURRENCY=%s", rejected[i]);
+        ck_assert_msg(parse(NO_ARGS, ENV("CP_URL=u", variable)) == CONFIG_RESULT_EXIT_USAGE,
+                      "accepted '%s'", rejected[i]);
+        assert_error_names("CHECKER_CONCURRENCY");
+    }
+    ck_assert_int_eq(parse(NO_ARGS, ENV("CP_URL=u", "CHECKER_CONCURRENCY=abc")),
+                     CONFIG_RESULT_EXIT_USAGE);
+    ck_assert_str_eq(error, "test-prog: CHECKER_CONCURRENCY: expected an integer in [1, 4096], "
+                            "got 'abc'");
+    ck_assert_int_eq(parse(NO_ARGS, ENV("CP_URL=u", "CHECKER_CONCURRENCY=4096")),
+                     CONFIG_RESULT_RUN);
+    ck_assert_int_eq(settings.concurrency, 4096);
+}
+END_TEST
+
+START_TEST(test_config_threshold_accepts_counts_and_percentages)
+{
+    static const struct {
+        const char *text;
+        bool is_percent;
+        double value;
+    } accepted[] = {{"50", false, 50}, {"0", false, 0},     {"20%", true, 20},
+                    {"0%", true, 0},   {"100%", true, 100}, {"12.5%", true, 12.5}};
+    for (size_t i = 0; i < sizeof accepted / sizeof accepted[0]; i++) {
+        char variable[64];
+        snprintf(variable, sizeof variable, "MAX_FLIPS=%s", accepted[i].text);
+        ck_assert_msg(parse(NO_ARGS, ENV("CP_URL=u", variable)) == CONFIG_RESULT_RUN,
+                      "rejected '%s': %s", accepted[i].text, error);
+        ck_assert(settings.max_flips.is_percent == accepted[i].is_percent);
+        ck_assert_double_eq(settings.max_flips.value, accepted[i].value);
+    }
+}
+END_TEST
+
+START_TEST(test_config_threshold_rejects_negative_over_100_percent_and_garbage)
+{
+    static const char *const rejected[] = {"-5",   "-1%",  "101%", "100.1%", "abc", "5.5",
+                                           "%",    "20%%", "1e2%", "0x10%",  " 5",  "5 %",
+                                           "nan%", "inf%", ".5%",  "",       "+5"};
+    for (size_t i = 0; i < sizeof rejected / sizeof rejected[0]; i++) {
+        char variable[64];
+        snprintf(variable, sizeof variable, "MAX_FLIPS=%s", rejected[i]);
+        ck_assert_msg(parse(NO_ARGS, ENV("CP_URL=u", variable)) == CONFIG_RESULT_EXIT_USAGE,
+                      "accepted '%s'", rejected[i]);
+        assert_error_names("MAX_FLIPS");
+    }
+}
+END_TEST
+
+START_TEST(test_config_threshold_resolve_rounds_percentages_down)
+{
+    config_threshold twenty_percent = {.is_percent = true, .value = 20};
+    ck_assert_int_eq(config_threshold_resolve(twenty_percent, 7), 1);
+    ck_assert_int_eq(config_threshold_resolve(twenty_percent, 100), 20);
+    ck_assert_int_eq(config_threshold_resolve(twenty_percent, 0), 0);
+    config_threshold ten_percent = {.is_percent = true, .value = 10};
+    ck_assert_int_eq(config_threshold_resolve(ten_percent, 30), 3);
+    config_threshold all = {.is_percent = true, .value = 100};
+    ck_assert_int_eq(config_threshold_resolve(all, 12345), 12345);
+    config_threshold fifty = {.is_percent = false, .value = 50};
+    ck_assert_int_eq(config_threshold_resolve(fifty, 7), 50);
+}
+END_TEST
+
+START_TEST(test_config_unknown_flag_is_usage_error_naming_it)
+{
+    ck_assert_int_eq(parse(ARGV("--no-such-flag", "1"), MINIMAL_ENV), CONFIG_RESULT_EXIT_USAGE);
+    ck_assert_str_eq(error, "test-prog: --no-such-flag: unknown flag (see --help)");
+    ck_assert_int_eq(parse(ARGV("-x"), MINIMAL_ENV), CONFIG_RESULT_EXIT_USAGE);
+    ck_assert_ptr_nonnull(strstr(error, "-x"));
+}
+END_TEST
+
+START_TEST(test_config_unknown_flag_error_never_echoes_its_value)
+{
+    ck_assert_int_eq(parse(ARGV("--cp-shared-secrett=hunter2"), MINIMAL_ENV),
+                     CONFIG_RESULT_EXIT_USAGE);
+    ck_assert_ptr_nonnull(strstr(error, "--cp-shared-secrett"));
+    ck_assert_ptr_null(strstr(error, "hunter2"));
+}
+END_TEST
+
+START_TEST(test_config_flag_without_value_is_usage_error)
+{
+    ck_assert_int_eq(parse(ARGV("--check-timeout"), MINIMAL_ENV), CONFIG_RESULT_EXIT_USAGE);
+    assert_error_names("CHECK_TIMEOUT");
+    ck_assert_ptr_nonnull(strstr(error, "--check-timeout needs a value"));
+}
+END_TEST
+
+START_TEST(test_config_required_setting_unset_or_empty_names_variable)
+{
+    ck_assert_int_eq(parse(NO_ARGS, ENV("OTHER=1")), CONFIG_RESULT_EXIT_USAGE);
+    ck_assert_str_eq(error, "test-prog: CP_URL: required but not set");
+    ck_assert_int_eq(parse(NO_ARGS, ENV("CP_URL=")), CONFIG_RESULT_EXIT_USAGE);
+    assert_error_names("CP_URL");
+    ck_assert_int_eq(parse(ARGV("--kafka-bootstrap-servers="), MINIMAL_ENV),
+                     CONFIG_RESULT_EXIT_USAGE);
+    assert_error_names("KAFKA_BOOTSTRAP_SERVERS");
+}
+END_TEST
+
+START_TEST(test_config_empty_optional_string_is_kept_and_empty_number_rejected)
+{
+    ck_assert_int_eq(parse(NO_ARGS, ENV("CP_URL=u", "NOTE=")), CONFIG_RESULT_RUN);
+    ck_assert_str_eq(settings.note, "");
+    ck_assert_int_eq(parse(NO_ARGS, ENV("CP_URL=u", "CHECK_TIMEOUT=")), CONFIG_RESULT_EXIT_USAGE);
+    assert_error_names("CHECK_TIMEOUT");
+}
+END_TEST
+
+START_TEST(test_config_secret_bad_value_is_never_echoed)
+{
+    ck_assert_int_eq(parse(NO_ARGS, ENV("CP_URL=u", "SECRET_PIN=hunter2")),
+                     CONFIG_RESULT_EXIT_USAGE);
+    assert_error_names("SECRET_PIN");
+    ck_assert_ptr_nonnull(strstr(error, "invalid value"));
+    ck_assert_ptr_null(strstr(error, "hunter2"));
+}
+END_TEST
+
+START_TEST(test_config_error_stays_one_line_whatever_the_value)
+{
+    ck_assert_int_eq(parse(NO_ARGS, ENV("CP_URL=u", "CHECK_TIMEOUT=1s\nINJECTED: yes")),
+                     CONFIG_RESULT_EXIT_USAGE);
+    assert_error_names("CHECK_TIMEOUT");
+}
+END_TEST
+
+START_TEST(test_config_check_config_prints_effective_config_with_secrets_masked)
+{
+    char *output = NULL;
+    config_result result = parse_with_output(
+        ARGV("--check-config", "--kafka-prop", "sasl.password=kafkapass", "--kafka-prop=acks=all"),
+        ENV("CP_URL=http://cp:8080", "CP_SHARED_SECRET=topsecret",
+            "DATABASE_URL=postgresql://u:hunter2@db:5432/x", "SECRET_PIN=1234",
+            "RECONCILER_KAFKA_SASL_JAAS_CONFIG=jaas-secret"),
+        &output);
+    ck_assert_int_eq(result, CONFIG_RESULT_EXIT_OK);
+    ck_assert_ptr_nonnull(strstr(output, "CP_URL=http://cp:8080\n"));
+    ck_assert_ptr_nonnull(strstr(output, "CP_SHARED_SECRET=<masked>\n"));
+    ck_assert_ptr_nonnull(strstr(output, "DATABASE_URL=<masked>\n"));
+    ck_assert_ptr_nonnull(strstr(output, "SECRET_PIN=<masked>\n"));
+    ck_assert_ptr_nonnull(strstr(output, "CHECK_TIMEOUT=10s\n"));
+    ck_assert_ptr_nonnull(strstr(output, "DRY_RUN=false\n"));
+    ck_assert_ptr_nonnull(strstr(output, "CHECKER_CONCURRENCY=64\n"));
+    ck_assert_ptr_nonnull(strstr(output, "MAX_FLIPS=20%\n"));
+    ck_assert_ptr_nonnull(strstr(output, "LOG_LEVEL=info\n"));
+    ck_assert_ptr_nonnull(strstr(output, "NOTE=\n"));
+    ck_assert_ptr_nonnull(strstr(output, "kafka:sasl.password=<masked>\n"));
+    ck_assert_ptr_nonnull(strstr(output, "kafka:sasl.jaas.config=<masked>\n"));
+    ck_assert_ptr_nonnull(strstr(output, "kafka:acks=all\n"));
+    ck_assert_ptr_null(strstr(output, "topsecret"));
+    ck_assert_ptr_null(strstr(output, "hunter2"));
+    ck_assert_ptr_null(strstr(output, "kafkapass"));
+    ck_assert_ptr_null(strstr(output, "jaas-secret"));
+    ck_assert_ptr_null(strstr(output, "1234"));
+    free(output);
+    /* EXIT_OK leaves nothing allocated behind. */
+    ck_assert_ptr_null(settings.cp_url);
+    ck_assert_ptr_null(kafka.items);
+}
+END_TEST
+
+START_TEST(test_config_check_config_with_bad_value_is_usage_error)
+{
+    char *output = NULL;
+    ck_assert_int_eq(parse_with_output(ARGV("--check-config"),
+                                       ENV("CP_URL=u", "CHECKER_CONCURRENCY=0"), &output),
+                     CONFIG_RESULT_EXIT_USAGE);
+    assert_error_names("CHECKER_CONCURRENCY");
+    ck_assert_str_eq(output, "");
+    free(output);
+}
+END_TEST
+
+START_TEST(test_config_help_lists_every_setting_with_flag_default_and_help)
+{
+    char *output = NULL;
+    /* --help works even when the configuration is invalid: it is how one finds out why. */
+    ck_assert_int_eq(parse_with_output(ARGV("--help"), ENV("CHECKER_CONCURRENCY=junk"), &output),
+                     CONFIG_RESULT_EXIT_OK);
+    ck_assert_ptr_nonnull(strstr(output, test_program.summary));
+    for (size_t i = 0; i < test_program.setting_count; i++) {
+        const config_setting *setting = &test_program.settings[i];
+        ck_assert_msg(strstr(output, setting->env_name) != NULL, "no %s", setting->env_name);
+        ck_assert_msg(strstr(output, setting->help) != NULL, "no help for %s", setting->env_name);
+        if (setting->default_text != NULL) {
+            char line[256];
+            snprintf(line, sizeof line, "default: %s", setting->default_text);
+            ck_assert_msg(strstr(output, line) != NULL, "no default for %s", setting->env_name);
+        }
+    }
+    ck_assert_ptr_nonnull(strstr(output, "CHECKER_CONCURRENCY, --checker-concurrency"));
+    ck_assert_ptr_nonnull(strstr(output, "KAFKA_BOOTSTRAP_SERVERS, --kafka-bootstrap-servers"));
+    ck_assert_ptr_nonnull(strstr(output, "--kafka-prop name=value"));
+    ck_assert_ptr_nonnull(strstr(output, "RECONCILER_KAFKA_<NAME>"));
+    ck_assert_ptr_nonnull(strstr(output, "--check-config"));
+    ck_assert_ptr_nonnull(strstr(output, "--version"));
+    const char *examples = strstr(output, "Examples:");
+    ck_assert_ptr_nonnull(examples);
+    ck_assert_ptr_nonnull(strstr(examples, test_program.examples));
+    /* Settings come before the Kafka section, which comes before the examples. */
+    ck_assert(strstr(output, "CP_URL") < strstr(output, "--kafka-prop"));
+    ck_assert(strstr(output, "--kafka-prop") < examples);
+    free(output);
+
+    ck_assert_int_eq(parse_with_output(ARGV("-h"), ENV("X=1"), &output), CONFIG_RESULT_EXIT_OK);
+    ck_assert_ptr_nonnull(strstr(output, "CHECK_TIMEOUT"));
+    free(output);
+}
+END_TEST
+
+START_TEST(test_config_version_prints_program_and_version)
+{
+    char *output = NULL;
+    ck_assert_int_eq(parse_with_output(ARGV("--version"), ENV("X=1"), &output),
+                     CONFIG_RESULT_EXIT_OK);
+    ck_assert_str_eq(output, "test-prog " RECONCILER_VERSION "\n");
+    free(output);
+}
+END_TEST
+
+START_TEST(test_config_kafka_variables_become_dotted_lowercase_properties)
+{
+    ck_assert_int_eq(parse(NO_ARGS, ENV("CP_URL=u", "RECONCILER_KAFKA_SECURITY_PROTOCOL=SASL_SSL",
+                                        "RECONCILER_KAFKA_SASL_MECHANISM=PLAIN")),
+                     CONFIG_RESULT_RUN);
+    ck_assert_uint_eq(kafka.count, 2);
+    /* In name order, whatever the environment's order. */
+    ck_assert_str_eq(kafka.items[0].name, "sasl.mechanism");
+    ck_assert_str_eq(kafka.items[0].value, "PLAIN");
+    ck_assert_str_eq(kafka.items[1].name, "security.protocol");
+    ck_assert_str_eq(kafka.items[1].value, "SASL_SSL");
+}
+END_TEST
+
+START_TEST(test_config_kafka_prop_flag_is_repeatable_and_wins_over_variable)
+{
+    ck_assert_int_eq(parse(ARGV("--kafka-prop", "acks=1", "--kafka-prop=sasl.mechanism=SCRAM",
+                                "--kafka-prop", "ssl.ca.pem=a=b=c"),
+                           ENV("CP_URL=u", "RECONCILER_KAFKA_SASL_MECHANISM=PLAIN")),
+                     CONFIG_RESULT_RUN);
+    ck_assert_uint_eq(kafka.count, 3);
+    ck_assert_str_eq(kafka.items[0].name, "sasl.mechanism");
+    ck_assert_str_eq(kafka.items[0].value, "SCRAM");
+    ck_assert_str_eq(kafka.items[1].name, "acks");
+    ck_assert_str_eq(kafka.items[1].value, "1");
+    ck_assert_str_eq(kafka.items[2].name, "ssl.ca.pem");
+    ck_assert_str_eq(kafka.items[2].value, "a=b=c");
+}
+END_TEST
+
+START_TEST(test_config_kafka_prop_without_equals_is_usage_error)
+{
+    ck_assert_int_eq(parse(ARGV("--kafka-prop", "acks"), MINIMAL_ENV), CONFIG_RESULT_EXIT_USAGE);
+    ck_assert_ptr_nonnull(strstr(error, "test-prog: --kafka-prop: expected name=value"));
+    ck_assert_int_eq(parse(ARGV("--kafka-prop", "=1"), MINIMAL_ENV), CONFIG_RESULT_EXIT_USAGE);
+    ck_assert_int_eq(parse(ARGV("--kafka-prop"), MINIMAL_ENV), CONFIG_RESULT_EXIT_USAGE);
+    /* A mistyped secret is not echoed. */
+    ck_assert_int_eq(parse(ARGV("--kafka-prop", "sasl.password:hunter2"), MINIMAL_ENV),
+                     CONFIG_RESULT_EXIT_USAGE);
+    ck_assert_ptr_null(strstr(error, "hunter2"));
+}
+END_TEST
+
+START_TEST(test_config_kafka_prop_is_unknown_when_program_takes_none)
+{
+    config_program no_kafka = test_program;
+    no_kafka.accepts_kafka_properties = false;
+    reset();
+    char **argv = ARGV("--kafka-prop", "acks=1");
+    ck_assert_int_eq(config_parse_from(&no_kafka, &settings, &kafka, count_args(argv), argv,
+                                       MINIMAL_ENV, error, sizeof error, NULL),
+                     CONFIG_RESULT_EXIT_USAGE);
+    ck_assert_ptr_nonnull(strstr(error, "--kafka-prop: unknown flag"));
+}
+END_TEST
+
+START_TEST(test_config_kafka_secret_property_names_are_recognised)
+{
+    ck_assert(config_kafka_property_is_secret("sasl.password"));
+    ck_assert(config_kafka_property_is_secret("sasl.jaas.config"));
+    ck_assert(config_kafka_property_is_secret("ssl.key.pem"));
+    ck_assert(config_kafka_property_is_secret("sasl.oauthbearer.client.secret"));
+    ck_assert(config_kafka_property_is_secret("SASL.OAUTHBEARER.TOKEN.ENDPOINT.URL"));
+    ck_assert(!config_kafka_property_is_secret("acks"));
+    ck_assert(!config_kafka_property_is_secret("sasl.username"));
+    ck_assert(!config_kafka_property_is_secret("security.protocol"));
+}
+END_TEST
+
+START_TEST(test_config_positional_argument_rejected_unless_caller_takes_them)
+{
+    ck_assert_int_eq(parse(ARGV("serve"), MINIMAL_ENV), CONFIG_RESULT_EXIT_USAGE);
+    ck_assert_str_eq(error, "test-prog: unexpected argument 'serve' (see --help)");
+
+    reset();
+    int positional = -1;
+    char **argv = ARGV("--dry-run", "serve", "--port", "1");
+    ck_assert_int_eq(config_parse_from(&test_program, &settings, &kafka, count_args(argv), argv,
+                                       MINIMAL_ENV, error, sizeof error, &positional),
+                     CONFIG_RESULT_RUN);
+    ck_assert_int_eq(positional, 2); /* parsing stopped there; "--port" is the sub-command's */
+    ck_assert(settings.dry_run);
+
+    reset();
+    argv = ARGV("--checker-concurrency", "2");
+    ck_assert_int_eq(config_parse_from(&test_program, &settings, &kafka, count_args(argv), argv,
+                                       MINIMAL_ENV, error, sizeof error, &positional),
+                     CONFIG_RESULT_RUN);
+    ck_assert_int_eq(positional, 3); /* none: argc */
+
+    reset();
+    argv = ARGV("--", "--looks-like-a-flag");
+    ck_assert_int_eq(config_parse_from(&test_program, &settings, &kafka, count_args(argv), argv,
+                                       MINIMAL_ENV, error, sizeof error, &positional),
+                     CONFIG_RESULT_RUN);
+    ck_assert_int_eq(positional, 2);
+}
+END_TEST
+
+START_TEST(test_config_parse_reads_the_process_environment)
+{
+    setenv("CP_URL", "http://from-env", 1);
+    setenv("RECONCILER_KAFKA_CLIENT_RACK", "az1", 1);
+    reset();
+    char **argv = ARGV("--checker-concurrency", "7");
+    ck_assert_int_eq(config_parse(&test_program, &settings, &kafka, count_args(argv), argv, NULL),
+                     CONFIG_RESULT_RUN);
+    ck_assert_str_eq(settings.cp_url, "http://from-env");
+    ck_assert_int_eq(settings.concurrency, 7);
+    ck_assert_uint_eq(kafka.count, 1);
+    ck_assert_str_eq(kafka.items[0].name, "client.rack");
+}
+END_TEST
+
+START_TEST(test_config_failed_parse_leaves_nothing_allocated)
+{
+    ck_assert_int_eq(
+        parse(ARGV("--kafka-prop", "acks=1", "--bogus"), ENV("CP_URL=u", "RECONCILER_KAFKA_X=1")),
+        CONFIG_RESULT_EXIT_USAGE);
+    ck_assert_int_eq(parse(NO_ARGS, ENV("CP_URL=u", "NOTE=n", "MAX_FLIPS=bad")),
+                     CONFIG_RESULT_EXIT_USAGE);
+    ck_assert_ptr_null(settings.cp_url);
+    ck_assert_ptr_null(settings.note);
+    ck_assert_ptr_null(settings.common.database_url);
+    ck_assert_ptr_null(kafka.items);
+    ck_assert_uint_eq(kafka.count, 0);
+}
+END_TEST
+
+START_TEST(test_config_every_setting_has_a_distinct_flag)
+{
+    /* The flag derivation is lossless for our names: no two rows may share a flag. */
+    ck_assert_int_eq(parse(ARGV("--reconciler-topic-checks=a", "--reconciler-topic-verdicts=b",
+                                "--reconciler-topic-actions=c", "--database-url=d", "--note=e"),
+                           MINIMAL_ENV),
+                     CONFIG_RESULT_RUN);
+    ck_assert_str_eq(settings.common.topic_checks, "a");
+    ck_assert_str_eq(settings.common.topic_verdicts, "b");
+    ck_assert_str_eq(settings.common.topic_actions, "c");
+    ck_assert_str_eq(settings.common.database_url, "d");
+    ck_assert_str_eq(settings.note, "e");
+}
+END_TEST
+
+static Suite *config_suite(void)
+{
+    Suite *suite = suite_create("config");
+    TCase *tcase = tcase_create("core");
+    tcase_add_checked_fixture(tcase, NULL, teardown);
+    tcase_add_test(tcase, test_config_defaults_apply_when_nothing_is_set);
+    tcase_add_test(tcase, test_config_common_settings_have_contract_names_and_defaults);
+    tcase_add_test(tcase, test_config_environment_overrides_default);
+    tcase_add_test(tcase, test_config_flag_overrides_environment_in_both_spellings);
+    tcase_add_test(tcase, test_config_flag_overriding_a_bad_variable_wins);
+    tcase_add_test(tcase, test_config_bad_duration_names_variable);
+    tcase_add_test(tcase, test_config_duration_outside_bounds_is_rejected);
+    tcase_add_test(tcase, test_config_bool_accepts_only_true_false_1_0);
+    tcase_add_test(tcase, test_config_bare_bool_flag_means_true_and_takes_an_explicit_value);
+    tcase_add_test(tcase, test_config_integer_outside_bounds_or_garbage_is_rejected);
+    tcase_add_test(tcase, test_config_threshold_accepts_counts_and_percentages);
+    tcase_add_test(tcase, test_config_threshold_rejects_negative_over_100_percent_and_garbage);
+    tcase_add_test(tcase, test_config_threshold_resolve_rounds_percentages_down);
+    tcase_add_test(tcase, test_config_unknown_flag_is_usage_error_naming_it);
+    tcase_add_test(tcase, test_config_unknown_flag_error_never_echoes_its_value);
+    tcase_add_test(tcase, test_config_flag_without_value_is_usage_error);
+    tcase_add_test(tcase, test_config_required_setting_unset_or_empty_names_variable);
+    tcase_add_test(tcase, test_config_empty_optional_string_is_kept_and_empty_number_rejected);
+    tcase_add_test(tcase, test_config_secret_bad_value_is_never_echoed);
+    tcase_add_test(tcase, test_config_error_stays_one_line_whatever_the_value);
+    tcase_add_test(tcase, test_config_check_config_prints_effective_config_with_secrets_masked);
+    tcase_add_test(tcase, test_config_check_config_with_bad_value_is_usage_error);
+    tcase_add_test(tcase, test_config_help_lists_every_setting_with_flag_default_and_help);
+    tcase_add_test(tcase, test_config_version_prints_program_and_version);
+    tcase_add_test(tcase, test_config_kafka_variables_become_dotted_lowercase_properties);
+    tcase_add_test(tcase, test_config_kafka_prop_flag_is_repeatable_and_wins_over_variable);
+    tcase_add_test(tcase, test_config_kafka_prop_without_equals_is_usage_error);
+    tcase_add_test(tcase, test_config_kafka_prop_is_unknown_when_program_takes_none);
+    tcase_add_test(tcase, test_config_kafka_secret_property_names_are_recognised);
+    tcase_add_test(tcase, test_config_positional_argument_rejected_unless_caller_takes_them);
+    tcase_add_test(tcase, test_config_parse_reads_the_process_environment);
+    tcase_add_test(tcase, test_config_failed_parse_leaves_nothing_allocated);
+    tcase_add_test(tcase, test_config_every_setting_has_a_distinct_flag);
+    suite_add_tcase(suite, tcase);
+    return suite;
+}
+
+int main(void)
+{
+    SRunner *runner = srunner_create(config_suite());
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -90,6 +90,17 @@ static void flag_for_env(const char *env_name, char *buffer, size_t size)
     buffer[length] = '\0';
 }
 
+/* The setting's flag: its explicit one ("from" -> "--from") or the one derived from its
+ * variable. */
+static void flag_of(const config_setting *setting, char *buffer, size_t size)
+{
+    if (setting->flag != NULL) {
+        snprintf(buffer, size, "--%s", setting->flag);
+    } else {
+        flag_for_env(setting->env_name, buffer, size);
+    }
+}
+
 bool config_kafka_property_is_secret(const char *name)
 {
     static const char *const secret_words[] = {"password", "secret", "token", "key", "jaas"};
@@ -543,8 +554,8 @@ void config_print_help(const config_program *program, FILE *out)
                  "variable, the variable over the default.\n\n");
     for (size_t i = 0; i < program->setting_count; i++) {
         const config_setting *setting = &program->settings[i];
-        char flag[FLAG_NAME_MAX], hint[64];
-        flag_for_env(setting->env_name, flag, sizeof flag);
+        char flag[FLAG_NAME_MAX], hint[128];
+        flag_of(setting, flag, sizeof flag);
         fprintf(out, "  %s, %s %s\n", setting->env_name, flag,
                 type_hint(setting, hint, sizeof hint));
         fprintf(out, "      default: %s%s%s%s\n",
@@ -619,7 +630,7 @@ static const config_setting *find_setting_by_flag(const config_program *program,
 {
     for (size_t i = 0; i < program->setting_count; i++) {
         char candidate[FLAG_NAME_MAX];
-        flag_for_env(program->settings[i].env_name, candidate, sizeof candidate);
+        flag_of(&program->settings[i], candidate, sizeof candidate);
         if (strlen(candidate) == flag_length && strncmp(candidate, flag, flag_length) == 0) {
             return &program->settings[i];
         }
@@ -732,7 +743,7 @@ static config_result read_arguments(parse_context *context, int argc, char **arg
                 value = argv[++i];
             } else {
                 char flag[FLAG_NAME_MAX];
-                flag_for_env(setting->env_name, flag, sizeof flag);
+                flag_of(setting, flag, sizeof flag);
                 report(context, "%s: %s needs a value", setting->env_name, flag);
                 return CONFIG_RESULT_EXIT_USAGE;
             }

@@ -50,6 +50,10 @@ typedef struct {
     bool secret;              /* masked in --check-config and never logged */
     int64_t minimum, maximum; /* for CONFIG_TYPE_INTEGER and DURATION (ms); 0,0 = no bound */
     const char *help;         /* one line, says why the default is what it is */
+    /* The flag without its leading "--" when it is not the one derived from env_name, for
+     * tools whose flags read better short (reconciler-audit: AUDIT_FROM is --from). NULL =
+     * derived. */
+    const char *flag;
 } config_setting;
 
 typedef struct {

@@ -23,8 +23,7 @@ rd_kafka_resp_err_t dlq_send(rd_kafka_t *producer, const char *dlq_topic,
      * any that pose as ours: ours must be the only ones with those names. */
     rd_kafka_headers_t *headers = NULL;
     rd_kafka_headers_t *source_headers = NULL; /* still owned by the source message */
-    if (rd_kafka_message_headers(source, &source_headers) ==
-            RD_KAFKA_RESP_ERR_NO_ERROR &&
+    if (rd_kafka_message_headers(source, &source_headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
         source_headers != NULL)
         headers = rd_kafka_headers_copy(source_headers);
     else

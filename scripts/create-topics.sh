@@ -7,7 +7,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
-kafka_lib="${KAFKA_LIB:-${RECONCILER_KAFKA_LIB:-$root/.cache/kafka/lib}}"
+kafka_lib="${KAFKA_JARS_DIR:-$root/.cache/kafka/lib}"
 bootstrap="${KAFKA_BOOTSTRAP_SERVERS:?KAFKA_BOOTSTRAP_SERVERS must be set}"
 partitions="${RECONCILER_TOPIC_PARTITIONS:-12}"
 replication="${RECONCILER_TOPIC_REPLICATION:-1}"

@@ -115,7 +115,7 @@ launch_kafka() {
 
 create_topics() {
   local dir=$1
-  KAFKA_BOOTSTRAP_SERVERS="$KAFKA_BOOTSTRAP_SERVERS" KAFKA_LIB="$kafka_lib" "$here/create-topics.sh" >&2
+  KAFKA_BOOTSTRAP_SERVERS="$KAFKA_BOOTSTRAP_SERVERS" KAFKA_JARS_DIR="$kafka_lib" "$here/create-topics.sh" >&2
 }
 
 write_env() {
@@ -124,7 +124,7 @@ write_env() {
 export RECONCILER_STACK_DIR='$dir'
 export KAFKA_BOOTSTRAP_SERVERS='$KAFKA_BOOTSTRAP_SERVERS'
 export DATABASE_URL='$DATABASE_URL'
-export RECONCILER_KAFKA_LIB='$kafka_lib'
+export KAFKA_JARS_DIR='$kafka_lib'
 ENV
 }
 

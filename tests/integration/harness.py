@@ -365,3 +365,150 @@ def metric_value(metrics_text, name, labels=None):
         total += float(value)
         found = True
     return total if found else None
+
+
+# --- Network faults -----------------------------------------------------------------------
+
+class TcpProxy:
+    """A TCP forwarder on a free loopback port to `upstream_host:upstream_port`, for outage
+    tests that must not disturb shared services: `cut()` closes every forwarded connection and
+    refuses new ones (clients see the server vanish), `restore()` forwards again.
+
+        with harness.TcpProxy("127.0.0.1", 5432) as proxy:
+            url = harness.url_with_port(database_url, proxy.port)
+    """
+
+    def __init__(self, upstream_host, upstream_port):
+        import threading
+
+        self.upstream = (upstream_host, upstream_port)
+        self._listener = socket.socket()
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(64)
+        self.port = self._listener.getsockname()[1]
+        self._lock = threading.Lock()
+        self._sockets = set()
+        self._cut = False
+        self._closed = False
+        self.connections_accepted = 0
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+        self._thread.start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def _accept_loop(self):
+        import threading
+
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            with self._lock:
+                refuse = self._cut or self._closed
+            if refuse:
+                client.close()
+                continue
+            try:
+                server = socket.create_connection(self.upstream, timeout=10)
+            except OSError:
+                client.close()
+                continue
+            server.settimeout(None)
+            with self._lock:
+                self._sockets.update((client, server))
+                self.connections_accepted += 1
+            for source, target in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
+
+    def _pump(self, source, target):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, target):
+                self._shut(sock)
+
+    def _shut(self, sock):
+        with self._lock:
+            self._sockets.discard(sock)
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        sock.close()
+
+    def cut(self):
+        """Drops every forwarded connection and refuses new ones until restore()."""
+        with self._lock:
+            self._cut = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            self._shut(sock)
+
+    def restore(self):
+        with self._lock:
+            self._cut = False
+
+    def close(self):
+        self._closed = True
+        self.cut()
+        try:
+            self._listener.close()
+        except OSError:
+            pass
+
+
+def url_with_port(url, port, host="127.0.0.1"):
+    """The same libpq URI pointing at host:port (credentials, database and query kept)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    userinfo = parts.netloc.rpartition("@")[0]
+    netloc = f"{userinfo}@{host}:{port}" if userinfo else f"{host}:{port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def url_host_port(url):
+    """(host, port) of a libpq URI."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.hostname, parts.port or 5432
+
+
+# --- Avro single-object encoding, header bytes as the spec writes them --------------------
+
+def fingerprint_bytes(record_type):
+    """The 8 header bytes of a single-object encoding: the CRC-64-AVRO fingerprint of the
+    schema's Parsing Canonical Form, little-endian. fastavro's fingerprint() already returns
+    the hex of exactly those bytes (fingerprint() above reads that hex as a big-endian number,
+    so encode()/decode() agree with each other but not with the Avro spec or our programs)."""
+    canonical = fastavro.schema.to_parsing_canonical_form(schema(record_type))
+    return bytes.fromhex(fastavro.schema.fingerprint(canonical, "CRC-64-AVRO"))
+
+
+def encode_record(record_type, record):
+    """Spec-conformant single-object encoding with fastavro, to feed our programs."""
+    buffer = io.BytesIO()
+    buffer.write(b"\xc3\x01" + fingerprint_bytes(record_type))
+    fastavro.schemaless_writer(buffer, schema(record_type), record)
+    return buffer.getvalue()
+
+
+def decode_record(record_type, data):
+    """Decodes one spec-conformant single-object-encoded record with fastavro, checking the
+    magic and the fingerprint bytes."""
+    assert data[:2] == b"\xc3\x01", "bad magic"
+    assert data[2:10] == fingerprint_bytes(record_type), f"fingerprint is not {record_type}'s"
+    return fastavro.schemaless_reader(io.BytesIO(data[10:]), schema(record_type))

@@ -1,0 +1,1111 @@
+/* checker_engine.c — see checker_engine.h.
+ *
+ * One thread runs this loop, which reads like the architecture diagram:
+ *
+ *   take    poll the consumer for CheckRequests while there is capacity; undecodable ones
+ *           go to the DLQ, expired ones are counted and released without a CP request
+ *   ask     start a libcurl transfer per request, up to CHECKER_CONCURRENCY at once and at
+ *           most CHECKER_MAX_RPS per second
+ *   wait    curl_multi_poll on the CP sockets plus a pipe that librdkafka writes to when a
+ *           message, rebalance or delivery report is queued (rd_kafka_queue_io_event_enable)
+ *   decide  each finished transfer is classified (cp_classify) into a Verdict
+ *   emit    produce the Verdict keyed by workspace id
+ *   commit  a delivery report marks the request's offset done in the offset tracker, which
+ *           releases the highest offset below which everything is done; that is stored
+ *           (rd_kafka_offsets_store) and librdkafka commits stored offsets every second
+ *
+ * Work items. Every consumed message becomes one work_item that lives until its output (a
+ * verdict or a DLQ record) is delivered, or until it is released without output (expired),
+ * or until shutdown hands it back uncommitted. An item is in exactly one place: the start
+ * queue, a libcurl transfer, the produce-retry queue, or librdkafka's producer queue
+ * (awaiting its delivery report). All items are also on one list so shutdown can free them
+ * wherever they are.
+ *
+ * Capacity. No message is taken while CHECKER_CONCURRENCY requests are queued or in flight,
+ * or while too many outputs await delivery, so memory stays bounded whatever the backlog;
+ * librdkafka's own prefetch is capped by queued.max.messages.kbytes. A consequence: a
+ * rebalance is served at the next poll, at the latest when one request finishes (bounded by
+ * CHECKER_TIMEOUT).
+ *
+ * Rebalances. On revoke the stored offsets are committed synchronously, then the tracker
+ * forgets the partitions: requests not yet sent are dropped (the next owner asks), requests
+ * in flight finish and their verdicts are still produced — harmless duplicates — but can no
+ * longer store an offset (their generation is stale). A lost assignment commits nothing. */
+#include "checker_engine.h"
+
+#include "checker_verdict.h"
+#include "codec.h"
+#include "cp_url.h"
+#include "dlq.h"
+#include "http_client.h"
+#include "kafka_config.h"
+#include "log.h"
+#include "offset_tracker.h"
+#include "timeutil.h"
+#include "token_bucket.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The longest the loop sleeps when nothing happens: bounds how late a stop request, a
+ * heartbeat or the lag gauge is noticed. */
+#define CHECKER_IDLE_WAIT_MS 100
+/* How often the consumer-lag gauge is recomputed from librdkafka's cached watermarks. */
+#define CHECKER_LAG_INTERVAL_MS 5000
+/* Outputs (verdicts, DLQ records) awaiting delivery, per unit of concurrency, before the
+ * checker stops taking messages: a Kafka outage must not turn into unbounded memory. */
+#define CHECKER_UNDELIVERED_PER_SLOT 4
+/* After the shutdown drain, how long a last flush and the purge of what is left may take. */
+#define CHECKER_FINAL_FLUSH_MS 2000
+/* /healthz fails when the loop has not checked in for this long. */
+#define CHECKER_LIVENESS_WINDOW_MS 30000
+
+typedef enum { WORK_CHECK, WORK_DLQ } work_kind;
+
+typedef struct work_item {
+    work_kind kind;
+    int32_t partition;
+    int64_t offset;
+    uint64_t generation;        /* offset_tracker generation the message was taken under */
+    check_request request;      /* WORK_CHECK: the decoded request */
+    rd_kafka_message_t *source; /* WORK_DLQ: the original message, kept until delivered */
+    codec_error decode_error;   /* WORK_DLQ: why it could not be decoded */
+    http_request *http;         /* WORK_CHECK: the transfer while it runs */
+    int64_t started_ms;         /* monotonic start of the transfer */
+    liveness verdict_liveness;  /* WORK_CHECK: for the metrics counted at delivery */
+    cp_reason verdict_reason;
+    uint8_t *output; /* WORK_CHECK: the encoded verdict, kept for retries */
+    size_t output_length;
+    struct work_item *queue_next;              /* start or produce-retry queue */
+    struct work_item *all_previous, *all_next; /* the list of every live item */
+} work_item;
+
+typedef struct {
+    work_item *head, *tail;
+    size_t count;
+} work_queue;
+
+typedef struct {
+    metrics_counter *verdicts[3]; /* by liveness */
+    metrics_counter *unknown[CP_REASON_COUNT];
+    metrics_histogram *cp_latency;
+    metrics_gauge *in_flight;
+    metrics_counter *expired;
+    metrics_counter *dlq[CODEC_ERROR_INTERNAL + 1];
+    metrics_gauge *consumer_lag;
+    metrics_counter *delivery_failures;
+    metrics_counter *revoked_work;
+} checker_metrics;
+
+typedef struct {
+    const checker_engine_options *options;
+    const checker_settings *settings;
+    rd_kafka_t *consumer;
+    rd_kafka_t *producer;
+    CURLM *multi;
+    offset_tracker *tracker;
+    token_bucket rate_limit;
+    checker_secrets secrets;
+    work_queue start_queue;
+    work_queue produce_queue;
+    work_item *all_items;
+    size_t in_http;
+    size_t awaiting_delivery;
+    size_t undelivered_limit;
+    int wake_pipe[2];
+    bool stopping;
+    bool fatal;
+    bool ready;
+    int64_t next_lag_update_ms;
+    checker_metrics metrics;
+} checker_engine;
+
+/* ---- work items and queues ------------------------------------------------------------- */
+
+static work_item *item_new(checker_engine *engine, work_kind kind, int32_t partition,
+                           int64_t offset)
+{
+    work_item *item = calloc(1, sizeof *item);
+    if (item == NULL)
+        return NULL;
+    item->kind = kind;
+    item->partition = partition;
+    item->offset = offset;
+    item->all_next = engine->all_items;
+    if (engine->all_items != NULL)
+        engine->all_items->all_previous = item;
+    engine->all_items = item;
+    return item;
+}
+
+static void item_free(checker_engine *engine, work_item *item)
+{
+    if (item->all_previous != NULL)
+        item->all_previous->all_next = item->all_next;
+    else
+        engine->all_items = item->all_next;
+    if (item->all_next != NULL)
+        item->all_next->all_previous = item->all_previous;
+    check_request_free(&item->request);
+    if (item->source != NULL)
+        rd_kafka_message_destroy(item->source);
+    free(item->output);
+    free(item);
+}
+
+static void queue_push(work_queue *queue, work_item *item)
+{
+    item->queue_next = NULL;
+    if (queue->tail != NULL)
+        queue->tail->queue_next = item;
+    else
+        queue->head = item;
+    queue->tail = item;
+    queue->count++;
+}
+
+static work_item *queue_pop(work_queue *queue)
+{
+    work_item *item = queue->head;
+    if (item == NULL)
+        return NULL;
+    queue->head = item->queue_next;
+    if (queue->head == NULL)
+        queue->tail = NULL;
+    queue->count--;
+    item->queue_next = NULL;
+    return item;
+}
+
+/* ---- offsets --------------------------------------------------------------------------- */
+
+/* Stores `next_offset` as the position to commit for `partition`. A failure is logged and
+ * otherwise harmless: the offset is stored again, higher, by a later completion, and until
+ * then the next owner merely redoes some requests. */
+static void store_offset(checker_engine *engine, int32_t partition, int64_t next_offset)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+    if (list == NULL) {
+        log_error("offset store failed", "{s:s}", "error", "out of memory");
+        return;
+    }
+    rd_kafka_topic_partition_list_add(list, engine->settings->common.topic_checks, partition)
+        ->offset = next_offset;
+    rd_kafka_resp_err_t error = rd_kafka_offsets_store(engine->consumer, list);
+    if (error == RD_KAFKA_RESP_ERR_NO_ERROR)
+        error = list->elems[0].err;
+    if (error != RD_KAFKA_RESP_ERR_NO_ERROR)
+        log_warn("rd_kafka_offsets_store failed", "{s:i, s:I, s:s}", "partition", (int)partition,
+                 "offset", (json_int_t)next_offset, "error", rd_kafka_err2str(error));
+    rd_kafka_topic_partition_list_destroy(list);
+}
+
+/* The item's output is durable (or it needs none): mark its offset done and store whatever
+ * that releases. */
+static void release_offset(checker_engine *engine, const work_item *item)
+{
+    int64_t next_offset = 0;
+    offset_tracker_complete_result result = offset_tracker_complete(
+        engine->tracker, item->partition, item->offset, item->generation, &next_offset);
+    if (result == OFFSET_TRACKER_ADVANCED)
+        store_offset(engine, item->partition, next_offset);
+    else if (result == OFFSET_TRACKER_STALE)
+        log_debug("completion of revoked work, offset not stored", "{s:i, s:I}", "partition",
+                  (int)item->partition, "offset", (json_int_t)item->offset);
+}
+
+/* ---- output ---------------------------------------------------------------------------- */
+
+/* Hands the item's output to the producer; on a local refusal (queue full, ...) the item
+ * waits in the produce queue and is offered again next iteration. */
+static void produce_output(checker_engine *engine, work_item *item)
+{
+    rd_kafka_resp_err_t error;
+    if (item->kind == WORK_CHECK) {
+        error = rd_kafka_producev(
+            engine->producer, RD_KAFKA_V_TOPIC(engine->settings->common.topic_verdicts),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_KEY(item->request.workspace_id, strlen(item->request.workspace_id)),
+            RD_KAFKA_V_VALUE(item->output, item->output_length), RD_KAFKA_V_OPAQUE(item),
+            RD_KAFKA_V_END);
+    } else {
+        char detail[160];
+        snprintf(detail, sizeof detail, "not a CheckRequest this checker can decode: %s",
+                 codec_error_name(item->decode_error));
+        error = dlq_send(engine->producer, engine->settings->common.topic_dlq, item->source,
+                         checker_program.program_name, codec_error_name(item->decode_error), detail,
+                         item);
+    }
+    if (error == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        engine->awaiting_delivery++;
+        return;
+    }
+    if (error == RD_KAFKA_RESP_ERR__FATAL) {
+        engine->fatal = true;
+    } else if (error != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        log_warn(item->kind == WORK_CHECK ? "rd_kafka_producev of a verdict failed"
+                                          : "dlq_send failed",
+                 "{s:s}", "error", rd_kafka_err2str(error));
+    }
+    queue_push(&engine->produce_queue, item);
+}
+
+static void retry_produce(checker_engine *engine)
+{
+    size_t attempts = engine->produce_queue.count;
+    while (attempts-- > 0 && !engine->fatal) {
+        work_item *item = queue_pop(&engine->produce_queue);
+        produce_output(engine, item);
+    }
+}
+
+/* librdkafka's delivery report: the only proof that an output is written. Runs inside
+ * rd_kafka_poll / rd_kafka_flush on the loop thread. */
+static void on_delivery(rd_kafka_t *producer, const rd_kafka_message_t *message, void *opaque)
+{
+    (void)producer;
+    checker_engine *engine = opaque;
+    work_item *item = message->_private;
+    if (item == NULL)
+        return;
+    engine->awaiting_delivery--;
+    if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        metrics_counter_add(engine->metrics.delivery_failures, 1);
+        log_warn(item->kind == WORK_CHECK ? "verdict delivery failed" : "DLQ delivery failed",
+                 "{s:s, s:i, s:I, s:b}", "error", rd_kafka_err2str(message->err), "partition",
+                 (int)item->partition, "offset", (json_int_t)item->offset, "retrying",
+                 !engine->stopping);
+        /* Never counted done without a report: produce again (idempotence keeps order and
+         * avoids duplicates within the session), or, when shutting down, hand it back. */
+        if (engine->stopping)
+            item_free(engine, item);
+        else
+            queue_push(&engine->produce_queue, item);
+        return;
+    }
+    if (item->kind == WORK_CHECK) {
+        metrics_counter_add(engine->metrics.verdicts[item->verdict_liveness], 1);
+        if (item->verdict_liveness == LIVENESS_UNKNOWN)
+            metrics_counter_add(engine->metrics.unknown[item->verdict_reason], 1);
+    } else {
+        metrics_counter_add(engine->metrics.dlq[item->decode_error], 1);
+    }
+    release_offset(engine, item);
+    item_free(engine, item);
+}
+
+/* ---- asking the CP --------------------------------------------------------------------- */
+
+/* Turns a classification into the encoded verdict and produces it. */
+static void emit_verdict(checker_engine *engine, work_item *item,
+                         const cp_classification *classification, long http_status,
+                         int64_t latency_ms)
+{
+    verdict record;
+    checker_verdict_make(&record, &item->request, classification, http_status, time_now_wall_ms(),
+                         latency_ms, engine->settings->checker_id, &engine->secrets);
+    item->verdict_liveness = record.liveness;
+    item->verdict_reason = classification->reason;
+    codec_error error = codec_encode_verdict(&record, &item->output, &item->output_length);
+    if (error != CODEC_OK) {
+        /* Only allocation failure or invalid UTF-8 in an id that the decoder accepted: a bug
+         * or memory exhaustion. The request stays uncommitted and is redone after a
+         * restart. */
+        log_error("codec_encode_verdict failed", "{s:s, s:s}", "error", codec_error_name(error),
+                  "workspace_id", item->request.workspace_id);
+        engine->fatal = true;
+        item_free(engine, item);
+        return;
+    }
+    log_at(record.liveness == LIVENESS_NOT_RUNNING ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG, "verdict",
+           "{s:s, s:s, s:s, s:s, s:s?, s:i, s:I}", "workspace_id", item->request.workspace_id,
+           "instance_id", item->request.instance_id, "liveness", liveness_name(record.liveness),
+           "reason", record.reason, "cp_state", record.cp_state, "http_status",
+           record.has_http_status ? (int)record.http_status : 0, "latency_ms",
+           (json_int_t)record.latency_ms);
+    produce_output(engine, item);
+}
+
+/* A request taken after its deadline: counted, released without a CP request or verdict
+ * (the next sweep enqueues a fresh one), so a backlog after an outage never stampedes the
+ * CP. */
+static void expire_request(checker_engine *engine, work_item *item)
+{
+    metrics_counter_add(engine->metrics.expired, 1);
+    log_debug("request expired before it was sent", "{s:s, s:s, s:I}", "workspace_id",
+              item->request.workspace_id, "sweep_id", item->request.sweep_id, "deadline",
+              (json_int_t)item->request.deadline);
+    release_offset(engine, item);
+    item_free(engine, item);
+}
+
+static void fail_before_sending(checker_engine *engine, work_item *item, const char *what)
+{
+    log_error(what, "{s:s}", "workspace_id", item->request.workspace_id);
+    cp_classification classification = cp_classify(0, HTTP_CLIENT_ERROR_INTERNAL, NULL, 0, NULL,
+                                                   engine->options->not_running_states);
+    emit_verdict(engine, item, &classification, 0, 0);
+}
+
+static void start_transfers(checker_engine *engine)
+{
+    const checker_settings *settings = engine->settings;
+    while (engine->start_queue.count > 0 && engine->in_http < (size_t)settings->concurrency &&
+           !engine->fatal) {
+        work_item *item = engine->start_queue.head;
+        /* Checked again here: the request may have waited for a rate-limit token. */
+        if (checker_request_expired(item->request.deadline, time_now_wall_ms())) {
+            expire_request(engine, queue_pop(&engine->start_queue));
+            continue;
+        }
+        if (!token_bucket_take(&engine->rate_limit, time_now_monotonic_ms()))
+            return;
+        queue_pop(&engine->start_queue);
+        char *url =
+            cp_status_url(settings->cp_url, item->request.workspace_id, item->request.instance_id);
+        if (url == NULL) {
+            fail_before_sending(engine, item, "cp_status_url failed: out of memory");
+            continue;
+        }
+        http_request_options request_options = {
+            .method = "GET",
+            .url = url,
+            .bearer_token = settings->cp_shared_secret,
+            .admin_token = settings->cp_admin_token,
+            .timeout_ms = settings->timeout_ms,
+            .ca_file = settings->cp_ca_file,
+        };
+        item->http = http_request_prepare(&request_options, item);
+        free(url);
+        if (item->http == NULL) {
+            fail_before_sending(engine, item, "http_request_prepare failed");
+            continue;
+        }
+        CURLMcode code = curl_multi_add_handle(engine->multi, http_request_handle(item->http));
+        if (code != CURLM_OK) {
+            log_error("curl_multi_add_handle failed", "{s:s}", "error", curl_multi_strerror(code));
+            http_response ignored;
+            http_request_finish(item->http, CURLE_FAILED_INIT, &ignored);
+            http_response_free(&ignored);
+            item->http = NULL;
+            fail_before_sending(engine, item, "could not start the CP request");
+            continue;
+        }
+        item->started_ms = time_now_monotonic_ms();
+        engine->in_http++;
+    }
+}
+
+static void collect_finished(checker_engine *engine)
+{
+    int remaining = 0;
+    CURLMsg *message;
+    while ((message = curl_multi_info_read(engine->multi, &remaining)) != NULL) {
+        if (message->msg != CURLMSG_DONE)
+            continue;
+        /* The message is invalid once the handle is removed: copy what is needed first. */
+        CURL *easy = message->easy_handle;
+        CURLcode result = message->data.result;
+        char *private_pointer = NULL;
+        if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, &private_pointer) != CURLE_OK ||
+            private_pointer == NULL) {
+            /* Cannot happen with http_client's handles; nothing can be attributed. */
+            log_error("curl_easy_getinfo(CURLINFO_PRIVATE) failed", NULL);
+            engine->fatal = true;
+            continue;
+        }
+        http_request *request = (http_request *)private_pointer;
+        CURLMcode code = curl_multi_remove_handle(engine->multi, easy);
+        if (code != CURLM_OK)
+            log_warn("curl_multi_remove_handle failed", "{s:s}", "error",
+                     curl_multi_strerror(code));
+        work_item *item = http_request_user_data(request);
+        http_response response;
+        http_request_finish(request, result, &response); /* frees request and handle */
+        item->http = NULL;
+        engine->in_http--;
+        int64_t latency_ms = time_now_monotonic_ms() - item->started_ms;
+        metrics_histogram_observe(engine->metrics.cp_latency, (double)latency_ms / 1000.0);
+        cp_classification classification =
+            cp_classify(response.status, response.error, response.body, response.body_length,
+                        response.content_type, engine->options->not_running_states);
+        long status = response.status;
+        http_response_free(&response);
+        emit_verdict(engine, item, &classification, status, latency_ms);
+    }
+}
+
+/* ---- taking messages ------------------------------------------------------------------- */
+
+static bool has_capacity(const checker_engine *engine)
+{
+    return !engine->stopping && !engine->fatal &&
+           engine->start_queue.count + engine->in_http < (size_t)engine->settings->concurrency &&
+           engine->produce_queue.count + engine->awaiting_delivery < engine->undelivered_limit;
+}
+
+static void handle_message(checker_engine *engine, rd_kafka_message_t *message)
+{
+    if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (message->err == RD_KAFKA_RESP_ERR__FATAL) {
+            char reason[256];
+            rd_kafka_fatal_error(engine->consumer, reason, sizeof reason);
+            log_error("consumer fatal error", "{s:s}", "error", reason);
+            engine->fatal = true;
+        } else if (message->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            log_warn("consumer error", "{s:s, s:s}", "error", rd_kafka_err2str(message->err),
+                     "detail", rd_kafka_message_errstr(message));
+        }
+        rd_kafka_message_destroy(message);
+        return;
+    }
+    uint64_t generation = 0;
+    offset_tracker_add_result added =
+        offset_tracker_add(engine->tracker, message->partition, message->offset, &generation);
+    if (added != OFFSET_TRACKER_ADDED) {
+        /* Not assigned: fetched just before a revoke, the new owner reads it. Out of order:
+         * already taken in this generation. Either way it is not ours to answer now. */
+        if (added == OFFSET_TRACKER_NO_MEMORY)
+            engine->fatal = true;
+        log_debug("message skipped", "{s:i, s:I, s:s}", "partition", (int)message->partition,
+                  "offset", (json_int_t)message->offset, "why",
+                  added == OFFSET_TRACKER_NOT_ASSIGNED   ? "partition not assigned"
+                  : added == OFFSET_TRACKER_OUT_OF_ORDER ? "offset already taken"
+                                                         : "out of memory");
+        rd_kafka_message_destroy(message);
+        return;
+    }
+    check_request request;
+    codec_error error = codec_decode_check_request(message->payload, message->len, &request);
+    if (error == CODEC_ERROR_INTERNAL) {
+        /* Our failure (memory), not the message's: it must not go to the DLQ. Stopping leaves
+         * it uncommitted for a healthier process. */
+        log_error("codec_decode_check_request failed internally", "{s:i, s:I}", "partition",
+                  (int)message->partition, "offset", (json_int_t)message->offset);
+        rd_kafka_message_destroy(message);
+        engine->fatal = true;
+        return;
+    }
+    work_item *item = item_new(engine, error == CODEC_OK ? WORK_CHECK : WORK_DLQ,
+                               message->partition, message->offset);
+    if (item == NULL) {
+        log_error("out of memory taking a message", NULL);
+        check_request_free(&request);
+        rd_kafka_message_destroy(message);
+        engine->fatal = true;
+        return;
+    }
+    item->generation = generation;
+    if (error != CODEC_OK) {
+        log_warn("undecodable CheckRequest sent to the DLQ", "{s:i, s:I, s:s, s:I}", "partition",
+                 (int)message->partition, "offset", (json_int_t)message->offset, "error",
+                 codec_error_name(error), "length", (json_int_t)message->len);
+        item->decode_error = error;
+        item->source = message; /* kept until the DLQ record is delivered */
+        produce_output(engine, item);
+        return;
+    }
+    rd_kafka_message_destroy(message);
+    item->request = request;
+    if (checker_request_expired(request.deadline, time_now_wall_ms())) {
+        expire_request(engine, item);
+        return;
+    }
+    queue_push(&engine->start_queue, item);
+}
+
+static void take_messages(checker_engine *engine)
+{
+    while (has_capacity(engine)) {
+        rd_kafka_message_t *message = rd_kafka_consumer_poll(engine->consumer, 0);
+        if (message == NULL)
+            return;
+        handle_message(engine, message);
+    }
+}
+
+/* ---- rebalancing ----------------------------------------------------------------------- */
+
+static bool partition_listed(const rd_kafka_topic_partition_list_t *partitions, int32_t partition)
+{
+    for (int index = 0; index < partitions->cnt; index++) {
+        if (partitions->elems[index].partition == partition)
+            return true;
+    }
+    return false;
+}
+
+/* Drops requests of revoked partitions that were not sent yet: the next owner asks. */
+static size_t drop_unsent(checker_engine *engine, const rd_kafka_topic_partition_list_t *partitions)
+{
+    work_queue kept = {NULL, NULL, 0};
+    size_t dropped = 0;
+    work_item *item;
+    while ((item = queue_pop(&engine->start_queue)) != NULL) {
+        if (partition_listed(partitions, item->partition)) {
+            item_free(engine, item);
+            dropped++;
+        } else {
+            queue_push(&kept, item);
+        }
+    }
+    engine->start_queue = kept;
+    return dropped;
+}
+
+static void log_rebalance_error(const char *call, rd_kafka_error_t *error)
+{
+    if (error == NULL)
+        return;
+    log_error("rebalance call failed", "{s:s, s:s}", "call", call, "error",
+              rd_kafka_error_string(error));
+    rd_kafka_error_destroy(error);
+}
+
+static void on_rebalance(rd_kafka_t *consumer, rd_kafka_resp_err_t event,
+                         rd_kafka_topic_partition_list_t *partitions, void *opaque)
+{
+    checker_engine *engine = opaque;
+    bool cooperative = strcmp(rd_kafka_rebalance_protocol(consumer), "COOPERATIVE") == 0;
+    if (event == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        for (int index = 0; index < partitions->cnt; index++) {
+            if (offset_tracker_assign(engine->tracker, partitions->elems[index].partition) == 0) {
+                log_error("offset_tracker_assign failed", "{s:i}", "partition",
+                          (int)partitions->elems[index].partition);
+                engine->fatal = true;
+            }
+        }
+        if (cooperative) {
+            log_rebalance_error("rd_kafka_incremental_assign",
+                                rd_kafka_incremental_assign(consumer, partitions));
+        } else {
+            rd_kafka_resp_err_t error = rd_kafka_assign(consumer, partitions);
+            if (error != RD_KAFKA_RESP_ERR_NO_ERROR)
+                log_error("rd_kafka_assign failed", "{s:s}", "error", rd_kafka_err2str(error));
+        }
+        log_info("partitions assigned", "{s:i, s:s}", "count", partitions->cnt, "protocol",
+                 rd_kafka_rebalance_protocol(consumer));
+        if (!engine->ready && !engine->stopping && engine->options->server != NULL)
+            metrics_server_set_ready(engine->options->server, true, NULL);
+        engine->ready = true;
+        return;
+    }
+    if (event == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+        bool lost = rd_kafka_assignment_lost(consumer);
+        if (!lost) {
+            /* Offsets were stored as work completed; commit them now, synchronously, so the
+             * next owner starts right after the last delivered verdict. */
+            rd_kafka_resp_err_t error = rd_kafka_commit(consumer, NULL, 0);
+            if (error != RD_KAFKA_RESP_ERR_NO_ERROR && error != RD_KAFKA_RESP_ERR__NO_OFFSET)
+                log_warn("rd_kafka_commit on revoke failed", "{s:s}", "error",
+                         rd_kafka_err2str(error));
+        }
+        size_t orphaned = drop_unsent(engine, partitions);
+        for (int index = 0; index < partitions->cnt; index++)
+            orphaned += offset_tracker_revoke(engine->tracker, partitions->elems[index].partition);
+        metrics_counter_add(engine->metrics.revoked_work, orphaned);
+        if (cooperative) {
+            log_rebalance_error("rd_kafka_incremental_unassign",
+                                rd_kafka_incremental_unassign(consumer, partitions));
+        } else {
+            rd_kafka_resp_err_t error = rd_kafka_assign(consumer, NULL);
+            if (error != RD_KAFKA_RESP_ERR_NO_ERROR)
+                log_error("rd_kafka_assign(NULL) failed", "{s:s}", "error",
+                          rd_kafka_err2str(error));
+        }
+        log_info("partitions revoked", "{s:i, s:b, s:I}", "count", partitions->cnt, "lost", lost,
+                 "uncommitted_work", (json_int_t)orphaned);
+        return;
+    }
+    log_error("rebalance error", "{s:s}", "error", rd_kafka_err2str(event));
+    rd_kafka_resp_err_t error = rd_kafka_assign(consumer, NULL);
+    if (error != RD_KAFKA_RESP_ERR_NO_ERROR)
+        log_error("rd_kafka_assign(NULL) failed", "{s:s}", "error", rd_kafka_err2str(error));
+}
+
+static void on_kafka_error(rd_kafka_t *kafka, int error, const char *reason, void *opaque)
+{
+    checker_engine *engine = opaque;
+    if (error == RD_KAFKA_RESP_ERR__FATAL) {
+        char fatal_reason[512];
+        rd_kafka_fatal_error(kafka, fatal_reason, sizeof fatal_reason);
+        log_error("kafka fatal error", "{s:s, s:s}", "client", rd_kafka_name(kafka), "error",
+                  fatal_reason);
+        engine->fatal = true;
+        return;
+    }
+    /* Transient (broker down, all brokers down, ...): librdkafka retries on its own. */
+    log_warn("kafka error", "{s:s, s:s, s:s}", "client", rd_kafka_name(kafka), "error",
+             rd_kafka_err2str((rd_kafka_resp_err_t)error), "detail", reason);
+}
+
+/* ---- metrics --------------------------------------------------------------------------- */
+
+static bool register_metrics(checker_engine *engine, metrics_registry *registry)
+{
+    checker_metrics *metrics = &engine->metrics;
+    static const char *const liveness_label[] = {"liveness"};
+    for (int value = LIVENESS_UNKNOWN; value <= LIVENESS_NOT_RUNNING; value++) {
+        const char *label_value = liveness_name((liveness)value);
+        metrics->verdicts[value] =
+            metrics_counter_get(registry, "reconciler_checker_verdicts_total",
+                                "Verdicts delivered to the verdicts topic, by liveness", 1,
+                                liveness_label, &label_value);
+        if (metrics->verdicts[value] == NULL)
+            return false;
+    }
+    static const char *const reason_label[] = {"reason"};
+    for (int reason = 0; reason < CP_REASON_COUNT; reason++) {
+        if (reason == CP_REASON_STATE_RUNNING || reason == CP_REASON_STATE_NOT_RUNNING)
+            continue;
+        const char *label_value = cp_reason_name((cp_reason)reason);
+        metrics->unknown[reason] = metrics_counter_get(registry, "reconciler_checker_unknown_total",
+                                                       "UNKNOWN verdicts delivered, by reason", 1,
+                                                       reason_label, &label_value);
+        if (metrics->unknown[reason] == NULL)
+            return false;
+    }
+    static const double latency_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                            0.5,   1,    2.5,   5,    10,  30};
+    metrics->cp_latency = metrics_histogram_get(
+        registry, "reconciler_checker_cp_latency_seconds",
+        "Time from starting a CP request to its end (answer, error or timeout)", latency_bounds,
+        sizeof latency_bounds / sizeof latency_bounds[0], 0, NULL, NULL);
+    metrics->in_flight = metrics_gauge_get(registry, "reconciler_checker_in_flight",
+                                           "CP requests in flight now", 0, NULL, NULL);
+    metrics->expired = metrics_counter_get(
+        registry, "reconciler_checker_expired_total",
+        "Requests taken after their deadline and therefore not sent to the CP", 0, NULL, NULL);
+    static const char *const error_label[] = {"error"};
+    for (int error = CODEC_ERROR_TOO_SHORT; error <= CODEC_ERROR_INTERNAL; error++) {
+        const char *label_value = codec_error_name((codec_error)error);
+        metrics->dlq[error] =
+            metrics_counter_get(registry, "reconciler_checker_dlq_total",
+                                "Undecodable CheckRequests delivered to the DLQ, by decoder error",
+                                1, error_label, &label_value);
+        if (metrics->dlq[error] == NULL)
+            return false;
+    }
+    metrics->consumer_lag = metrics_gauge_get(
+        registry, "reconciler_checker_consumer_lag",
+        "Messages on this checker's assigned partitions not yet taken (high watermark minus "
+        "position, from librdkafka's cached watermarks)",
+        0, NULL, NULL);
+    metrics->delivery_failures = metrics_counter_get(
+        registry, "reconciler_checker_delivery_failures_total",
+        "Verdict or DLQ records whose delivery failed and was retried", 0, NULL, NULL);
+    metrics->revoked_work = metrics_counter_get(
+        registry, "reconciler_checker_revoked_work_total",
+        "Requests left uncommitted for the next owner when their partition was revoked", 0, NULL,
+        NULL);
+    return metrics->cp_latency != NULL && metrics->in_flight != NULL && metrics->expired != NULL &&
+           metrics->consumer_lag != NULL && metrics->delivery_failures != NULL &&
+           metrics->revoked_work != NULL;
+}
+
+static void update_lag(checker_engine *engine)
+{
+    rd_kafka_topic_partition_list_t *assignment = NULL;
+    rd_kafka_resp_err_t error = rd_kafka_assignment(engine->consumer, &assignment);
+    if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_debug("rd_kafka_assignment failed", "{s:s}", "error", rd_kafka_err2str(error));
+        return;
+    }
+    error = rd_kafka_position(engine->consumer, assignment);
+    if (error != RD_KAFKA_RESP_ERR_NO_ERROR)
+        log_debug("rd_kafka_position failed", "{s:s}", "error", rd_kafka_err2str(error));
+    int64_t lag = 0;
+    for (int index = 0; error == RD_KAFKA_RESP_ERR_NO_ERROR && index < assignment->cnt; index++) {
+        const rd_kafka_topic_partition_t *element = &assignment->elems[index];
+        int64_t low = 0, high = 0;
+        /* Cached from fetch responses: no broker round trip. */
+        if (rd_kafka_get_watermark_offsets(engine->consumer, element->topic, element->partition,
+                                           &low, &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+            high < 0)
+            continue;
+        int64_t position = element->offset >= 0 ? element->offset : low;
+        if (position >= 0 && high > position)
+            lag += high - position;
+    }
+    rd_kafka_topic_partition_list_destroy(assignment);
+    metrics_gauge_set(engine->metrics.consumer_lag, (double)lag);
+}
+
+/* ---- set-up and tear-down -------------------------------------------------------------- */
+
+/* Requires a property the at-least-once design depends on to keep its value even if an
+ * operator passed another one. */
+static bool require_property(rd_kafka_conf_t *conf, const char *name, const char *expected,
+                             char *error_buffer, size_t error_size)
+{
+    char value[64];
+    size_t size = sizeof value;
+    if (rd_kafka_conf_get(conf, name, value, &size) != RD_KAFKA_CONF_OK ||
+        strcmp(value, expected) != 0) {
+        snprintf(error_buffer, error_size,
+                 "kafka property '%s' must be %s: the checker commits an offset only after "
+                 "its verdict is delivered",
+                 name, expected);
+        return false;
+    }
+    return true;
+}
+
+static rd_kafka_t *create_consumer(checker_engine *engine, char *error_buffer, size_t error_size,
+                                   bool *usage_error)
+{
+    const checker_settings *settings = engine->settings;
+    /* Layers: base and the shared consumer defaults, then the checker's own, then the
+     * operator's --kafka-prop (so an operator can still tune every one of them). */
+    rd_kafka_conf_t *conf = kafka_config_new_consumer(&settings->common, NULL, settings->checker_id,
+                                                      settings->group_id, error_buffer, error_size);
+    if (conf == NULL) {
+        *usage_error = true;
+        return NULL;
+    }
+    static const kafka_config_default checker_defaults[] = {
+        /* Commit stored offsets every second (librdkafka's default is 5 s): after a crash at
+         * most about a second of answered requests is asked again. */
+        {"auto.commit.interval.ms", "1000"},
+        /* Prefetch at most 1 MiB per partition (default 64 MiB): the checker holds at most
+         * CHECKER_CONCURRENCY requests anyway, and a small queue keeps memory flat. */
+        {"queued.max.messages.kbytes", "1024"},
+    };
+    for (size_t index = 0; index < sizeof checker_defaults / sizeof checker_defaults[0]; index++) {
+        if (!kafka_config_set(conf, checker_defaults[index].name, checker_defaults[index].value,
+                              error_buffer, error_size)) {
+            rd_kafka_conf_destroy(conf);
+            *usage_error = true;
+            return NULL;
+        }
+    }
+    if (!kafka_config_apply_properties(conf, engine->options->kafka_properties, error_buffer,
+                                       error_size) ||
+        !require_property(conf, "enable.auto.offset.store", "false", error_buffer, error_size) ||
+        !require_property(conf, "enable.auto.commit", "true", error_buffer, error_size)) {
+        rd_kafka_conf_destroy(conf);
+        *usage_error = true;
+        return NULL;
+    }
+    rd_kafka_conf_set_opaque(conf, engine);
+    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    rd_kafka_conf_set_error_cb(conf, on_kafka_error);
+    char reason[512];
+    rd_kafka_t *consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, reason, sizeof reason);
+    if (consumer == NULL) {
+        snprintf(error_buffer, error_size, "rd_kafka_new(consumer) failed: %s", reason);
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    conf = NULL; /* now owned by consumer */
+    /* Route the main queue (rebalances, errors) through rd_kafka_consumer_poll. */
+    rd_kafka_resp_err_t error = rd_kafka_poll_set_consumer(consumer);
+    if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        snprintf(error_buffer, error_size, "rd_kafka_poll_set_consumer failed: %s",
+                 rd_kafka_err2str(error));
+        rd_kafka_destroy(consumer);
+        return NULL;
+    }
+    return consumer;
+}
+
+static rd_kafka_t *create_producer(checker_engine *engine, char *error_buffer, size_t error_size,
+                                   bool *usage_error)
+{
+    const checker_settings *settings = engine->settings;
+    rd_kafka_conf_t *conf =
+        kafka_config_new_producer(&settings->common, engine->options->kafka_properties,
+                                  settings->checker_id, error_buffer, error_size);
+    if (conf == NULL) {
+        *usage_error = true;
+        return NULL;
+    }
+    rd_kafka_conf_set_opaque(conf, engine);
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_error_cb(conf, on_kafka_error);
+    char reason[512];
+    rd_kafka_t *producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, reason, sizeof reason);
+    if (producer == NULL) {
+        snprintf(error_buffer, error_size, "rd_kafka_new(producer) failed: %s", reason);
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    conf = NULL; /* now owned by producer */
+    return producer;
+}
+
+/* Makes librdkafka write a byte to the wake pipe whenever `queue` goes from empty to
+ * non-empty, so curl_multi_poll wakes up for Kafka events as well as for CP sockets. */
+static bool enable_wake_events(checker_engine *engine, rd_kafka_queue_t *queue)
+{
+    if (queue == NULL)
+        return false;
+    static const char wake_byte[] = "w";
+    rd_kafka_queue_io_event_enable(queue, engine->wake_pipe[1], wake_byte, 1);
+    rd_kafka_queue_destroy(queue); /* the handle only; the queue lives in its client */
+    return true;
+}
+
+static void drain_wake_pipe(checker_engine *engine)
+{
+    char buffer[256];
+    while (read(engine->wake_pipe[0], buffer, sizeof buffer) > 0) {
+    }
+}
+
+static bool subscribe(checker_engine *engine)
+{
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
+    if (topics == NULL)
+        return false;
+    rd_kafka_topic_partition_list_add(topics, engine->settings->common.topic_checks,
+                                      RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t error = rd_kafka_subscribe(engine->consumer, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_error("rd_kafka_subscribe failed", "{s:s, s:s}", "topic",
+                  engine->settings->common.topic_checks, "error", rd_kafka_err2str(error));
+        return false;
+    }
+    return true;
+}
+
+static void begin_shutdown(checker_engine *engine)
+{
+    engine->stopping = true;
+    if (engine->options->server != NULL)
+        metrics_server_set_ready(engine->options->server, false, "shutting down");
+    /* Requests not yet sent are handed back: the next owner of their partition asks. */
+    size_t unsent = 0;
+    work_item *item;
+    while ((item = queue_pop(&engine->start_queue)) != NULL) {
+        item_free(engine, item);
+        unsent++;
+    }
+    log_info("shutting down: finishing requests in flight", "{s:I, s:I, s:I}", "in_flight",
+             (json_int_t)engine->in_http, "unsent_handed_back", (json_int_t)unsent,
+             "awaiting_delivery",
+             (json_int_t)(engine->awaiting_delivery + engine->produce_queue.count));
+}
+
+/* Cancels the transfers still running (only after the shutdown drain timed out). */
+static void abort_transfers(checker_engine *engine)
+{
+    for (work_item *item = engine->all_items; item != NULL; item = item->all_next) {
+        if (item->http == NULL)
+            continue;
+        CURLMcode code = curl_multi_remove_handle(engine->multi, http_request_handle(item->http));
+        if (code != CURLM_OK)
+            log_warn("curl_multi_remove_handle failed", "{s:s}", "error",
+                     curl_multi_strerror(code));
+        http_response ignored;
+        http_request_finish(item->http, CURLE_ABORTED_BY_CALLBACK, &ignored);
+        http_response_free(&ignored);
+        item->http = NULL;
+        engine->in_http--;
+    }
+}
+
+static void flush_producer(checker_engine *engine, int timeout_ms)
+{
+    rd_kafka_resp_err_t error = rd_kafka_flush(engine->producer, timeout_ms);
+    if (error == RD_KAFKA_RESP_ERR_NO_ERROR)
+        return;
+    log_warn("rd_kafka_flush did not finish; purging undelivered output", "{s:s, s:i}", "error",
+             rd_kafka_err2str(error), "outstanding", rd_kafka_outq_len(engine->producer));
+    error = rd_kafka_purge(engine->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    if (error != RD_KAFKA_RESP_ERR_NO_ERROR)
+        log_warn("rd_kafka_purge failed", "{s:s}", "error", rd_kafka_err2str(error));
+    /* Serves the purge's delivery reports, which free their items. */
+    rd_kafka_poll(engine->producer, 0);
+}
+
+/* ---- the loop -------------------------------------------------------------------------- */
+
+static int wait_timeout_ms(checker_engine *engine)
+{
+    int wait_ms = CHECKER_IDLE_WAIT_MS;
+    if (engine->start_queue.count > 0 && engine->in_http < (size_t)engine->settings->concurrency) {
+        /* Waiting only for a rate-limit token. */
+        int64_t token_wait = token_bucket_wait_ms(&engine->rate_limit, time_now_monotonic_ms());
+        wait_ms = token_wait < 1 ? 1 : token_wait < wait_ms ? (int)token_wait : wait_ms;
+    }
+    if (engine->produce_queue.count > 0 && wait_ms > 10)
+        wait_ms = 10; /* the producer queue was full: offer again soon */
+    return wait_ms;
+}
+
+static void run_loop(checker_engine *engine)
+{
+    const checker_engine_options *options = engine->options;
+    int64_t shutdown_deadline_ms = 0;
+    for (;;) {
+        int64_t now_ms = time_now_monotonic_ms();
+        if (*options->stop_requested && !engine->stopping) {
+            begin_shutdown(engine);
+            shutdown_deadline_ms = now_ms + engine->settings->shutdown_timeout_ms;
+        }
+        if (engine->fatal)
+            return;
+        if (engine->stopping) {
+            if (engine->in_http == 0 && engine->produce_queue.count == 0 &&
+                engine->awaiting_delivery == 0)
+                return;
+            if (now_ms >= shutdown_deadline_ms) {
+                log_warn("shutdown timeout: handing back unfinished work uncommitted", "{s:I, s:I}",
+                         "in_flight", (json_int_t)engine->in_http, "awaiting_delivery",
+                         (json_int_t)(engine->awaiting_delivery + engine->produce_queue.count));
+                return;
+            }
+        }
+        if (options->server != NULL)
+            metrics_server_heartbeat(options->server);
+
+        take_messages(engine);
+        start_transfers(engine);
+        int running = 0;
+        CURLMcode code = curl_multi_perform(engine->multi, &running);
+        if (code != CURLM_OK) {
+            log_error("curl_multi_perform failed", "{s:s}", "error", curl_multi_strerror(code));
+            engine->fatal = true;
+            return;
+        }
+        collect_finished(engine);
+        retry_produce(engine);
+        rd_kafka_poll(engine->producer, 0); /* delivery reports: store offsets */
+
+        metrics_gauge_set(engine->metrics.in_flight, (double)engine->in_http);
+        if (now_ms >= engine->next_lag_update_ms) {
+            update_lag(engine);
+            engine->next_lag_update_ms = now_ms + CHECKER_LAG_INTERVAL_MS;
+        }
+
+        struct curl_waitfd wake = {.fd = engine->wake_pipe[0], .events = CURL_WAIT_POLLIN};
+        code = curl_multi_poll(engine->multi, &wake, 1, wait_timeout_ms(engine), NULL);
+        if (code != CURLM_OK) {
+            log_error("curl_multi_poll failed", "{s:s}", "error", curl_multi_strerror(code));
+            engine->fatal = true;
+            return;
+        }
+        drain_wake_pipe(engine);
+    }
+}
+
+int checker_engine_run(const checker_engine_options *options)
+{
+    checker_engine engine_storage;
+    checker_engine *engine = &engine_storage;
+    memset(engine, 0, sizeof *engine);
+    engine->options = options;
+    engine->settings = options->settings;
+    engine->wake_pipe[0] = engine->wake_pipe[1] = -1;
+    engine->secrets.values[0] = options->settings->cp_shared_secret;
+    engine->secrets.values[1] = options->settings->cp_admin_token;
+    engine->undelivered_limit =
+        (size_t)options->settings->concurrency * CHECKER_UNDELIVERED_PER_SLOT;
+    double rate = (double)options->settings->max_rps;
+    /* 100 ms worth of burst: smooth enough for the CP, coarse enough for a 100 ms loop. */
+    engine->rate_limit = token_bucket_make(rate, rate / 10.0, time_now_monotonic_ms());
+    int exit_code = 1;
+    char error[512] = "";
+    bool usage_error = false;
+
+    if (!register_metrics(engine, options->metrics)) {
+        log_error("metrics registration failed", NULL);
+        return 1;
+    }
+    engine->tracker = offset_tracker_new();
+    if (engine->tracker == NULL) {
+        log_error("out of memory", NULL);
+        return 1;
+    }
+    if (pipe2(engine->wake_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
+        log_error("pipe2 failed", "{s:s}", "error", strerror(errno));
+        goto done;
+    }
+    engine->multi = curl_multi_init();
+    if (engine->multi == NULL) {
+        log_error("curl_multi_init failed", NULL);
+        goto done;
+    }
+    /* One connection per concurrent request, all kept alive in the multi handle's cache and
+     * reused by the next request to the same CP host. */
+    long connections = (long)options->settings->concurrency;
+    CURLMcode multi_code =
+        curl_multi_setopt(engine->multi, CURLMOPT_MAX_HOST_CONNECTIONS, connections);
+    if (multi_code == CURLM_OK)
+        multi_code = curl_multi_setopt(engine->multi, CURLMOPT_MAXCONNECTS, connections);
+    if (multi_code != CURLM_OK) {
+        log_error("curl_multi_setopt failed", "{s:s}", "error", curl_multi_strerror(multi_code));
+        goto done;
+    }
+
+    engine->producer = create_producer(engine, error, sizeof error, &usage_error);
+    if (engine->producer == NULL)
+        goto kafka_failed;
+    engine->consumer = create_consumer(engine, error, sizeof error, &usage_error);
+    if (engine->consumer == NULL)
+        goto kafka_failed;
+    if (!enable_wake_events(engine, rd_kafka_queue_get_consumer(engine->consumer)) ||
+        !enable_wake_events(engine, rd_kafka_queue_get_main(engine->producer))) {
+        log_error("rd_kafka_queue_get failed", NULL);
+        goto done;
+    }
+    if (!subscribe(engine))
+        goto done;
+    if (options->server != NULL) {
+        metrics_server_set_liveness_window(options->server, CHECKER_LIVENESS_WINDOW_MS);
+        metrics_server_set_ready(options->server, false, "waiting for the consumer group");
+    }
+    log_info("checker started", "{s:s, s:s, s:s, s:I, s:I, s:I}", "checker_id",
+             options->settings->checker_id, "group_id", options->settings->group_id, "topic",
+             options->settings->common.topic_checks, "concurrency",
+             (json_int_t)options->settings->concurrency, "timeout_ms",
+             (json_int_t)options->settings->timeout_ms, "max_rps",
+             (json_int_t)options->settings->max_rps);
+
+    run_loop(engine);
+    exit_code = engine->fatal ? 1 : 0;
+    if (!engine->stopping)
+        engine->stopping = true; /* a fatal error: no retries from here on */
+
+    /* Shutdown, in order: stop the CP side, flush what was produced (its delivery reports
+     * store offsets), close the consumer (commits the stored offsets, leaves the group),
+     * destroy. */
+    abort_transfers(engine);
+    flush_producer(engine, CHECKER_FINAL_FLUSH_MS);
+    rd_kafka_resp_err_t close_error = rd_kafka_consumer_close(engine->consumer);
+    if (close_error != RD_KAFKA_RESP_ERR_NO_ERROR)
+        log_warn("rd_kafka_consumer_close failed", "{s:s}", "error", rd_kafka_err2str(close_error));
+    log_info("checker stopped", "{s:i}", "exit_code", exit_code);
+    goto done;
+
+kafka_failed:
+    log_error("kafka set-up failed", "{s:s}", "error", error);
+    exit_code = usage_error ? 2 : 1;
+
+done:
+    if (engine->producer != NULL)
+        rd_kafka_destroy(engine->producer); /* no delivery report runs after this */
+    /* Unfinished work: never committed, so the next owner redoes it. */
+    abort_transfers(engine);
+    while (engine->all_items != NULL)
+        item_free(engine, engine->all_items);
+    if (engine->consumer != NULL)
+        rd_kafka_destroy(engine->consumer);
+    if (engine->multi != NULL)
+        curl_multi_cleanup(engine->multi);
+    for (int index = 0; index < 2; index++) {
+        if (engine->wake_pipe[index] >= 0)
+            close(engine->wake_pipe[index]);
+    }
+    offset_tracker_free(engine->tracker);
+    return exit_code;
+}

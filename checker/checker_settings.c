@@ -1,0 +1,253 @@
+/* checker_settings.c — the settings table of reconciler-checker and its validation.
+ *
+ * For: what an operator can set, with the reason for each default (it is the --help text and
+ * the configuration table in docs/checker.md). Not for: parsing (common/config.c) or acting
+ * on the values (checker_engine.c). */
+#include "checker_settings.h"
+
+#include "cp_url.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static const config_setting checker_table[] = {
+    COMMON_SETTING_KAFKA_BOOTSTRAP_SERVERS(checker_settings, common),
+    COMMON_SETTING_TOPIC_CHECKS(checker_settings, common),
+    COMMON_SETTING_TOPIC_VERDICTS(checker_settings, common),
+    COMMON_SETTING_TOPIC_DLQ(checker_settings, common),
+    COMMON_SETTING_LOG_LEVEL(checker_settings, common),
+    COMMON_SETTING_METRICS_ADDR(checker_settings, common, CONFIG_METRICS_ADDR_CHECKER),
+    {
+        .env_name = "CP_URL",
+        .type = CONFIG_TYPE_STRING,
+        .offset = offsetof(checker_settings, cp_url),
+        .required = true,
+        .help = "Base URL of the control plane (http:// or https://, optional path prefix, no "
+                "credentials, query or fragment); the checker asks "
+                "{CP_URL}/cp/workspaces/{id}/status?instance_id={instance}",
+    },
+    {
+        .env_name = "CP_SHARED_SECRET",
+        .type = CONFIG_TYPE_STRING,
+        .offset = offsetof(checker_settings, cp_shared_secret),
+        .secret = true,
+        .help = "Sent as 'Authorization: Bearer <secret>' when set; secret: never logged, "
+                "never in metrics or verdicts",
+    },
+    {
+        .env_name = "CP_ADMIN_TOKEN",
+        .type = CONFIG_TYPE_STRING,
+        .offset = offsetof(checker_settings, cp_admin_token),
+        .secret = true,
+        .help = "Sent as 'X-Molecule-Admin-Token' when set; secret like CP_SHARED_SECRET",
+    },
+    {
+        .env_name = "CP_CA_FILE",
+        .type = CONFIG_TYPE_STRING,
+        .offset = offsetof(checker_settings, cp_ca_file),
+        .help = "PEM file of extra CA certificates trusted for an https CP_URL (e.g. a private "
+                "CA); certificate and host name verification stay on either way",
+    },
+    {
+        .env_name = "CHECKER_GROUP_ID",
+        .type = CONFIG_TYPE_STRING,
+        .offset = offsetof(checker_settings, group_id),
+        .default_text = "reconciler-checker",
+        .required = true,
+        .help = "Kafka consumer group of all checkers: checkers in one group share the "
+                "partitions of the checks topic, each request is answered by one of them",
+    },
+    {
+        .env_name = "CHECKER_CONCURRENCY",
+        .type = CONFIG_TYPE_INTEGER,
+        .offset = offsetof(checker_settings, concurrency),
+        .default_text = "64",
+        .minimum = 1,
+        .maximum = 4096,
+        .help = "CP requests in flight per process (and so connections to the CP); 64 keeps a "
+                "10k-workspace fleet within seconds at typical CP latency without flooding it. "
+                "No new request is taken from Kafka while this many are open, which bounds "
+                "memory",
+    },
+    {
+        .env_name = "CHECKER_TIMEOUT",
+        .type = CONFIG_TYPE_DURATION,
+        .offset = offsetof(checker_settings, timeout_ms),
+        .default_text = "10s",
+        .minimum = 100,
+        .maximum = 5LL * 60 * 1000,
+        .help = "Total time allowed for one CP request (connect, TLS, answer); a slow or "
+                "hanging CP costs each request at most this, then it is UNKNOWN "
+                "(transport_timeout). CONTRACTS §3 fixes the default at 10s",
+    },
+    {
+        .env_name = "CHECKER_MAX_RPS",
+        .type = CONFIG_TYPE_INTEGER,
+        .offset = offsetof(checker_settings, max_rps),
+        .default_text = "0",
+        .minimum = 0,
+        .maximum = 1000000,
+        .help = "Cap on CP requests started per second by this process (a token bucket with "
+                "100ms of burst); 0 = no cap, CHECKER_CONCURRENCY alone bounds the load",
+    },
+    {
+        .env_name = "CHECKER_NOT_RUNNING_STATES",
+        .type = CONFIG_TYPE_STRING,
+        .offset = offsetof(checker_settings, not_running_states_text),
+        .default_text = CP_NOT_RUNNING_STATES_DEFAULT,
+        .required = true,
+        .help = "Comma-separated CP states that mean NOT_RUNNING (exact, case-sensitive); any "
+                "state not listed and not 'running' is UNKNOWN, which never acts",
+    },
+    {
+        .env_name = "CHECKER_ID",
+        .type = CONFIG_TYPE_STRING,
+        .offset = offsetof(checker_settings, checker_id),
+        .help = "Name of this checker in logs, its Kafka client.id and each Verdict's "
+                "checker_id; unset = <hostname>-<pid>, unique per process",
+    },
+    {
+        .env_name = "CHECKER_SHUTDOWN_TIMEOUT",
+        .type = CONFIG_TYPE_DURATION,
+        .offset = offsetof(checker_settings, shutdown_timeout_ms),
+        .default_text = "10s",
+        .minimum = 0,
+        .maximum = 10LL * 60 * 1000,
+        .help = "On SIGTERM, how long in-flight requests may finish and their verdicts be "
+                "delivered before the rest is handed back uncommitted; 10s covers one default "
+                "CHECKER_TIMEOUT and leaves room in a 15s stop budget",
+    },
+};
+
+const config_program checker_program = {
+    .program_name = "reconciler-checker",
+    .summary =
+        "Consumes CheckRequests from RECONCILER_TOPIC_CHECKS as one member of the consumer "
+        "group CHECKER_GROUP_ID, asks the control plane whether each instance runs "
+        "(GET {CP_URL}/cp/workspaces/{id}/status?instance_id={instance}) with up to "
+        "CHECKER_CONCURRENCY requests in flight, and produces one Verdict per request to "
+        "RECONCILER_TOPIC_VERDICTS, keyed by workspace id. Only a 2xx JSON object whose state "
+        "is exactly a configured not-running state gives NOT_RUNNING; everything else that is "
+        "not exactly 'running' is UNKNOWN, with a reason. A request taken after its deadline "
+        "is not sent (the next sweep asks again). Offsets are committed only after the "
+        "verdict is delivered, so a crash or rebalance loses nothing (a request may be "
+        "answered twice). Undecodable messages go to RECONCILER_TOPIC_DLQ. Run any number "
+        "side by side.",
+    .examples = "Examples:\n"
+                "  CP_URL=https://cp.internal reconciler-checker --check-config\n"
+                "  CP_URL=http://127.0.0.1:8080 CP_SHARED_SECRET=... reconciler-checker \\\n"
+                "    --checker-concurrency 128 --checker-max-rps 200\n"
+                "  reconciler-checker --cp-url https://cp --kafka-prop security.protocol=SSL\n",
+    .settings = checker_table,
+    .setting_count = sizeof checker_table / sizeof checker_table[0],
+    .accepts_kafka_properties = true,
+};
+
+bool checker_settings_validate(const checker_settings *settings, cp_not_running_states *states,
+                               char *error_buffer, size_t error_size)
+{
+    char reason[256];
+    if (!cp_base_url_validate(settings->cp_url, reason, sizeof reason)) {
+        snprintf(error_buffer, error_size, "%s: CP_URL: %s", checker_program.program_name, reason);
+        return false;
+    }
+    if (settings->cp_ca_file != NULL && settings->cp_ca_file[0] != '\0' &&
+        access(settings->cp_ca_file, R_OK) != 0) {
+        snprintf(error_buffer, error_size, "%s: CP_CA_FILE: cannot read the file",
+                 checker_program.program_name);
+        return false;
+    }
+    if (!cp_not_running_states_parse(settings->not_running_states_text, states, reason,
+                                     sizeof reason)) {
+        snprintf(error_buffer, error_size, "%s: CHECKER_NOT_RUNNING_STATES: %s",
+                 checker_program.program_name, reason);
+        return false;
+    }
+    return true;
+}
+
+/* True when argv (up to "--" or the first positional argument) holds `flag`. */
+static bool has_flag(int argc, char **argv, const char *flag)
+{
+    for (int index = 1; index < argc; index++) {
+        if (strcmp(argv[index], "--") == 0 || argv[index][0] != '-')
+            return false;
+        if (strcmp(argv[index], flag) == 0)
+            return true;
+    }
+    return false;
+}
+
+config_result checker_settings_load(checker_settings *settings,
+                                    config_kafka_properties *kafka_properties,
+                                    cp_not_running_states *states, int argc, char **argv,
+                                    char **environment, FILE *out, FILE *err)
+{
+    if (environment == NULL)
+        environment = environ;
+    if (out == NULL)
+        out = stdout;
+    if (err == NULL)
+        err = stderr;
+    char error[512];
+    /* --check-config must also run the validation below, which config.c does not know
+     * about: parse without the flag, validate, then print the effective configuration here.
+     * --help and --version act before any validation, so they go through unchanged. */
+    bool check_config = has_flag(argc, argv, "--check-config") && !has_flag(argc, argv, "--help") &&
+                        !has_flag(argc, argv, "-h") && !has_flag(argc, argv, "--version");
+    char **arguments = argv;
+    int argument_count = argc;
+    if (check_config) {
+        arguments = calloc((size_t)argc + 1, sizeof *arguments);
+        if (arguments == NULL) {
+            fprintf(err, "%s: out of memory\n", checker_program.program_name);
+            return CONFIG_RESULT_EXIT_USAGE;
+        }
+        argument_count = 0;
+        for (int index = 0; index < argc; index++) {
+            if (index == 0 || strcmp(argv[index], "--check-config") != 0)
+                arguments[argument_count++] = argv[index];
+        }
+    }
+    config_result result =
+        config_parse_with_output(&checker_program, settings, kafka_properties, argument_count,
+                                 arguments, environment, out, error, sizeof error, NULL);
+    if (arguments != argv)
+        free(arguments);
+    if (result == CONFIG_RESULT_EXIT_USAGE) {
+        fprintf(err, "%s\n", error);
+        return result;
+    }
+    if (result != CONFIG_RESULT_RUN)
+        return result;
+    if (!checker_settings_validate(settings, states, error, sizeof error)) {
+        fprintf(err, "%s\n", error);
+        config_free(&checker_program, settings, kafka_properties);
+        return CONFIG_RESULT_EXIT_USAGE;
+    }
+    if (check_config) {
+        config_print_effective(&checker_program, settings, kafka_properties, out);
+        config_free(&checker_program, settings, kafka_properties);
+        return CONFIG_RESULT_EXIT_OK;
+    }
+    return CONFIG_RESULT_RUN;
+}
+
+bool checker_settings_resolve(checker_settings *settings, const char *hostname, pid_t pid)
+{
+    if (settings->checker_id != NULL && settings->checker_id[0] != '\0')
+        return true;
+    char buffer[320];
+    snprintf(buffer, sizeof buffer, "%s-%ld",
+             hostname != NULL && hostname[0] != '\0' ? hostname : "checker", (long)pid);
+    char *copy = strdup(buffer);
+    if (copy == NULL)
+        return false;
+    free(settings->checker_id);
+    settings->checker_id = copy;
+    return true;
+}

@@ -1,0 +1,55 @@
+/* checker_settings.h — reconciler-checker's settings: the table config_parse reads, the checks
+ * the table cannot express, and the derived defaults.
+ *
+ * For: naming every setting once (variable, flag, default, bounds, why); the --help text and
+ * the configuration table in docs/checker.md come from the same words. Not for: acting on
+ * them (checker_engine.c). */
+#ifndef RECONCILER_CHECKER_SETTINGS_H
+#define RECONCILER_CHECKER_SETTINGS_H
+
+#include "config.h"
+#include "cp_classify.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct {
+    common_settings common;
+    char *cp_url;                  /* CP_URL, required */
+    char *cp_shared_secret;        /* CP_SHARED_SECRET, secret, NULL/"" = not sent */
+    char *cp_admin_token;          /* CP_ADMIN_TOKEN, secret, NULL/"" = not sent */
+    char *cp_ca_file;              /* CP_CA_FILE, NULL/"" = system trust only */
+    char *group_id;                /* CHECKER_GROUP_ID */
+    int64_t concurrency;           /* CHECKER_CONCURRENCY */
+    int64_t timeout_ms;            /* CHECKER_TIMEOUT */
+    int64_t max_rps;               /* CHECKER_MAX_RPS, 0 = no limit */
+    char *not_running_states_text; /* CHECKER_NOT_RUNNING_STATES */
+    char *checker_id;              /* CHECKER_ID, NULL/"" = hostname-pid */
+    int64_t shutdown_timeout_ms;   /* CHECKER_SHUTDOWN_TIMEOUT */
+} checker_settings;
+
+extern const config_program checker_program;
+
+/* Checks what the table cannot: CP_URL's shape, CP_CA_FILE readable, the not-running states.
+ * Fills *states on success. Returns false with the one-line error
+ * "reconciler-checker: NAME: ..." in error_buffer. */
+bool checker_settings_validate(const checker_settings *settings, cp_not_running_states *states,
+                               char *error_buffer, size_t error_size);
+
+/* config_parse plus checker_settings_validate, also for --check-config (which must exit 2 on
+ * a value only the validation rejects): prints like config_parse and returns its result, or
+ * CONFIG_RESULT_EXIT_USAGE after printing the validation error on stderr. On
+ * CONFIG_RESULT_RUN, *states holds the parsed not-running states. `environment` NULL means
+ * the process environment; `out` and `err` NULL mean stdout and stderr. */
+config_result checker_settings_load(checker_settings *settings,
+                                    config_kafka_properties *kafka_properties,
+                                    cp_not_running_states *states, int argc, char **argv,
+                                    char **environment, FILE *out, FILE *err);
+
+/* checker_id = "<hostname>-<pid>" when unset or empty ("checker-<pid>" without a hostname).
+ * false on allocation failure. */
+bool checker_settings_resolve(checker_settings *settings, const char *hostname, pid_t pid);
+
+#endif

@@ -797,7 +797,7 @@ static rd_kafka_t *create_consumer(checker_engine *engine, char *error_buffer, s
     rd_kafka_conf_set_opaque(conf, engine);
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
     rd_kafka_conf_set_error_cb(conf, on_kafka_error);
-    char reason[512];
+    char reason[256]; /* shorter than error_buffer, so the message is never cut */
     rd_kafka_t *consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, reason, sizeof reason);
     if (consumer == NULL) {
         snprintf(error_buffer, error_size, "rd_kafka_new(consumer) failed: %s", reason);
@@ -830,7 +830,7 @@ static rd_kafka_t *create_producer(checker_engine *engine, char *error_buffer, s
     rd_kafka_conf_set_opaque(conf, engine);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_error_cb(conf, on_kafka_error);
-    char reason[512];
+    char reason[256]; /* shorter than error_buffer, so the message is never cut */
     rd_kafka_t *producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, reason, sizeof reason);
     if (producer == NULL) {
         snprintf(error_buffer, error_size, "rd_kafka_new(producer) failed: %s", reason);

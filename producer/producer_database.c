@@ -1,0 +1,93 @@
+/* producer_database.c — how reconciler-producer opens its PostgreSQL sessions.
+ *
+ * For: the connection parameters and per-session settings of the two sessions (queries and
+ * advisory lock), and one-line libpq error text. Not for: any query of the producer's own
+ * (scope_store.c, leader_lock.c). Never logs DATABASE_URL (it may hold a password). */
+#include "producer_database.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Applied after connecting. Why each value:
+ * - statement_timeout: a sweep's page or count query that hangs (lock, I/O stall) fails the
+ *   sweep after 30 s instead of stalling the loop past the /healthz liveness window (60 s).
+ * - the lock session's tcp_keepalives_*: the *server* notices within ~25 s that the host of
+ *   the active producer vanished without closing its socket (power loss, network split),
+ *   ends that session and so frees the advisory lock for a standby. A killed process needs
+ *   none of this: its kernel closes the socket and the lock is freed at once. */
+static const char query_session_setup[] = "SET statement_timeout = '30s'";
+static const char lock_session_setup[] = "SET statement_timeout = '10s'; "
+                                         "SET tcp_keepalives_idle = 10; "
+                                         "SET tcp_keepalives_interval = 5; "
+                                         "SET tcp_keepalives_count = 3";
+
+void producer_database_one_line(const char *message, char *buffer, size_t size)
+{
+    if (size == 0) {
+        return;
+    }
+    if (message == NULL || message[0] == '\0') {
+        snprintf(buffer, size, "(no message)");
+        return;
+    }
+    size_t length = 0;
+    for (const char *cursor = message; *cursor != '\0' && length + 1 < size; cursor++) {
+        char character = *cursor;
+        buffer[length++] =
+            (character == '\n' || character == '\r' || character == '\t') ? ' ' : character;
+    }
+    while (length > 0 && buffer[length - 1] == ' ') {
+        length--;
+    }
+    buffer[length] = '\0';
+}
+
+bool producer_database_connection_broken(PGconn *connection)
+{
+    return connection == NULL || PQstatus(connection) != CONNECTION_OK;
+}
+
+PGconn *producer_database_connect(const char *database_url, const char *application_name,
+                                  producer_database_session kind, char *error_buffer,
+                                  size_t error_size)
+{
+    /* libpq processes keywords in order and the last value wins, with the URL expanded where
+     * "dbname" stands: defaults before it are ones an operator may override in the URL;
+     * client_encoding after it is ours alone (Avro strings must be UTF-8). */
+    const char *const keywords[] = {
+        /* A dead or unreachable server fails the connect in 5 s, not libpq's "forever". */
+        "connect_timeout",
+        /* Client-side keepalives: our side notices a server that vanished. */
+        "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
+        "application_name", "dbname", "client_encoding", NULL};
+    const char *const values[] = {
+        "5", "1", "10", "5", "3", application_name, database_url, "UTF8", NULL,
+    };
+    PGconn *connection = PQconnectdbParams(keywords, values, 1);
+    if (connection == NULL) {
+        snprintf(error_buffer, error_size, "PQconnectdbParams: out of memory");
+        return NULL;
+    }
+    if (PQstatus(connection) != CONNECTION_OK) {
+        char detail[512];
+        producer_database_one_line(PQerrorMessage(connection), detail, sizeof detail);
+        snprintf(error_buffer, error_size, "PQconnectdbParams: %s", detail);
+        PQfinish(connection);
+        return NULL;
+    }
+    const char *setup =
+        kind == PRODUCER_DATABASE_SESSION_LOCK ? lock_session_setup : query_session_setup;
+    PGresult *result = PQexec(connection, setup);
+    if (PQresultStatus(result) != PGRES_COMMAND_OK) {
+        char detail[512];
+        producer_database_one_line(result != NULL ? PQresultErrorMessage(result)
+                                                  : PQerrorMessage(connection),
+                                   detail, sizeof detail);
+        snprintf(error_buffer, error_size, "PQexec(session settings): %s", detail);
+        PQclear(result);
+        PQfinish(connection);
+        return NULL;
+    }
+    PQclear(result);
+    return connection;
+}

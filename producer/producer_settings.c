@@ -1,0 +1,120 @@
+/* producer_settings.c — the settings table of reconciler-producer and its derived defaults.
+ *
+ * For: what an operator can set, with the reason for each default (it is the --help text and
+ * the configuration table in docs/producer.md). Not for: parsing (common/config.c) or
+ * acting on the values (producer_loop.c). */
+#include "producer_settings.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const config_setting producer_table[] = {
+    COMMON_SETTING_KAFKA_BOOTSTRAP_SERVERS(producer_settings, common),
+    COMMON_SETTING_DATABASE_URL(producer_settings, common),
+    COMMON_SETTING_TOPIC_CHECKS(producer_settings, common),
+    COMMON_SETTING_LOG_LEVEL(producer_settings, common),
+    COMMON_SETTING_METRICS_ADDR(producer_settings, common, CONFIG_METRICS_ADDR_PRODUCER),
+    {
+        .env_name = "PRODUCER_INTERVAL",
+        .type = CONFIG_TYPE_DURATION,
+        .offset = offsetof(producer_settings, interval_ms),
+        .default_text = "60s",
+        .minimum = 1000,
+        .maximum = 24LL * 3600 * 1000,
+        .help = "Time between sweep starts (the first sweep runs when a producer becomes "
+                "active); 60s checks every online workspace once a minute, a dead instance "
+                "is found within about a minute plus the checkers' time",
+    },
+    {
+        .env_name = "PRODUCER_PAGE_SIZE",
+        .type = CONFIG_TYPE_INTEGER,
+        .offset = offsetof(producer_settings, page_size),
+        .default_text = "1000",
+        .minimum = 1,
+        .maximum = 100000,
+        .help = "Rows read per keyset page; memory is bounded by one page whatever the fleet "
+                "size, 1000 keeps each query short",
+    },
+    {
+        .env_name = "PRODUCER_MAX_PER_SWEEP",
+        .type = CONFIG_TYPE_INTEGER,
+        .offset = offsetof(producer_settings, max_per_sweep),
+        .default_text = "0",
+        .minimum = 0,
+        .maximum = 1000000000,
+        .help = "Cap on CheckRequests per sweep, to protect a fragile control plane; 0 = no "
+                "cap (the whole fleet every sweep). With a cap, sweeps continue round-robin "
+                "where the last one stopped, so every row is checked within ceil(N/cap) sweeps",
+    },
+    {
+        .env_name = "PRODUCER_DEADLINE",
+        .type = CONFIG_TYPE_DURATION,
+        .offset = offsetof(producer_settings, deadline_ms),
+        .default_text = NULL,
+        .minimum = 1000,
+        .maximum = 7LL * 24 * 3600 * 1000,
+        .help =
+            "How long a CheckRequest stays worth answering after it is enqueued (its "
+            "deadline field); unset = PRODUCER_INTERVAL, since by then the next sweep has "
+            "enqueued a fresher one. Also Kafka's message.timeout.ms (within 5s..5m): a message "
+            "not delivered by its deadline fails the sweep instead of arriving useless",
+    },
+    {
+        .env_name = "PRODUCER_LOCK_KEY",
+        .type = CONFIG_TYPE_INTEGER,
+        .offset = offsetof(producer_settings, lock_key),
+        .default_text = PRODUCER_DEFAULT_LOCK_KEY,
+        .help = "PostgreSQL advisory lock id (bigint) that makes exactly one producer active; "
+                "producers sharing it form one group and share the round-robin cursor. The "
+                "default is 'reconcil' in ASCII, unlikely to clash with another application",
+    },
+    {
+        .env_name = "PRODUCER_ID",
+        .type = CONFIG_TYPE_STRING,
+        .offset = offsetof(producer_settings, producer_id),
+        .default_text = NULL,
+        .help = "Name of this producer in logs and in each CheckRequest's producer_id; unset = "
+                "<hostname>-<pid>, unique per process",
+    },
+};
+
+const config_program producer_program = {
+    .program_name = "reconciler-producer",
+    .summary =
+        "Every PRODUCER_INTERVAL, enumerates the in-scope workspaces (status = 'online' with a "
+        "non-empty instance_id and a runtime other than 'external') by keyset pagination and "
+        "enqueues one CheckRequest per row to RECONCILER_TOPIC_CHECKS, keyed by workspace id. "
+        "Run two or more for availability: a PostgreSQL advisory lock makes exactly one "
+        "active, the others stand by and take over within one interval. A sweep counts as done "
+        "only when Kafka confirmed the delivery of every message; a database or broker outage "
+        "fails the sweep (logged and counted), and the next interval retries.",
+    .examples = "Examples:\n"
+                "  reconciler-producer --check-config\n"
+                "  DATABASE_URL=postgresql://reconciler@db/app KAFKA_BOOTSTRAP_SERVERS=k1:9092 \\\n"
+                "    reconciler-producer --producer-max-per-sweep 5000\n"
+                "  reconciler-producer --kafka-prop security.protocol=SASL_SSL \\\n"
+                "    --kafka-prop sasl.mechanism=SCRAM-SHA-512\n",
+    .settings = producer_table,
+    .setting_count = sizeof producer_table / sizeof producer_table[0],
+    .accepts_kafka_properties = true,
+};
+
+bool producer_settings_resolve(producer_settings *settings, const char *hostname, pid_t pid)
+{
+    if (settings->deadline_ms <= 0) {
+        settings->deadline_ms = settings->interval_ms;
+    }
+    if (settings->producer_id == NULL || settings->producer_id[0] == '\0') {
+        char buffer[320];
+        snprintf(buffer, sizeof buffer, "%s-%ld",
+                 hostname != NULL && hostname[0] != '\0' ? hostname : "producer", (long)pid);
+        char *copy = strdup(buffer);
+        if (copy == NULL) {
+            return false;
+        }
+        free(settings->producer_id);
+        settings->producer_id = copy;
+    }
+    return true;
+}

@@ -29,6 +29,9 @@ configure_and_build() { # dir, extra cmake args...
   cmake --build "$dir" -j "$jobs"
 }
 
+step "formatting (clang-format, committed .clang-format)"
+scripts/check-format.sh
+
 step "build: normal (-Wall -Wextra -Werror)"
 configure_and_build build/test -DCMAKE_BUILD_TYPE=RelWithDebInfo
 if ! $quick; then
@@ -37,7 +40,6 @@ if ! $quick; then
 fi
 
 step "static checks"
-scripts/check-format.sh
 if [ -x scripts/check-compose.sh ]; then scripts/check-compose.sh build/test; fi
 
 stack_dir=$(mktemp -d /tmp/reconciler-test-stack.XXXXXX)

@@ -78,11 +78,11 @@ START_TEST(test_kafka_encoded_check_request_round_trips_through_real_broker)
     rd_kafka_conf_set_dr_msg_cb(producer_conf, on_delivery);
     rd_kafka_t *producer = rd_kafka_new(RD_KAFKA_PRODUCER, producer_conf, error, sizeof error);
     ck_assert_msg(producer != NULL, "rd_kafka_new: %s", error);
-    rd_kafka_resp_err_t produce_error = rd_kafka_producev(
-        producer, RD_KAFKA_V_TOPIC(topic_name),
-        RD_KAFKA_V_KEY(sent.workspace_id, strlen(sent.workspace_id)),
-        RD_KAFKA_V_VALUE(encoded, encoded_length), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_END);
+    rd_kafka_resp_err_t produce_error =
+        rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic_name),
+                          RD_KAFKA_V_KEY(sent.workspace_id, strlen(sent.workspace_id)),
+                          RD_KAFKA_V_VALUE(encoded, encoded_length),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     ck_assert_msg(produce_error == RD_KAFKA_RESP_ERR_NO_ERROR, "producev: %s",
                   rd_kafka_err2str(produce_error));
     ck_assert_int_eq(rd_kafka_flush(producer, 30000), RD_KAFKA_RESP_ERR_NO_ERROR);

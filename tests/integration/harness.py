@@ -512,3 +512,59 @@ def decode_record(record_type, data):
     assert data[:2] == b"\xc3\x01", "bad magic"
     assert data[2:10] == fingerprint_bytes(record_type), f"fingerprint is not {record_type}'s"
     return fastavro.schemaless_reader(io.BytesIO(data[10:]), schema(record_type))
+
+
+# --- Records with chosen timestamps and partitions, group listings --------------------------
+
+def produce_records(topic, records, config=None):
+    """records: a list of dicts with `key` and `value` (bytes or None) and optionally
+    `partition`, `timestamp` (ms since the epoch: the record's CreateTime) and `headers`.
+    Waits for every delivery report and returns each record's (partition, offset), in order.
+    `config` adds producer properties, e.g. {"partitioner": "murmur2_random"}."""
+    producer = Producer({"bootstrap.servers": bootstrap_servers(), "enable.idempotence": True,
+                         **(config or {})})
+    coordinates = [None] * len(records)
+    errors = []
+
+    def on_delivery(index):
+        def report(error, message):
+            if error:
+                errors.append(error)
+            else:
+                coordinates[index] = (message.partition(), message.offset())
+        return report
+
+    for index, record in enumerate(records):
+        kwargs = {"key": record.get("key"), "value": record.get("value"),
+                  "on_delivery": on_delivery(index)}
+        for name in ("partition", "timestamp", "headers"):
+            if record.get(name) is not None:
+                kwargs[name] = record[name]
+        producer.produce(topic, **kwargs)
+        producer.poll(0)
+    remaining = producer.flush(30)
+    assert remaining == 0 and not errors, f"produce failed: {errors}, {remaining} undelivered"
+    return coordinates
+
+
+def millis(value):
+    """An aware datetime (fastavro's timestamp-millis) as ms since the epoch, exactly."""
+    import datetime
+
+    epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+    return (value - epoch) // datetime.timedelta(milliseconds=1)
+
+
+def with_millis(record):
+    """A fastavro-decoded record with every datetime replaced by its ms since the epoch."""
+    import datetime
+
+    return {name: millis(value) if isinstance(value, datetime.datetime) else value
+            for name, value in record.items()}
+
+
+def consumer_group_ids():
+    """Ids of every consumer group the broker knows (any state)."""
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers()})
+    result = admin.list_consumer_groups(request_timeout=30).result()
+    return {listing.group_id for listing in result.valid}

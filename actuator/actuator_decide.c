@@ -1,0 +1,233 @@
+/* actuator_decide.c — the actuator's decision and guards as pure functions (see actuator_decide.h).
+ *
+ * For: turning facts (verdict, row, breaker position, clock, policy) into an outcome and a
+ * stable detail. Not for: getting those facts or acting on the outcome (actuator_store.c). Nothing
+ * here reads a clock, allocates or logs, so every branch is reachable from a unit test. */
+#include "actuator_decide.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <uuid/uuid.h>
+
+static const char *const detail_names[ACTUATOR_DETAIL_COUNT] = {
+    [ACTUATOR_DETAIL_NONE] = "none",
+    [ACTUATOR_DETAIL_VERDICT_TOO_OLD] = "verdict_too_old",
+    [ACTUATOR_DETAIL_VERDICT_FROM_FUTURE] = "verdict_from_future",
+    [ACTUATOR_DETAIL_NOT_A_UUID] = "workspace_id_not_uuid",
+    [ACTUATOR_DETAIL_NO_SUCH_ROW] = "no_such_row",
+    [ACTUATOR_DETAIL_EXTERNAL_RUNTIME] = "external_runtime",
+    [ACTUATOR_DETAIL_NO_INSTANCE] = "no_instance",
+    [ACTUATOR_DETAIL_INSTANCE_CHANGED] = "instance_changed",
+    [ACTUATOR_DETAIL_STATUS_NOT_ONLINE] = "status_not_online",
+    [ACTUATOR_DETAIL_CAS_NO_MATCH] = "compare_and_swap_no_match",
+    [ACTUATOR_DETAIL_BREAKER_OPEN] = "breaker_open",
+    [ACTUATOR_DETAIL_BREAKER_HELD_OPEN] = "breaker_held_open",
+    [ACTUATOR_DETAIL_DRY_RUN] = "dry_run",
+    [ACTUATOR_DETAIL_FLIPPED] = "flipped",
+};
+
+const char *actuator_detail_name(actuator_detail detail)
+{
+    if ((int)detail < 0 || detail >= ACTUATOR_DETAIL_COUNT) {
+        return "invalid";
+    }
+    return detail_names[detail];
+}
+
+static actuator_decision decision(action_outcome outcome, actuator_detail detail)
+{
+    actuator_decision result = {.outcome = outcome, .detail = detail};
+    return result;
+}
+
+static bool text_empty(const char *text)
+{
+    return text == NULL || text[0] == '\0';
+}
+
+bool actuator_breaker_is_open(int64_t rank, int64_t limit)
+{
+    return rank > limit;
+}
+
+bool actuator_breaker_carries_over(bool previous_found, int64_t previous_seen,
+                                   int64_t previous_limit, int64_t previous_idle_ms,
+                                   int64_t carry_over_ms)
+{
+    return previous_found && carry_over_ms > 0 &&
+           actuator_breaker_is_open(previous_seen, previous_limit) && previous_idle_ms >= 0 &&
+           previous_idle_ms <= carry_over_ms;
+}
+
+bool actuator_verdict_is_fresh(int64_t checked_at_ms, int64_t now_ms, int64_t max_age_ms)
+{
+    /* Subtractions only after the comparison, in unsigned arithmetic, so that no input
+     * (INT64_MIN, INT64_MAX) can overflow. */
+    uint64_t max_age = max_age_ms < 0 ? 0 : (uint64_t)max_age_ms;
+    if (checked_at_ms <= now_ms) {
+        return (uint64_t)now_ms - (uint64_t)checked_at_ms <= max_age;
+    }
+    return (uint64_t)checked_at_ms - (uint64_t)now_ms <= max_age;
+}
+
+actuator_decision actuator_decide(const actuator_verdict_facts *verdict_facts,
+                                  const actuator_row_facts *row,
+                                  const actuator_breaker_facts *breaker, int64_t now_ms,
+                                  const actuator_policy *policy)
+{
+    /* 1. Fail-safe rule (CONTRACTS §1): only NOT_RUNNING may lead to an action. */
+    if (verdict_facts->liveness != LIVENESS_NOT_RUNNING) {
+        return decision(ACTION_OUTCOME_UNSPECIFIED, ACTUATOR_DETAIL_NONE);
+    }
+
+    /* 2. Freshness. A stopped instance can be started again under the same id, which the
+     * compare-and-swap cannot see; only a recent answer describes the instance now. A
+     * checked_at far in the future means a skewed clock somewhere: not trustworthy either. */
+    if (!actuator_verdict_is_fresh(verdict_facts->checked_at_ms, now_ms,
+                                   policy->max_verdict_age_ms)) {
+        return decision(ACTION_OUTCOME_SKIPPED_STALE, verdict_facts->checked_at_ms <= now_ms
+                                                          ? ACTUATOR_DETAIL_VERDICT_TOO_OLD
+                                                          : ACTUATOR_DETAIL_VERDICT_FROM_FUTURE);
+    }
+
+    /* 3-6. The compare-and-swap conditions (CONTRACTS §2), in the order that names the most
+     * specific reason. The conditional UPDATE repeats them in SQL, so a mistake here can
+     * only make the actuator do less, never more. */
+    if (!row->workspace_id_is_uuid) {
+        return decision(ACTION_OUTCOME_SKIPPED_ROW_MISSING, ACTUATOR_DETAIL_NOT_A_UUID);
+    }
+    if (!row->found) {
+        return decision(ACTION_OUTCOME_SKIPPED_ROW_MISSING, ACTUATOR_DETAIL_NO_SUCH_ROW);
+    }
+    if (row->runtime != NULL && strcmp(row->runtime, "external") == 0) {
+        return decision(ACTION_OUTCOME_SKIPPED_OUT_OF_SCOPE, ACTUATOR_DETAIL_EXTERNAL_RUNTIME);
+    }
+    if (text_empty(row->instance_id)) {
+        return decision(ACTION_OUTCOME_SKIPPED_OUT_OF_SCOPE, ACTUATOR_DETAIL_NO_INSTANCE);
+    }
+    if (verdict_facts->instance_id == NULL ||
+        strcmp(row->instance_id, verdict_facts->instance_id) != 0) {
+        return decision(ACTION_OUTCOME_SKIPPED_INSTANCE_CHANGED, ACTUATOR_DETAIL_INSTANCE_CHANGED);
+    }
+    if (row->status == NULL || strcmp(row->status, "online") != 0) {
+        return decision(ACTION_OUTCOME_SKIPPED_NOT_ONLINE, ACTUATOR_DETAIL_STATUS_NOT_ONLINE);
+    }
+
+    /* 7. Mass-failure breaker: the first `limit` NOT_RUNNING workspaces of a sweep may act,
+     * none at all in a sweep that inherited an open breaker. */
+    if (actuator_breaker_is_open(breaker->rank, breaker->limit)) {
+        return decision(ACTION_OUTCOME_SKIPPED_BREAKER_OPEN, ACTUATOR_DETAIL_BREAKER_OPEN);
+    }
+    if (breaker->held_open) {
+        return decision(ACTION_OUTCOME_SKIPPED_BREAKER_OPEN, ACTUATOR_DETAIL_BREAKER_HELD_OPEN);
+    }
+
+    /* 8-9. Everything says act; dry run only reports it. */
+    if (policy->dry_run) {
+        return decision(ACTION_OUTCOME_SKIPPED_DRY_RUN, ACTUATOR_DETAIL_DRY_RUN);
+    }
+    return decision(ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED, ACTUATOR_DETAIL_FLIPPED);
+}
+
+int64_t actuator_breaker_limit(config_threshold threshold, int64_t sweep_size)
+{
+    int64_t limit = config_threshold_resolve(threshold, sweep_size);
+    if (limit < 0) {
+        limit = 0;
+    }
+    if (threshold.is_percent && threshold.value > 0 && limit < 1) {
+        limit = 1;
+    }
+    return limit;
+}
+
+bool actuator_is_uuid(const char *text)
+{
+    uuid_t parsed;
+    /* uuid_parse insists on exactly 36 characters in 8-4-4-4-12 form; PostgreSQL would also
+     * read braces or a missing hyphen, but ids we write are canonical, and being stricter
+     * can only skip, never act. */
+    return text != NULL && strlen(text) == 36 && uuid_parse(text, parsed) == 0;
+}
+
+const char *actuator_verdict_invalid_reason(const verdict *record, const char **detail_out)
+{
+    const char *unused;
+    if (detail_out == NULL) {
+        detail_out = &unused;
+    }
+    size_t sweep_length = record->sweep_id != NULL ? strlen(record->sweep_id) : 0;
+    if (sweep_length == 0 || sweep_length > ACTUATOR_MAX_SWEEP_ID_LENGTH) {
+        *detail_out = "sweep_id is empty or longer than 128 bytes: the breaker cannot count it";
+        return "invalid_sweep_id";
+    }
+    size_t instance_length = record->instance_id != NULL ? strlen(record->instance_id) : 0;
+    if (instance_length > ACTUATOR_MAX_INSTANCE_ID_LENGTH) {
+        *detail_out = "instance_id is longer than 1024 bytes";
+        return "invalid_instance_id";
+    }
+    *detail_out = NULL;
+    return NULL;
+}
+
+void actuator_format_reason(actuator_detail detail, const actuator_verdict_facts *verdict_facts,
+                            const actuator_breaker_facts *breaker, int64_t now_ms,
+                            const actuator_policy *policy, char *buffer, size_t size)
+{
+    const char *name = actuator_detail_name(detail);
+    switch (detail) {
+    case ACTUATOR_DETAIL_VERDICT_TOO_OLD:
+    case ACTUATOR_DETAIL_VERDICT_FROM_FUTURE: {
+        /* Seconds are enough for an operator; saturate instead of overflowing on absurd
+         * timestamps. */
+        double age_seconds = ((double)now_ms - (double)verdict_facts->checked_at_ms) / 1000.0;
+        snprintf(buffer, size, "%s: checked %.0fs %s, limit %" PRId64 "s", name,
+                 age_seconds < 0 ? -age_seconds : age_seconds, age_seconds < 0 ? "ahead" : "ago",
+                 policy->max_verdict_age_ms / 1000);
+        return;
+    }
+    case ACTUATOR_DETAIL_BREAKER_OPEN:
+        snprintf(buffer, size,
+                 "%s: workspace %" PRId64 " of this sweep reported not running, limit %" PRId64,
+                 name, breaker->rank, breaker->limit);
+        return;
+    case ACTUATOR_DETAIL_BREAKER_HELD_OPEN:
+        snprintf(buffer, size,
+                 "%s: the previous sweep ended beyond its limit; no workspace of this sweep "
+                 "is acted on",
+                 name);
+        return;
+    case ACTUATOR_DETAIL_NOT_A_UUID:
+        snprintf(buffer, size, "%s: workspace_id is not a uuid, no row can match", name);
+        return;
+    case ACTUATOR_DETAIL_NO_SUCH_ROW:
+        snprintf(buffer, size, "%s: no workspaces row with this id", name);
+        return;
+    case ACTUATOR_DETAIL_EXTERNAL_RUNTIME:
+        snprintf(buffer, size, "%s: runtime is external, owned by another liveness path", name);
+        return;
+    case ACTUATOR_DETAIL_NO_INSTANCE:
+        snprintf(buffer, size, "%s: row has no instance_id (not a CP workspace)", name);
+        return;
+    case ACTUATOR_DETAIL_INSTANCE_CHANGED:
+        snprintf(buffer, size, "%s: row now points at another instance", name);
+        return;
+    case ACTUATOR_DETAIL_STATUS_NOT_ONLINE:
+        snprintf(buffer, size, "%s: row is no longer online", name);
+        return;
+    case ACTUATOR_DETAIL_CAS_NO_MATCH:
+        snprintf(buffer, size, "%s: the conditional update matched no row", name);
+        return;
+    case ACTUATOR_DETAIL_DRY_RUN:
+        snprintf(buffer, size, "%s: would flip offline and request a restart", name);
+        return;
+    case ACTUATOR_DETAIL_FLIPPED:
+        snprintf(buffer, size, "%s: status online -> offline, restart queued", name);
+        return;
+    case ACTUATOR_DETAIL_NONE:
+    case ACTUATOR_DETAIL_COUNT:
+        break;
+    }
+    snprintf(buffer, size, "%s", name);
+}

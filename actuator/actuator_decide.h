@@ -1,0 +1,146 @@
+/* actuator_decide.h — what the actuator does about one verdict: the pure decision and its guards.
+ *
+ * For: the decision function (verdict + current row + breaker position + clock -> outcome),
+ * the breaker's limit for a sweep, the checks a verdict must pass before it may touch the
+ * database, and the closed set of details that explain each outcome. Everything here is a
+ * pure function: no I/O, no clock read, no allocation; the unit tests call it with tables.
+ * Not for: reading the row, counting the breaker or flipping anything (actuator_store.c does that
+ * at the edge, inside one transaction, and feeds the facts in here). */
+#ifndef RECONCILER_ACTUATOR_DECIDE_H
+#define RECONCILER_ACTUATOR_DECIDE_H
+
+#include "codec.h"
+#include "config.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Longest sweep_id the actuator accepts. Sweep ids are uuids (36 bytes); the cap keeps a
+ * malformed verdict from producing a breaker key too long for a btree index, which would
+ * fail its transaction on every retry and stall the partition. */
+#define ACTUATOR_MAX_SWEEP_ID_LENGTH 128
+/* Longest instance_id the actuator accepts (cloud instance ids are ~20 bytes). */
+#define ACTUATOR_MAX_INSTANCE_ID_LENGTH 1024
+
+/* Why the decision came out as it did. A closed set with stable snake_case names
+ * (actuator_detail_name) that appear in logs and as the start of each Action's reason. */
+typedef enum {
+    ACTUATOR_DETAIL_NONE = 0,            /* RUNNING / UNKNOWN: nothing to decide */
+    ACTUATOR_DETAIL_VERDICT_TOO_OLD,     /* checked_at older than the maximum age */
+    ACTUATOR_DETAIL_VERDICT_FROM_FUTURE, /* checked_at further ahead than the maximum age */
+    ACTUATOR_DETAIL_NOT_A_UUID,          /* workspace_id cannot be a workspaces.id */
+    ACTUATOR_DETAIL_NO_SUCH_ROW,         /* no workspaces row with that id */
+    ACTUATOR_DETAIL_EXTERNAL_RUNTIME,    /* runtime = 'external': another liveness path */
+    ACTUATOR_DETAIL_NO_INSTANCE,         /* instance_id NULL or '': a local-Docker row */
+    ACTUATOR_DETAIL_INSTANCE_CHANGED,    /* the row points at another instance now */
+    ACTUATOR_DETAIL_STATUS_NOT_ONLINE,   /* the row is no longer online */
+    ACTUATOR_DETAIL_CAS_NO_MATCH,        /* the conditional UPDATE changed no row */
+    ACTUATOR_DETAIL_BREAKER_OPEN,        /* beyond the sweep's mass-failure limit */
+    ACTUATOR_DETAIL_BREAKER_HELD_OPEN,   /* the previous sweep ended beyond its limit */
+    ACTUATOR_DETAIL_DRY_RUN,             /* would have flipped; dry run changes nothing */
+    ACTUATOR_DETAIL_FLIPPED,             /* flipped offline, restart queued */
+    ACTUATOR_DETAIL_COUNT
+} actuator_detail;
+
+const char *actuator_detail_name(actuator_detail detail);
+
+/* What the verdict says, as far as the decision needs it. */
+typedef struct {
+    liveness liveness;
+    const char *instance_id; /* the instance the CP was asked about */
+    int64_t checked_at_ms;   /* when the checker got the CP's answer (wall clock) */
+} actuator_verdict_facts;
+
+/* The workspaces row as read (and locked) in the decision's transaction. */
+typedef struct {
+    bool workspace_id_is_uuid; /* false: no row could match, nothing was read */
+    bool found;
+    const char *status;      /* status::text; NULL only when !found */
+    const char *instance_id; /* NULL = SQL NULL */
+    const char *runtime;     /* NULL = SQL NULL */
+} actuator_row_facts;
+
+/* Where this verdict falls among its sweep's NOT_RUNNING verdicts. */
+typedef struct {
+    int64_t rank;   /* 1-based position of this workspace in the sweep's count */
+    int64_t limit;  /* actuator_breaker_limit() for the sweep */
+    bool held_open; /* the sweep started with its breaker open (actuator_breaker_carries_over) */
+} actuator_breaker_facts;
+
+typedef struct {
+    int64_t max_verdict_age_ms; /* ACTUATOR_MAX_VERDICT_AGE */
+    bool dry_run;               /* ACTUATOR_DRY_RUN */
+} actuator_policy;
+
+typedef struct {
+    /* ACTION_OUTCOME_UNSPECIFIED means "not a NOT_RUNNING verdict: no action, no record".
+     * Every other value is the outcome of an Action record. */
+    action_outcome outcome;
+    actuator_detail detail;
+} actuator_decision;
+
+/* The decision, guard by guard, first match wins:
+ *   1. liveness other than NOT_RUNNING            -> UNSPECIFIED (never acts)
+ *   2. age > max age, or checked_at more than max age in the future -> SKIPPED_STALE
+ *   3. workspace id not a uuid, or no row         -> SKIPPED_ROW_MISSING
+ *   4. runtime 'external', instance_id NULL/''    -> SKIPPED_OUT_OF_SCOPE
+ *   5. row's instance_id != verdict's             -> SKIPPED_INSTANCE_CHANGED
+ *   6. status != 'online'                         -> SKIPPED_NOT_ONLINE
+ *   7. rank > limit, or the breaker held open from the previous sweep -> SKIPPED_BREAKER_OPEN
+ *   8. dry run                                    -> SKIPPED_DRY_RUN
+ *   9. otherwise                                  -> FLIPPED_RESTART_REQUESTED
+ * Why this order: the first six make the verdict moot (there is nothing to act on), so they
+ * name what is actually wrong; the breaker holds back an action that would otherwise happen;
+ * dry run reports "would have flipped" only for what a live actuator would really flip, so a
+ * shadow run shows exactly the live behaviour, breaker included. The age boundary is
+ * inclusive: a verdict exactly max age old is still fresh. `now_ms` is the wall clock. */
+actuator_decision actuator_decide(const actuator_verdict_facts *verdict_facts,
+                                  const actuator_row_facts *row,
+                                  const actuator_breaker_facts *breaker, int64_t now_ms,
+                                  const actuator_policy *policy);
+
+/* How many NOT_RUNNING verdicts of one sweep may be acted on. An absolute threshold is used
+ * as is; a percentage is config_threshold_resolve(threshold, sweep_size) (rounded down) but
+ * at least 1, so that a small fleet (20% of 4 is 0) can still heal one workspace per sweep;
+ * the harm a bogus "all dead" sweep can do is then bounded by one restart. 0 (absolute or
+ * 0%) means "act on nothing": a kill switch that still records every decision. */
+int64_t actuator_breaker_limit(config_threshold threshold, int64_t sweep_size);
+
+/* Whether rank lies beyond the limit, i.e. the sweep's breaker is open for this verdict. */
+bool actuator_breaker_is_open(int64_t rank, int64_t limit);
+
+/* Whether a new sweep starts with its breaker open: the group's previous sweep (previous_found)
+ * ended beyond its limit (previous_seen > previous_limit) and saw a NOT_RUNNING verdict no
+ * longer than carry_over_ms ago (previous_idle_ms). carry_over_ms 0 turns this off.
+ * Why: a CP bug usually lasts longer than one sweep; per sweep alone, every sweep would let
+ * another `limit` workspaces through and a few sweeps would restart the whole fleet. Held
+ * over, only the first sweep of an incident acts (like Cluster API's maxUnhealthy, which
+ * stops all remediation while the current count is beyond it); a sweep within its limit
+ * closes the breaker for the next one. */
+bool actuator_breaker_carries_over(bool previous_found, int64_t previous_seen,
+                                   int64_t previous_limit, int64_t previous_idle_ms,
+                                   int64_t carry_over_ms);
+
+/* Whether checked_at lies within max_age_ms of now on either side (the freshness guard).
+ * Stale verdicts are not counted by the breaker: they never act, and a replayed old topic
+ * must not hold a breaker open. */
+bool actuator_verdict_is_fresh(int64_t checked_at_ms, int64_t now_ms, int64_t max_age_ms);
+
+/* Checks a decoded verdict can be handled at all (a failing one goes to the DLQ, since no
+ * retry can make it valid). Returns NULL when it can, else a stable error name
+ * ("invalid_sweep_id", "invalid_instance_id") and a sentence in detail_out. Only fields the
+ * actuator uses as keys are checked; everything else is decided by actuator_decide. */
+const char *actuator_verdict_invalid_reason(const verdict *record, const char **detail_out);
+
+/* true when text is a uuid in the canonical 8-4-4-4-12 hex form (either case) that
+ * PostgreSQL's uuid type reads, checked with libuuid's uuid_parse. */
+bool actuator_is_uuid(const char *text);
+
+/* Writes the Action's human reason ("<detail>: <sentence>") into buffer. For stale verdicts
+ * the age and the limit are stated; no value from the row or the CP is echoed. */
+void actuator_format_reason(actuator_detail detail, const actuator_verdict_facts *verdict_facts,
+                            const actuator_breaker_facts *breaker, int64_t now_ms,
+                            const actuator_policy *policy, char *buffer, size_t size);
+
+#endif

@@ -1,0 +1,854 @@
+/* actuator_loop.c — the main loop of reconciler-actuator (see actuator_loop.h).
+ *
+ * Each iteration: serve the producer's delivery reports; retry a held verdict if one waits;
+ * otherwise poll one verdict and handle it; publish the action outbox; housekeeping. A
+ * verdict's offset is stored (for the background commit) only once its outcome is durable:
+ * RUNNING/UNKNOWN at once (nothing to do), NOT_RUNNING after its transaction commits, an
+ * undecodable one after the DLQ's delivery report.
+ *
+ * Holding: when a NOT_RUNNING verdict's transaction fails (database down) or a DLQ record
+ * cannot be written yet, the message is kept, every assigned partition is paused (librdkafka
+ * then fetches nothing and resumes at the held message's successor), and it is retried with
+ * backoff while rd_kafka_consumer_poll keeps serving the group. No verdict after it is looked
+ * at, so none is skipped. A rebalance that takes the held message's partition away drops it:
+ * its offset was never stored, so the partition's next owner gets it again. */
+#include "actuator_loop.h"
+
+#include "action_publisher.h"
+#include "codec.h"
+#include "actuator_decide.h"
+#include "dlq.h"
+#include "kafka_config.h"
+#include "log.h"
+#include "restart_worker.h"
+#include "actuator_store.h"
+#include "timeutil.h"
+
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CONSUMER_POLL_MS 100
+#define HOLD_BACKOFF_MIN_MS 250
+#define HOLD_BACKOFF_MAX_MS 15000
+#define GAUGE_INTERVAL_MS 5000
+#define PRUNE_INTERVAL_MS (3600 * 1000)
+/* Shutdown budget (the whole must stay under 15 s): publishing the outbox, then the
+ * producer's flush. The consumer's close takes a round trip or two. */
+#define SHUTDOWN_PUBLISH_MS 3000
+#define SHUTDOWN_FLUSH_MS 5000
+
+typedef enum {
+    HOLD_NONE = 0,
+    HOLD_DECISION, /* a NOT_RUNNING verdict waits for the database */
+    HOLD_DLQ_SEND, /* an undecodable message waits to be handed to the producer */
+    HOLD_DLQ_SENT, /* ... and then for its delivery report */
+} hold_state;
+
+/* The opaque of a DLQ record: freed by the delivery-report callback. */
+typedef struct {
+    delivery_tag tag; /* first member */
+    uint64_t generation;
+} dlq_ticket;
+
+typedef struct {
+    const actuator_settings *settings;
+    actuator_metrics *metrics;
+    metrics_server *server;
+    rd_kafka_t *consumer;
+    rd_kafka_t *producer;
+    actuator_store *database;
+    action_publisher *publisher;
+    restart_worker *worker;
+    atomic_uint actions_written; /* bumped by the restart worker */
+    unsigned actions_seen;
+    bool publish_nudge;
+
+    hold_state hold;
+    rd_kafka_message_t *held;
+    verdict held_verdict; /* decoded, for HOLD_DECISION */
+    const char *dlq_error_name;
+    const char *dlq_detail;
+    metrics_counter *dlq_counter;
+    uint64_t hold_generation; /* a DLQ report for an older hold is ignored */
+    bool dlq_reported;
+    rd_kafka_resp_err_t dlq_result;
+    int64_t hold_retry_at_ms;
+    int64_t hold_backoff_ms;
+
+    bool database_ok;
+    bool fatal;
+    bool stopping;
+    int64_t next_gauges_ms;
+    int64_t next_prune_ms;
+} actuator_loop;
+
+/* ---- readiness and the database's state --------------------------------------------------- */
+
+static void update_readiness(actuator_loop *loop)
+{
+    if (loop->stopping) {
+        metrics_server_set_ready(loop->server, false, "shutting down");
+    } else if (loop->fatal) {
+        metrics_server_set_ready(loop->server, false, "kafka client failed");
+    } else if (!loop->database_ok) {
+        metrics_server_set_ready(loop->server, false, "database unavailable");
+    } else if (loop->hold == HOLD_DECISION) {
+        /* A query keeps failing (a lock held elsewhere, a timeout): the partition is stalled
+         * even though the connection works. */
+        metrics_server_set_ready(loop->server, false, "verdict held: its transaction fails");
+    } else {
+        metrics_server_set_ready(loop->server, true, NULL);
+    }
+}
+
+/* Records the outcome of a database operation of `component`: a failure counts, turns the
+ * actuator unready and logs once per outage (a query error logs every time: it is news). */
+static void note_database(actuator_loop *loop, actuator_component component,
+                          actuator_store_status status)
+{
+    if (status == ACTUATOR_STORE_OK) {
+        if (!loop->database_ok) {
+            log_info("database reachable again", NULL);
+            loop->database_ok = true;
+            metrics_gauge_set(loop->metrics->database_up, 1);
+            update_readiness(loop);
+        }
+        return;
+    }
+    actuator_metrics_db_error(loop->metrics, component, status);
+    if (loop->database_ok || status == ACTUATOR_STORE_ERROR_QUERY) {
+        log_error("database operation failed", "{s:s, s:s, s:s}", "kind",
+                  actuator_store_status_name(status), "operation",
+                  actuator_store_last_operation(loop->database), "error",
+                  actuator_store_last_error(loop->database));
+    }
+    if (status == ACTUATOR_STORE_ERROR_CONNECTION && loop->database_ok) {
+        loop->database_ok = false;
+        metrics_gauge_set(loop->metrics->database_up, 0);
+        update_readiness(loop);
+    }
+}
+
+/* ---- Kafka plumbing ----------------------------------------------------------------------- */
+
+/* Stores `message`'s offset + 1 for the background commit. A failure (the partition was
+ * revoked meanwhile) is harmless: the next owner redelivers and the decision key dedupes. */
+static void mark_offset_done(actuator_loop *loop, const rd_kafka_message_t *message)
+{
+    rd_kafka_topic_partition_list_t *offsets = rd_kafka_topic_partition_list_new(1);
+    if (offsets == NULL) {
+        log_error("rd_kafka_topic_partition_list_new failed", NULL);
+        return;
+    }
+    rd_kafka_topic_partition_t *entry = rd_kafka_topic_partition_list_add(
+        offsets, rd_kafka_topic_name(message->rkt), message->partition);
+    entry->offset = message->offset + 1;
+    rd_kafka_resp_err_t error = rd_kafka_offsets_store(loop->consumer, offsets);
+    if (error == RD_KAFKA_RESP_ERR_NO_ERROR && entry->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        error = entry->err;
+    }
+    if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_warn("rd_kafka_offsets_store failed; the verdict may be redelivered", "{s:i, s:I, s:s}",
+                 "partition", (int)message->partition, "offset", (json_int_t)message->offset,
+                 "error", rd_kafka_err2str(error));
+    }
+    rd_kafka_topic_partition_list_destroy(offsets);
+}
+
+/* Pauses or resumes every partition currently assigned. */
+static void set_consumption_paused(actuator_loop *loop, bool paused)
+{
+    rd_kafka_topic_partition_list_t *assignment = NULL;
+    rd_kafka_resp_err_t error = rd_kafka_assignment(loop->consumer, &assignment);
+    if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_error("rd_kafka_assignment failed", "{s:s}", "error", rd_kafka_err2str(error));
+        return;
+    }
+    if (assignment->cnt > 0) {
+        error = paused ? rd_kafka_pause_partitions(loop->consumer, assignment)
+                       : rd_kafka_resume_partitions(loop->consumer, assignment);
+        if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            log_error(paused ? "rd_kafka_pause_partitions failed"
+                             : "rd_kafka_resume_partitions failed",
+                      "{s:s}", "error", rd_kafka_err2str(error));
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(assignment);
+    metrics_gauge_set(loop->metrics->paused, paused ? 1 : 0);
+}
+
+static void enter_hold(actuator_loop *loop, hold_state state, rd_kafka_message_t *message)
+{
+    loop->hold = state;
+    loop->held = message;
+    loop->hold_generation++;
+    loop->hold_backoff_ms = HOLD_BACKOFF_MIN_MS;
+    loop->hold_retry_at_ms = time_now_monotonic_ms();
+    loop->dlq_reported = false;
+    set_consumption_paused(loop, true);
+    update_readiness(loop);
+}
+
+/* Ends the hold. `completed`: the held message's outcome is durable, store its offset. */
+static void leave_hold(actuator_loop *loop, bool completed, bool resume)
+{
+    if (loop->held != NULL) {
+        if (completed) {
+            mark_offset_done(loop, loop->held);
+        }
+        rd_kafka_message_destroy(loop->held);
+        loop->held = NULL;
+    }
+    verdict_free(&loop->held_verdict);
+    memset(&loop->held_verdict, 0, sizeof loop->held_verdict);
+    loop->hold = HOLD_NONE;
+    loop->hold_generation++;
+    if (resume) {
+        set_consumption_paused(loop, false);
+    }
+    update_readiness(loop);
+}
+
+static void schedule_hold_retry(actuator_loop *loop)
+{
+    loop->hold_retry_at_ms = time_now_monotonic_ms() + loop->hold_backoff_ms;
+    loop->hold_backoff_ms = loop->hold_backoff_ms * 2 > HOLD_BACKOFF_MAX_MS
+                                ? HOLD_BACKOFF_MAX_MS
+                                : loop->hold_backoff_ms * 2;
+}
+
+static bool partition_listed(const rd_kafka_topic_partition_list_t *partitions,
+                             const rd_kafka_message_t *message)
+{
+    const char *topic = rd_kafka_topic_name(message->rkt);
+    for (int i = 0; i < partitions->cnt; i++) {
+        if (partitions->elems[i].partition == message->partition &&
+            strcmp(partitions->elems[i].topic, topic) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Handles both eager and cooperative protocols (whichever partition.assignment.strategy an
+ * operator passes), and keeps the hold consistent: newly assigned partitions stay paused
+ * while a verdict is held, and a held message whose partition goes away is dropped. */
+static void on_rebalance(rd_kafka_t *consumer, rd_kafka_resp_err_t reason,
+                         rd_kafka_topic_partition_list_t *partitions, void *opaque)
+{
+    actuator_loop *loop = opaque;
+    bool cooperative = strcmp(rd_kafka_rebalance_protocol(consumer), "COOPERATIVE") == 0;
+    rd_kafka_error_t *incremental_error = NULL;
+    rd_kafka_resp_err_t error = RD_KAFKA_RESP_ERR_NO_ERROR;
+
+    if (reason == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        log_info("partitions assigned", "{s:i, s:b}", "count", partitions->cnt, "paused",
+                 loop->hold != HOLD_NONE);
+        if (cooperative) {
+            incremental_error = rd_kafka_incremental_assign(consumer, partitions);
+        } else {
+            error = rd_kafka_assign(consumer, partitions);
+        }
+        if (incremental_error == NULL && error == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            partitions->cnt > 0) {
+            /* Resume explicitly otherwise: a partition paused before a rebalance may come
+             * back still paused. */
+            rd_kafka_resp_err_t pause_error =
+                loop->hold != HOLD_NONE ? rd_kafka_pause_partitions(consumer, partitions)
+                                        : rd_kafka_resume_partitions(consumer, partitions);
+            if (pause_error != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                log_error("pausing or resuming assigned partitions failed", "{s:s}", "error",
+                          rd_kafka_err2str(pause_error));
+            }
+        }
+    } else if (reason == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+        log_info("partitions revoked", "{s:i}", "count", partitions->cnt);
+        bool dropped = false;
+        if (loop->hold != HOLD_NONE && loop->held != NULL &&
+            partition_listed(partitions, loop->held)) {
+            log_warn("held verdict dropped: its partition was revoked, the next owner gets it",
+                     "{s:i, s:I}", "partition", (int)loop->held->partition, "offset",
+                     (json_int_t)loop->held->offset);
+            leave_hold(loop, false, false);
+            dropped = true;
+        }
+        if (cooperative) {
+            incremental_error = rd_kafka_incremental_unassign(consumer, partitions);
+        } else {
+            error = rd_kafka_assign(consumer, NULL);
+        }
+        if (dropped) {
+            set_consumption_paused(loop, false); /* what remains assigned, if anything */
+        }
+    } else {
+        log_error("rebalance failed", "{s:s}", "error", rd_kafka_err2str(reason));
+        error = rd_kafka_assign(consumer, NULL);
+    }
+
+    if (incremental_error != NULL) {
+        log_error("incremental assignment change failed", "{s:s}", "error",
+                  rd_kafka_error_string(incremental_error));
+        rd_kafka_error_destroy(incremental_error);
+    }
+    if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_error("rd_kafka_assign failed", "{s:s}", "error", rd_kafka_err2str(error));
+    }
+}
+
+/* The producer's delivery reports (actions and DLQ records), served by rd_kafka_poll on the
+ * main thread. */
+static void on_delivery(rd_kafka_t *producer, const rd_kafka_message_t *message, void *opaque)
+{
+    (void)producer;
+    actuator_loop *loop = opaque;
+    delivery_tag *tag = message->_private;
+    if (tag == NULL) {
+        return;
+    }
+    if (tag->kind == DELIVERY_ACTION) {
+        if (loop->publisher != NULL) {
+            action_publisher_on_delivery(loop->publisher, tag, message->err);
+        }
+        return;
+    }
+    dlq_ticket *ticket = (dlq_ticket *)tag;
+    if (loop->hold == HOLD_DLQ_SENT && ticket->generation == loop->hold_generation) {
+        loop->dlq_reported = true;
+        loop->dlq_result = message->err;
+    }
+    free(ticket);
+}
+
+/* ---- the verdict's path ------------------------------------------------------------------ */
+
+static void log_decision(actuator_loop *loop, const verdict *record,
+                         const rd_kafka_message_t *message,
+                         const actuator_store_decision_result *result)
+{
+    action_outcome outcome = result->decision.outcome;
+    if (result->breaker_tripped) {
+        /* The loud line of the breaker (level error): an operator must look at the CP. */
+        log_error(result->breaker.held_open
+                      ? "breaker open: held over from the previous sweep, which ended beyond the "
+                        "limit; acting on no workspace of this sweep"
+                      : "breaker open: too many workspaces of one sweep reported not running; "
+                        "acting on none beyond the limit",
+                  "{s:s, s:I, s:I, s:I, s:b, s:s}", "sweep_id", record->sweep_id, "sweep_size",
+                  (json_int_t)record->sweep_size, "limit", (json_int_t)result->breaker.limit,
+                  "not_running_seen", (json_int_t)result->breaker.rank, "held_open",
+                  result->breaker.held_open, "max_unhealthy_setting",
+                  loop->settings->max_unhealthy.is_percent ? "percent" : "absolute");
+    }
+    if (outcome == ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED) {
+        log_info("workspace flipped offline, restart queued", "{s:s, s:s, s:s, s:i, s:I}",
+                 "workspace_id", record->workspace_id, "instance_id", record->instance_id,
+                 "sweep_id", record->sweep_id, "partition", (int)message->partition, "offset",
+                 (json_int_t)message->offset);
+        return;
+    }
+    /* Breaker skips can number in the thousands for one sweep: the trip line above says it
+     * once, each skip is a debug line (and an Action record). */
+    log_at(outcome == ACTION_OUTCOME_SKIPPED_BREAKER_OPEN ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO,
+           "verdict not acted on", "{s:s, s:s, s:s, s:s, s:b}", "workspace_id",
+           record->workspace_id, "instance_id", record->instance_id, "outcome",
+           action_outcome_name(outcome), "reason", result->reason, "dry_run",
+           loop->settings->dry_run);
+}
+
+/* Runs the decision transaction for a NOT_RUNNING verdict. true when its outcome is durable
+ * (or it was a duplicate) and its offset stored; false when the database failed (the caller
+ * holds the message). */
+static bool decide(actuator_loop *loop, const rd_kafka_message_t *message, const verdict *record)
+{
+    actuator_store_status status = actuator_store_connect(loop->database);
+    if (status != ACTUATOR_STORE_OK) {
+        note_database(loop, ACTUATOR_COMPONENT_DECISION, status);
+        return false;
+    }
+    const actuator_settings *settings = loop->settings;
+    actuator_store_decision_input input = {
+        .record = record,
+        .topic = rd_kafka_topic_name(message->rkt),
+        .partition = message->partition,
+        .offset = message->offset,
+        .max_unhealthy = settings->max_unhealthy,
+        .breaker_carry_over_ms = settings->breaker_carry_over_ms,
+        .policy = {.max_verdict_age_ms = settings->max_verdict_age_ms,
+                   .dry_run = settings->dry_run},
+        .now_ms = time_now_wall_ms(),
+        .actuator_id = settings->actuator_id,
+    };
+    actuator_store_decision_result result;
+    int64_t started = time_now_monotonic_ms();
+    status = actuator_store_decide_verdict(loop->database, &input, &result);
+    note_database(loop, ACTUATOR_COMPONENT_DECISION, status);
+    if (status != ACTUATOR_STORE_OK) {
+        return false;
+    }
+    metrics_histogram_observe(loop->metrics->decision_seconds,
+                              (double)(time_now_monotonic_ms() - started) / 1000.0);
+    if (result.duplicate) {
+        metrics_counter_add(loop->metrics->duplicates, 1);
+        log_debug("verdict already decided; nothing done", "{s:s, s:i, s:I}", "workspace_id",
+                  record->workspace_id, "partition", (int)message->partition, "offset",
+                  (json_int_t)message->offset);
+    } else {
+        metrics_counter_add(loop->metrics->actions[result.decision.outcome], 1);
+        if (result.breaker_counted) {
+            metrics_gauge_set(loop->metrics->breaker_open, result.breaker_open ? 1 : 0);
+        }
+        if (result.breaker_tripped) {
+            metrics_counter_add(loop->metrics->breaker_trips, 1);
+        }
+        log_decision(loop, record, message, &result);
+        if (result.decision.outcome == ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED) {
+            restart_worker_nudge(loop->worker);
+        }
+        loop->publish_nudge = true;
+    }
+    mark_offset_done(loop, message);
+    return true;
+}
+
+static void start_dlq(actuator_loop *loop, rd_kafka_message_t *message, const char *error_name,
+                      const char *detail, metrics_counter *counter)
+{
+    log_warn("undecodable verdict; sending it to the DLQ", "{s:s, s:s, s:i, s:I}", "error",
+             error_name, "detail", detail, "partition", (int)message->partition, "offset",
+             (json_int_t)message->offset);
+    enter_hold(loop, HOLD_DLQ_SEND, message);
+    loop->dlq_error_name = error_name;
+    loop->dlq_detail = detail;
+    loop->dlq_counter = counter;
+}
+
+/* Advances a held message: retries the decision, (re)sends the DLQ record, or completes
+ * once the DLQ's delivery report arrived. */
+static void advance_hold(actuator_loop *loop, int64_t now_ms)
+{
+    if (loop->hold == HOLD_DLQ_SENT) {
+        if (!loop->dlq_reported) {
+            return;
+        }
+        if (loop->dlq_result == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            metrics_counter_add(loop->dlq_counter, 1);
+            leave_hold(loop, true, true);
+            return;
+        }
+        log_warn("DLQ delivery failed; retrying", "{s:s}", "error",
+                 rd_kafka_err2str(loop->dlq_result));
+        loop->hold = HOLD_DLQ_SEND;
+        schedule_hold_retry(loop);
+        return;
+    }
+    if (now_ms < loop->hold_retry_at_ms) {
+        return;
+    }
+    if (loop->hold == HOLD_DECISION) {
+        if (decide(loop, loop->held, &loop->held_verdict)) {
+            log_info("held verdict decided; consumption resumes", "{s:s}", "workspace_id",
+                     loop->held_verdict.workspace_id);
+            leave_hold(loop, false, true); /* decide() stored the offset */
+        } else {
+            schedule_hold_retry(loop);
+        }
+        return;
+    }
+    /* HOLD_DLQ_SEND */
+    dlq_ticket *ticket = calloc(1, sizeof *ticket);
+    if (ticket == NULL) {
+        schedule_hold_retry(loop);
+        return;
+    }
+    ticket->tag.kind = DELIVERY_DLQ;
+    ticket->generation = loop->hold_generation;
+    rd_kafka_resp_err_t error =
+        dlq_send(loop->producer, loop->settings->common.topic_dlq, loop->held,
+                 "reconciler-actuator", loop->dlq_error_name, loop->dlq_detail, ticket);
+    if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        free(ticket);
+        log_warn("dlq_send failed; retrying", "{s:s}", "error", rd_kafka_err2str(error));
+        schedule_hold_retry(loop);
+        return;
+    }
+    /* A previous attempt's failed report must not stand in for this one's. */
+    loop->dlq_reported = false;
+    loop->hold = HOLD_DLQ_SENT;
+}
+
+/* One message from the consumer. Takes ownership of it. */
+static void handle_message(actuator_loop *loop, rd_kafka_message_t *message)
+{
+    if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (message->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            log_warn("consumer error", "{s:s, s:s}", "error", rd_kafka_err2str(message->err),
+                     "detail", rd_kafka_message_errstr(message));
+            char reason[256];
+            if (rd_kafka_fatal_error(loop->consumer, reason, sizeof reason) !=
+                RD_KAFKA_RESP_ERR_NO_ERROR) {
+                log_error("consumer failed fatally", "{s:s}", "error", reason);
+                loop->fatal = true;
+                update_readiness(loop);
+            }
+        }
+        rd_kafka_message_destroy(message);
+        return;
+    }
+    if (loop->hold != HOLD_NONE) {
+        /* Paused partitions deliver nothing; should one slip through, give it back by
+         * seeking its partition to it rather than acting out of order. */
+        log_error("message received while consumption is paused; seeking back", "{s:i, s:I}",
+                  "partition", (int)message->partition, "offset", (json_int_t)message->offset);
+        rd_kafka_topic_partition_list_t *position = rd_kafka_topic_partition_list_new(1);
+        if (position != NULL) {
+            rd_kafka_topic_partition_list_add(position, rd_kafka_topic_name(message->rkt),
+                                              message->partition)
+                ->offset = message->offset;
+            rd_kafka_error_t *error = rd_kafka_seek_partitions(loop->consumer, position, 5000);
+            if (error != NULL) {
+                log_error("rd_kafka_seek_partitions failed", "{s:s}", "error",
+                          rd_kafka_error_string(error));
+                rd_kafka_error_destroy(error);
+            }
+            rd_kafka_topic_partition_list_destroy(position);
+        }
+        rd_kafka_message_destroy(message);
+        return;
+    }
+
+    verdict record;
+    codec_error decoded =
+        codec_decode_verdict(message->payload != NULL ? message->payload : "",
+                             message->payload != NULL ? message->len : 0, &record);
+    if (decoded != CODEC_OK) {
+        start_dlq(loop, message, codec_error_name(decoded),
+                  "the value is not a Verdict in Avro single-object encoding",
+                  loop->metrics->dlq_codec[decoded]);
+        return;
+    }
+    metrics_counter_add(loop->metrics->verdicts[record.liveness], 1);
+    if (record.liveness != LIVENESS_NOT_RUNNING) {
+        /* RUNNING and UNKNOWN never act (CONTRACTS §1): counted, no database round trip. */
+        verdict_free(&record);
+        mark_offset_done(loop, message);
+        rd_kafka_message_destroy(message);
+        return;
+    }
+    const char *detail = NULL;
+    const char *invalid = actuator_verdict_invalid_reason(&record, &detail);
+    if (invalid != NULL) {
+        verdict_free(&record);
+        start_dlq(loop, message, invalid, detail,
+                  loop->metrics->dlq_extra[strcmp(invalid, "invalid_sweep_id") == 0
+                                               ? ACTUATOR_DLQ_INVALID_SWEEP_ID
+                                               : ACTUATOR_DLQ_INVALID_INSTANCE_ID]);
+        return;
+    }
+    /* During an outage, don't wait for a connection timeout per message: hold at once and
+     * let the hold's backoff pace the retries. */
+    if (loop->database_ok && decide(loop, message, &record)) {
+        verdict_free(&record);
+        rd_kafka_message_destroy(message);
+        return;
+    }
+    log_warn("database unavailable; holding the verdict and pausing consumption", "{s:s, s:i, s:I}",
+             "workspace_id", record.workspace_id, "partition", (int)message->partition, "offset",
+             (json_int_t)message->offset);
+    enter_hold(loop, HOLD_DECISION, message);
+    loop->held_verdict = record; /* ownership moves to the hold */
+    if (loop->database_ok) {
+        schedule_hold_retry(loop);
+    } else {
+        loop->hold_retry_at_ms = time_now_monotonic_ms() + HOLD_BACKOFF_MIN_MS;
+    }
+}
+
+/* ---- housekeeping ------------------------------------------------------------------------ */
+
+static void housekeeping(actuator_loop *loop, int64_t now_ms)
+{
+    if (now_ms >= loop->next_gauges_ms) {
+        loop->next_gauges_ms = now_ms + GAUGE_INTERVAL_MS;
+        /* The periodic reconnect too: it is how an outage ends when no verdict needs the
+         * database (and how readiness returns). While a verdict is held, its retries do it. */
+        actuator_store_status status = loop->hold == HOLD_DECISION
+                                           ? ACTUATOR_STORE_OK
+                                           : actuator_store_connect(loop->database);
+        if (status == ACTUATOR_STORE_OK && actuator_store_connected(loop->database)) {
+            int64_t pending = 0, unpublished = 0, failed = 0;
+            status = actuator_store_read_gauges(loop->database, &pending, &unpublished, &failed);
+            if (status == ACTUATOR_STORE_OK) {
+                metrics_gauge_set(loop->metrics->restarts_pending, (double)pending);
+                metrics_gauge_set(loop->metrics->unpublished_actions, (double)unpublished);
+                metrics_gauge_set(loop->metrics->restarts_failed_rows, (double)failed);
+            }
+        }
+        if (loop->hold != HOLD_DECISION) {
+            note_database(loop, ACTUATOR_COMPONENT_HOUSEKEEPING, status);
+        }
+    }
+    if (now_ms >= loop->next_prune_ms && loop->database_ok) {
+        loop->next_prune_ms = now_ms + PRUNE_INTERVAL_MS;
+        int64_t deleted = 0;
+        actuator_store_status status =
+            actuator_store_prune(loop->database, loop->settings->retention_ms, &deleted);
+        note_database(loop, ACTUATOR_COMPONENT_HOUSEKEEPING, status);
+        if (status == ACTUATOR_STORE_OK && deleted > 0) {
+            log_info("pruned old bookkeeping rows", "{s:I}", "rows", (json_int_t)deleted);
+        }
+    }
+}
+
+static void publish(actuator_loop *loop, int64_t now_ms)
+{
+    unsigned written = atomic_load(&loop->actions_written);
+    bool nudged = loop->publish_nudge || written != loop->actions_seen;
+    loop->actions_seen = written;
+    loop->publish_nudge = false;
+    if (!loop->database_ok || !actuator_store_connected(loop->database)) {
+        loop->publish_nudge = nudged; /* remember it for when the database is back */
+        return;
+    }
+    actuator_store_status status = action_publisher_tick(loop->publisher, now_ms, nudged);
+    if (status != ACTUATOR_STORE_OK) {
+        note_database(loop, ACTUATOR_COMPONENT_PUBLISHER, status);
+    }
+}
+
+/* ---- set-up and shutdown ----------------------------------------------------------------- */
+
+static rd_kafka_t *create_producer(actuator_loop *loop, const actuator_loop_options *options)
+{
+    char error[512];
+    rd_kafka_conf_t *conf =
+        kafka_config_new_producer(&options->settings->common, options->kafka_properties,
+                                  options->settings->actuator_id, error, sizeof error);
+    if (conf == NULL) {
+        log_error("producer configuration failed", "{s:s}", "error", error);
+        return NULL;
+    }
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_opaque(conf, loop);
+    rd_kafka_t *producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
+    if (producer == NULL) {
+        rd_kafka_conf_destroy(conf);
+        log_error("rd_kafka_new(producer) failed", "{s:s}", "error", error);
+        return NULL;
+    }
+    conf = NULL; /* now owned by the producer */
+    return producer;
+}
+
+static rd_kafka_t *create_consumer(actuator_loop *loop, const actuator_loop_options *options)
+{
+    const actuator_settings *settings = options->settings;
+    char error[512];
+    rd_kafka_conf_t *conf =
+        kafka_config_new_consumer(&settings->common, options->kafka_properties,
+                                  settings->actuator_id, settings->group_id, error, sizeof error);
+    if (conf == NULL) {
+        log_error("consumer configuration failed", "{s:s}", "error", error);
+        return NULL;
+    }
+    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    rd_kafka_conf_set_opaque(conf, loop);
+    rd_kafka_t *consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, error, sizeof error);
+    if (consumer == NULL) {
+        rd_kafka_conf_destroy(conf);
+        log_error("rd_kafka_new(consumer) failed", "{s:s}", "error", error);
+        return NULL;
+    }
+    conf = NULL; /* now owned by the consumer */
+    rd_kafka_resp_err_t result = rd_kafka_poll_set_consumer(consumer);
+    if (result != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_error("rd_kafka_poll_set_consumer failed", "{s:s}", "error", rd_kafka_err2str(result));
+        rd_kafka_destroy(consumer);
+        return NULL;
+    }
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
+    if (topics == NULL) {
+        log_error("rd_kafka_topic_partition_list_new failed", NULL);
+        rd_kafka_destroy(consumer);
+        return NULL;
+    }
+    rd_kafka_topic_partition_list_add(topics, settings->common.topic_verdicts,
+                                      RD_KAFKA_PARTITION_UA);
+    result = rd_kafka_subscribe(consumer, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (result != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_error("rd_kafka_subscribe failed", "{s:s, s:s}", "topic",
+                  settings->common.topic_verdicts, "error", rd_kafka_err2str(result));
+        rd_kafka_destroy(consumer);
+        return NULL;
+    }
+    return consumer;
+}
+
+/* Publishes what the outbox holds, within the shutdown budget. */
+static void drain_outbox(actuator_loop *loop)
+{
+    if (loop->publisher == NULL || loop->producer == NULL) {
+        return;
+    }
+    int64_t deadline = time_now_monotonic_ms() + SHUTDOWN_PUBLISH_MS;
+    while (time_now_monotonic_ms() < deadline) {
+        rd_kafka_poll(loop->producer, 50);
+        int64_t now = time_now_monotonic_ms();
+        if (!loop->database_ok || !actuator_store_connected(loop->database)) {
+            break;
+        }
+        actuator_store_status status = action_publisher_tick(loop->publisher, now, true);
+        if (status != ACTUATOR_STORE_OK) {
+            note_database(loop, ACTUATOR_COMPONENT_PUBLISHER, status);
+            break;
+        }
+        if (action_publisher_drained(loop->publisher)) {
+            break;
+        }
+    }
+    if (!action_publisher_drained(loop->publisher)) {
+        log_warn("shutdown: some actions remain unpublished; the next start publishes them", NULL);
+    }
+}
+
+static void shutdown_clients(actuator_loop *loop)
+{
+    if (loop->hold != HOLD_NONE) {
+        log_info("shutdown: the held verdict is left for redelivery", NULL);
+        leave_hold(loop, false, false);
+    }
+    if (loop->worker != NULL) {
+        restart_worker_stop(loop->worker); /* aborts an in-flight call; its row stays pending */
+        loop->worker = NULL;
+    }
+    drain_outbox(loop);
+    if (loop->consumer != NULL) {
+        /* Commits the stored offsets and leaves the group, so a peer takes over at once. */
+        rd_kafka_resp_err_t error = rd_kafka_consumer_close(loop->consumer);
+        if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            log_warn("rd_kafka_consumer_close failed", "{s:s}", "error", rd_kafka_err2str(error));
+        }
+        rd_kafka_destroy(loop->consumer);
+        loop->consumer = NULL;
+    }
+    if (loop->producer != NULL) {
+        rd_kafka_resp_err_t error = rd_kafka_flush(loop->producer, SHUTDOWN_FLUSH_MS);
+        if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            log_warn("rd_kafka_flush did not finish; unconfirmed actions are sent at next start",
+                     "{s:s, s:i}", "error", rd_kafka_err2str(error), "outstanding",
+                     rd_kafka_outq_len(loop->producer));
+            /* Purged messages get their delivery reports (freeing the DLQ tickets) on this
+             * last poll. */
+            error =
+                rd_kafka_purge(loop->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+            if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                log_warn("rd_kafka_purge failed", "{s:s}", "error", rd_kafka_err2str(error));
+            }
+            rd_kafka_poll(loop->producer, 100);
+        }
+        rd_kafka_destroy(loop->producer);
+        loop->producer = NULL;
+    }
+}
+
+int actuator_loop_run(const actuator_loop_options *options)
+{
+    const actuator_settings *settings = options->settings;
+    actuator_loop *loop = calloc(1, sizeof *loop);
+    if (loop == NULL) {
+        log_error("start-up failed", "{s:s}", "detail", "out of memory");
+        return 1;
+    }
+    loop->settings = settings;
+    loop->metrics = options->metrics;
+    loop->server = options->server;
+    atomic_init(&loop->actions_written, 0);
+    int exit_code = 1;
+    metrics_gauge_set(loop->metrics->dry_run, settings->dry_run ? 1 : 0);
+
+    loop->database = actuator_store_new(settings->common.database_url, settings->group_id);
+    if (loop->database == NULL) {
+        log_error("start-up failed", "{s:s}", "detail", "out of memory");
+        goto done;
+    }
+    /* Not being able to reach the database at start-up is an outage like any other: the
+     * actuator still consumes (RUNNING/UNKNOWN need no database) and holds the first
+     * NOT_RUNNING verdict until it can decide it. */
+    loop->database_ok = true;
+    note_database(loop, ACTUATOR_COMPONENT_HOUSEKEEPING, actuator_store_connect(loop->database));
+    metrics_gauge_set(loop->metrics->database_up, loop->database_ok ? 1 : 0);
+
+    loop->producer = create_producer(loop, options);
+    if (loop->producer == NULL) {
+        goto done;
+    }
+    loop->publisher = action_publisher_new(loop->producer, settings->common.topic_actions,
+                                           loop->database, settings->actuator_id, loop->metrics);
+    if (loop->publisher == NULL) {
+        log_error("start-up failed", "{s:s}", "detail", "out of memory");
+        goto done;
+    }
+    loop->consumer = create_consumer(loop, options);
+    if (loop->consumer == NULL) {
+        goto done;
+    }
+    if (!settings->dry_run) {
+        char error[256];
+        loop->worker = restart_worker_start(settings, loop->metrics, &loop->actions_written, error,
+                                            sizeof error);
+        if (loop->worker == NULL) {
+            log_error("start-up failed", "{s:s}", "detail", error);
+            goto done;
+        }
+    }
+    update_readiness(loop);
+    log_info("actuator started", "{s:s, s:s, s:s, s:s, s:b, s:I, s:s, s:I, s:I}", "actuator_id",
+             settings->actuator_id, "group_id", settings->group_id, "verdicts_topic",
+             settings->common.topic_verdicts, "actions_topic", settings->common.topic_actions,
+             "dry_run", settings->dry_run, "max_verdict_age_ms",
+             (json_int_t)settings->max_verdict_age_ms, "max_unhealthy",
+             settings->max_unhealthy.is_percent ? "percent" : "absolute", "max_unhealthy_value",
+             (json_int_t)settings->max_unhealthy.value, "max_restarts_per_min",
+             (json_int_t)settings->max_restarts_per_minute);
+
+    while (!*options->stop_requested && !loop->fatal) {
+        metrics_server_heartbeat(loop->server);
+        rd_kafka_poll(loop->producer, 0); /* delivery reports */
+        int64_t now = time_now_monotonic_ms();
+        if (loop->hold != HOLD_NONE) {
+            advance_hold(loop, now);
+        }
+        /* Polled also while holding: paused partitions deliver nothing, but the group's
+         * heartbeats and rebalances must go on. */
+        int timeout = loop->hold != HOLD_NONE ? 20 : CONSUMER_POLL_MS;
+        rd_kafka_message_t *message = rd_kafka_consumer_poll(loop->consumer, timeout);
+        if (message != NULL) {
+            handle_message(loop, message);
+        }
+        now = time_now_monotonic_ms();
+        publish(loop, now);
+        housekeeping(loop, now);
+        char reason[256];
+        if (rd_kafka_fatal_error(loop->producer, reason, sizeof reason) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR) {
+            log_error("producer failed fatally", "{s:s}", "error", reason);
+            loop->fatal = true;
+        }
+    }
+    exit_code = loop->fatal ? 1 : 0;
+    log_info("shutting down", "{s:b}", "fatal", loop->fatal);
+
+done:
+    loop->stopping = true;
+    update_readiness(loop);
+    shutdown_clients(loop);
+    action_publisher_free(loop->publisher);
+    actuator_store_free(loop->database);
+    log_info("actuator stopped", "{s:i}", "exit_code", exit_code);
+    free(loop);
+    return exit_code;
+}

@@ -1,0 +1,189 @@
+/* actuator_metrics.c — registration of the actuator's series (see actuator_metrics.h and the
+ * metrics table in docs/actuator.md). */
+#include "actuator_metrics.h"
+
+#include <string.h>
+
+static const double decision_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                          0.1,   0.25,   0.5,   1,    2.5};
+static const double restart_buckets[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+
+static metrics_counter *counter(metrics_registry *registry, const char *name, const char *help,
+                                const char *label, const char *value)
+{
+    const char *names[] = {label};
+    const char *values[] = {value};
+    return metrics_counter_get(registry, name, help, label != NULL ? 1 : 0,
+                               label != NULL ? names : NULL, label != NULL ? values : NULL);
+}
+
+static metrics_gauge *gauge(metrics_registry *registry, const char *name, const char *help)
+{
+    return metrics_gauge_get(registry, name, help, 0, NULL, NULL);
+}
+
+bool actuator_metrics_init(actuator_metrics *metrics)
+{
+    memset(metrics, 0, sizeof *metrics);
+    metrics_registry *registry = metrics_registry_new();
+    if (registry == NULL) {
+        return false;
+    }
+    metrics->registry = registry;
+    bool complete = true;
+
+    for (int value = 0; value < 3; value++) {
+        metrics->verdicts[value] =
+            counter(registry, "reconciler_actuator_verdicts_total",
+                    "Verdicts consumed, by liveness (RUNNING and UNKNOWN are only counted)",
+                    "liveness", liveness_name((liveness)value));
+        complete = complete && metrics->verdicts[value] != NULL;
+    }
+    for (int outcome = 1; outcome < ACTION_OUTCOME_COUNT; outcome++) {
+        metrics->actions[outcome] =
+            counter(registry, "reconciler_actuator_actions_total",
+                    "Action records written (committed with their effect), by outcome", "outcome",
+                    action_outcome_name((action_outcome)outcome));
+        complete = complete && metrics->actions[outcome] != NULL;
+    }
+    metrics->duplicates = counter(
+        registry, "reconciler_actuator_duplicate_verdicts_total",
+        "NOT_RUNNING verdicts already decided (redelivery or replay): nothing done", NULL, NULL);
+    metrics->breaker_open = gauge(registry, "reconciler_actuator_breaker_open",
+                                  "1 while the sweep of the latest NOT_RUNNING verdict is beyond "
+                                  "ACTUATOR_MAX_UNHEALTHY (its breaker is open), else 0");
+    metrics->breaker_trips =
+        counter(registry, "reconciler_actuator_breaker_trips_total",
+                "Sweeps whose mass-failure breaker this actuator opened", NULL, NULL);
+
+    const char *result_names[] = {"result"};
+    const char *accepted[] = {"accepted"}, *retried[] = {"retried"}, *failed[] = {"failed"},
+               *skipped[] = {"skipped"};
+    const char *restarts_help = "Restart attempts and their ends, by result (accepted = 2xx, "
+                                "retried = failed attempt with retries left, failed = gave up, "
+                                "skipped = workspace reprovisioned or gone meanwhile)";
+    metrics->restarts_accepted = metrics_counter_get(registry, "reconciler_actuator_restarts_total",
+                                                     restarts_help, 1, result_names, accepted);
+    metrics->restarts_retried = metrics_counter_get(registry, "reconciler_actuator_restarts_total",
+                                                    restarts_help, 1, result_names, retried);
+    metrics->restarts_failed = metrics_counter_get(registry, "reconciler_actuator_restarts_total",
+                                                   restarts_help, 1, result_names, failed);
+    metrics->restarts_skipped = metrics_counter_get(registry, "reconciler_actuator_restarts_total",
+                                                    restarts_help, 1, result_names, skipped);
+    metrics->restart_failures =
+        counter(registry, "reconciler_actuator_restart_failures_total",
+                "Restarts given up after ACTUATOR_RESTART_MAX_ATTEMPTS (RESTART_FAILED): the "
+                "workspace stays offline until someone acts",
+                NULL, NULL);
+    for (int error = HTTP_CLIENT_ERROR_TIMEOUT; error <= HTTP_CLIENT_ERROR_INTERNAL + 1; error++) {
+        const char *name = error <= HTTP_CLIENT_ERROR_INTERNAL
+                               ? http_client_error_name((http_client_error)error)
+                               : "http_status";
+        metrics->restart_attempt_errors[error] = counter(
+            registry, "reconciler_actuator_restart_attempt_errors_total",
+            "Failed restart attempts, by error (http_status = a non-2xx answer)", "error", name);
+        complete = complete && metrics->restart_attempt_errors[error] != NULL;
+    }
+    metrics->restart_seconds = metrics_histogram_get(
+        registry, "reconciler_actuator_restart_request_seconds",
+        "Duration of restart requests to the workspace server", restart_buckets,
+        sizeof restart_buckets / sizeof restart_buckets[0], 0, NULL, NULL);
+    metrics->restarts_pending =
+        gauge(registry, "reconciler_actuator_restarts_pending",
+              "Restarts decided but not yet accepted (the restart outbox), refreshed every 5s");
+    metrics->restarts_failed_rows =
+        gauge(registry, "reconciler_actuator_restarts_failed",
+              "Restarts in state failed kept in the database (within ACTUATOR_RETENTION)");
+
+    static const char *const component_names[ACTUATOR_COMPONENT_COUNT] = {
+        "decision", "publisher", "housekeeping", "restart"};
+    for (int component = 0; component < ACTUATOR_COMPONENT_COUNT; component++) {
+        for (int kind = 0; kind < 2; kind++) {
+            const char *labels[] = {"component", "kind"};
+            const char *values[] = {component_names[component], kind == 0 ? "connection" : "query"};
+            metrics->db_errors[component][kind] = metrics_counter_get(
+                registry, "reconciler_actuator_db_errors_total",
+                "Failed database operations, by component and kind (connection lost or "
+                "statement rejected); each is retried",
+                2, labels, values);
+            complete = complete && metrics->db_errors[component][kind] != NULL;
+        }
+    }
+    metrics->database_up =
+        gauge(registry, "reconciler_actuator_database_up",
+              "1 while the main connection to PostgreSQL works, 0 during an outage");
+    metrics->unpublished_actions =
+        gauge(registry, "reconciler_actuator_actions_unpublished",
+              "Action rows not yet confirmed on the actions topic, refreshed every 5s");
+    metrics->actions_published =
+        counter(registry, "reconciler_actuator_actions_published_total",
+                "Action records confirmed by Kafka's delivery report", NULL, NULL);
+    metrics->action_publish_errors =
+        counter(registry, "reconciler_actuator_action_publish_errors_total",
+                "Action records whose delivery failed (sent again)", NULL, NULL);
+    for (int error = CODEC_ERROR_TOO_SHORT; error <= CODEC_ERROR_INTERNAL; error++) {
+        metrics->dlq_codec[error] =
+            counter(registry, "reconciler_actuator_dlq_total",
+                    "Verdict messages sent to the dead-letter topic, by reason", "error",
+                    codec_error_name((codec_error)error));
+        complete = complete && metrics->dlq_codec[error] != NULL;
+    }
+    metrics->dlq_extra[ACTUATOR_DLQ_INVALID_SWEEP_ID] = counter(
+        registry, "reconciler_actuator_dlq_total",
+        "Verdict messages sent to the dead-letter topic, by reason", "error", "invalid_sweep_id");
+    metrics->dlq_extra[ACTUATOR_DLQ_INVALID_INSTANCE_ID] =
+        counter(registry, "reconciler_actuator_dlq_total",
+                "Verdict messages sent to the dead-letter topic, by reason", "error",
+                "invalid_instance_id");
+    metrics->decision_seconds = metrics_histogram_get(
+        registry, "reconciler_actuator_decision_seconds",
+        "Duration of a NOT_RUNNING verdict's decision transaction", decision_buckets,
+        sizeof decision_buckets / sizeof decision_buckets[0], 0, NULL, NULL);
+    metrics->paused = gauge(registry, "reconciler_actuator_consumption_paused",
+                            "1 while consumption is paused because a verdict waits for the "
+                            "database or the DLQ");
+    metrics->dry_run = gauge(registry, "reconciler_actuator_dry_run",
+                             "1 when ACTUATOR_DRY_RUN is on (nothing is changed)");
+
+    complete = complete && metrics->duplicates != NULL && metrics->breaker_open != NULL &&
+               metrics->breaker_trips != NULL && metrics->restarts_accepted != NULL &&
+               metrics->restarts_retried != NULL && metrics->restarts_failed != NULL &&
+               metrics->restarts_skipped != NULL && metrics->restart_failures != NULL &&
+               metrics->restart_seconds != NULL && metrics->restarts_pending != NULL &&
+               metrics->restarts_failed_rows != NULL && metrics->database_up != NULL &&
+               metrics->unpublished_actions != NULL && metrics->actions_published != NULL &&
+               metrics->action_publish_errors != NULL &&
+               metrics->dlq_extra[ACTUATOR_DLQ_INVALID_SWEEP_ID] != NULL &&
+               metrics->dlq_extra[ACTUATOR_DLQ_INVALID_INSTANCE_ID] != NULL &&
+               metrics->decision_seconds != NULL && metrics->paused != NULL &&
+               metrics->dry_run != NULL;
+    return complete;
+}
+
+void actuator_metrics_free(actuator_metrics *metrics)
+{
+    if (metrics->registry != NULL) {
+        metrics_registry_free(metrics->registry);
+    }
+    memset(metrics, 0, sizeof *metrics);
+}
+
+void actuator_metrics_db_error(actuator_metrics *metrics, actuator_component component,
+                               actuator_store_status status)
+{
+    if (status == ACTUATOR_STORE_OK || component < 0 || component >= ACTUATOR_COMPONENT_COUNT) {
+        return;
+    }
+    metrics_counter_add(
+        metrics->db_errors[component][status == ACTUATOR_STORE_ERROR_CONNECTION ? 0 : 1], 1);
+}
+
+void actuator_metrics_restart_attempt_error(actuator_metrics *metrics, http_client_error error,
+                                            bool bad_status)
+{
+    int index = bad_status ? HTTP_CLIENT_ERROR_INTERNAL + 1 : (int)error;
+    if (index < HTTP_CLIENT_ERROR_TIMEOUT || index > HTTP_CLIENT_ERROR_INTERNAL + 1) {
+        return;
+    }
+    metrics_counter_add(metrics->restart_attempt_errors[index], 1);
+}

@@ -1,0 +1,73 @@
+/* actuator_metrics.h — every metric series the actuator exports, registered once at start-up.
+ *
+ * For: naming the series (all label values come from closed enums: liveness, ActionOutcome,
+ * http_client_error, codec_error, store components), so hot paths only add to a pointer.
+ * Not for: serving them (common/metrics_server.c). */
+#ifndef RECONCILER_ACTUATOR_METRICS_H
+#define RECONCILER_ACTUATOR_METRICS_H
+
+#include "codec.h"
+#include "http_client.h"
+#include "metrics.h"
+#include "actuator_store.h"
+
+#include <stdbool.h>
+
+/* Where a database error happened: the label of reconciler_actuator_db_errors_total. */
+typedef enum {
+    ACTUATOR_COMPONENT_DECISION = 0, /* the verdict's transaction (main thread) */
+    ACTUATOR_COMPONENT_PUBLISHER,    /* the action outbox (main thread) */
+    ACTUATOR_COMPONENT_HOUSEKEEPING, /* gauges and pruning (main thread) */
+    ACTUATOR_COMPONENT_RESTART,      /* the restart worker's thread */
+    ACTUATOR_COMPONENT_COUNT
+} actuator_component;
+
+/* DLQ reasons beyond the codec's: a verdict that decodes but cannot be handled. */
+typedef enum {
+    ACTUATOR_DLQ_INVALID_SWEEP_ID = 0,
+    ACTUATOR_DLQ_INVALID_INSTANCE_ID,
+    ACTUATOR_DLQ_EXTRA_COUNT
+} actuator_dlq_extra;
+
+typedef struct {
+    metrics_registry *registry;
+    metrics_counter *verdicts[3]; /* by liveness */
+    metrics_counter *actions[ACTION_OUTCOME_COUNT];
+    metrics_counter *duplicates;
+    metrics_gauge *breaker_open;
+    metrics_counter *breaker_trips;
+    metrics_counter *restarts_accepted;
+    metrics_counter *restarts_retried;
+    metrics_counter *restarts_failed;
+    metrics_counter *restarts_skipped;
+    metrics_counter *restart_failures; /* gave up: a RESTART_FAILED was recorded */
+    metrics_counter *restart_attempt_errors[HTTP_CLIENT_ERROR_INTERNAL + 2]; /* +http_status */
+    metrics_histogram *restart_seconds;
+    metrics_gauge *restarts_pending;
+    metrics_gauge *restarts_failed_rows;
+    metrics_counter *db_errors[ACTUATOR_COMPONENT_COUNT][2]; /* connection, query */
+    metrics_gauge *database_up;
+    metrics_gauge *unpublished_actions;
+    metrics_counter *actions_published;
+    metrics_counter *action_publish_errors;
+    metrics_counter *dlq_codec[CODEC_ERROR_INTERNAL + 1];
+    metrics_counter *dlq_extra[ACTUATOR_DLQ_EXTRA_COUNT];
+    metrics_histogram *decision_seconds;
+    metrics_gauge *paused;
+    metrics_gauge *dry_run;
+} actuator_metrics;
+
+/* Registers every series in a new registry. false on allocation failure (then nothing to
+ * free beyond actuator_metrics_free, which is safe on a partial result). */
+bool actuator_metrics_init(actuator_metrics *metrics);
+void actuator_metrics_free(actuator_metrics *metrics);
+
+/* The series for a DB error of `status` (STORE_ERROR_*) in `component`. */
+void actuator_metrics_db_error(actuator_metrics *metrics, actuator_component component,
+                               actuator_store_status status);
+
+/* The series of a failed restart attempt: an http_client_error, or a non-2xx status. */
+void actuator_metrics_restart_attempt_error(actuator_metrics *metrics, http_client_error error,
+                                            bool bad_status);
+
+#endif

@@ -1,0 +1,318 @@
+/* actuator_settings.c — the settings table of reconciler-actuator, its extra validation and
+ * derived defaults.
+ *
+ * For: what an operator can set, with the reason for each default (this is the --help text
+ * and the configuration table in docs/actuator.md). Not for: parsing (common/config.c) or
+ * acting on the values. */
+#include "actuator_settings.h"
+
+#include "restart_policy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern char **environ;
+
+static const config_setting actuator_table[] = {
+    COMMON_SETTING_KAFKA_BOOTSTRAP_SERVERS(actuator_settings, common),
+    COMMON_SETTING_DATABASE_URL(actuator_settings, common),
+    COMMON_SETTING_TOPIC_VERDICTS(actuator_settings, common),
+    COMMON_SETTING_TOPIC_ACTIONS(actuator_settings, common),
+    COMMON_SETTING_TOPIC_DLQ(actuator_settings, common),
+    COMMON_SETTING_LOG_LEVEL(actuator_settings, common),
+    COMMON_SETTING_METRICS_ADDR(actuator_settings, common, CONFIG_METRICS_ADDR_ACTUATOR),
+    {
+        .env_name = "RESTART_URL",
+        .type = CONFIG_TYPE_STRING,
+        .offset = offsetof(actuator_settings, restart_url),
+        .required = true,
+        .help = "Workspace-server restart endpoint, POSTed with body {}; {id} is replaced by "
+                "the url-encoded workspace id, e.g. "
+                "http://workspace-server:8080/workspaces/{id}/restart. No default: where "
+                "restarts go is a deliberate choice",
+    },
+    {
+        .env_name = "RESTART_TOKEN",
+        .type = CONFIG_TYPE_STRING,
+        .offset = offsetof(actuator_settings, restart_token),
+        .secret = true,
+        .help = "Sent as Authorization: Bearer <token> on restart requests when set; secret, "
+                "never logged",
+    },
+    {
+        .env_name = "RESTART_CA_FILE",
+        .type = CONFIG_TYPE_STRING,
+        .offset = offsetof(actuator_settings, restart_ca_file),
+        .help = "Extra CA bundle (PEM) trusted for an https RESTART_URL, e.g. a private CA; "
+                "adds trust, never turns verification off",
+    },
+    {
+        .env_name = "ACTUATOR_GROUP_ID",
+        .type = CONFIG_TYPE_STRING,
+        .offset = offsetof(actuator_settings, group_id),
+        .default_text = "reconciler-actuator",
+        .required = true,
+        .help = "Kafka consumer group; actuators sharing it share the verdict partitions, the "
+                "idempotency records and the breaker count. A dry-run shadow needs its own",
+    },
+    {
+        .env_name = "ACTUATOR_MAX_VERDICT_AGE",
+        .type = CONFIG_TYPE_DURATION,
+        .offset = offsetof(actuator_settings, max_verdict_age_ms),
+        .default_text = "5m",
+        .minimum = 1000,
+        .maximum = 24LL * 3600 * 1000,
+        .help = "Verdicts checked longer ago than this are skipped (SKIPPED_STALE): a stopped "
+                "instance can be started again under the same id. 5m covers a sweep plus an "
+                "actuator restart's lag; replaying an old topic flips nothing",
+    },
+    {
+        .env_name = "ACTUATOR_MAX_UNHEALTHY",
+        .type = CONFIG_TYPE_THRESHOLD,
+        .offset = offsetof(actuator_settings, max_unhealthy),
+        .default_text = "20%",
+        .help = "Mass-failure breaker: at most this many NOT_RUNNING workspaces per sweep are "
+                "acted on (count or % of the sweep, a percentage at least 1), the rest are "
+                "SKIPPED_BREAKER_OPEN. 20% is far above normal attrition and far below a CP "
+                "bug reporting the fleet dead; 0 acts on nothing",
+    },
+    {
+        .env_name = "ACTUATOR_BREAKER_CARRY_OVER",
+        .type = CONFIG_TYPE_DURATION,
+        .offset = offsetof(actuator_settings, breaker_carry_over_ms),
+        .default_text = "10m",
+        .minimum = 0,
+        .maximum = 24LL * 3600 * 1000,
+        .help = "A sweep starts with its breaker open when the previous sweep ended beyond "
+                "ACTUATOR_MAX_UNHEALTHY and saw a NOT_RUNNING verdict within this time, so a CP "
+                "bug lasting many sweeps lets only its first sweep act; 10m spans several "
+                "sweeps at the producer's 60s default. 0 = each sweep on its own",
+    },
+    {
+        .env_name = "ACTUATOR_MAX_RESTARTS_PER_MIN",
+        .type = CONFIG_TYPE_INTEGER,
+        .offset = offsetof(actuator_settings, max_restarts_per_minute),
+        .default_text = "60",
+        .minimum = 1,
+        .maximum = 600000,
+        .help = "Restart requests per minute per actuator, evenly spaced (token bucket, burst "
+                "1); the rest wait, none are dropped. 60 (one a second) keeps a breaker-sized "
+                "wave from hitting the provisioner at once",
+    },
+    {
+        .env_name = "ACTUATOR_RESTART_MAX_ATTEMPTS",
+        .type = CONFIG_TYPE_INTEGER,
+        .offset = offsetof(actuator_settings, restart_max_attempts),
+        .default_text = "15",
+        .minimum = 1,
+        .maximum = 1000,
+        .help = "Restart attempts before giving up (RESTART_FAILED). 15 with the default "
+                "backoff spans ~40 minutes at most (~20 on average): rides out a "
+                "workspace-server deploy or outage",
+    },
+    {
+        .env_name = "ACTUATOR_RESTART_TIMEOUT",
+        .type = CONFIG_TYPE_DURATION,
+        .offset = offsetof(actuator_settings, restart_timeout_ms),
+        .default_text = "10s",
+        .minimum = 100,
+        .maximum = 120000,
+        .help = "Per-request timeout of a restart call; a timeout counts as a failed attempt "
+                "(retried). Also bounds how long shutdown waits for an in-flight call",
+    },
+    {
+        .env_name = "ACTUATOR_RESTART_BACKOFF_BASE",
+        .type = CONFIG_TYPE_DURATION,
+        .offset = offsetof(actuator_settings, restart_backoff_base_ms),
+        .default_text = "1s",
+        .minimum = 1,
+        .maximum = 3600000,
+        .help = "Retry wait after the first failed attempt (upper bound, full jitter); doubles "
+                "per attempt",
+    },
+    {
+        .env_name = "ACTUATOR_RESTART_BACKOFF_MAX",
+        .type = CONFIG_TYPE_DURATION,
+        .offset = offsetof(actuator_settings, restart_backoff_max_ms),
+        .default_text = "5m",
+        .minimum = 1,
+        .maximum = 24LL * 3600 * 1000,
+        .help = "Cap of the retry wait; 5m keeps a recovered workspace server from waiting "
+                "long for the retry",
+    },
+    {
+        .env_name = "ACTUATOR_DRY_RUN",
+        .type = CONFIG_TYPE_BOOL,
+        .offset = offsetof(actuator_settings, dry_run),
+        .default_text = "false",
+        .help = "Decide and record every Action (dry_run=true, SKIPPED_DRY_RUN where it would "
+                "flip) but change no row and send no restart: shadow production verdicts "
+                "before enabling action",
+    },
+    {
+        .env_name = "ACTUATOR_ID",
+        .type = CONFIG_TYPE_STRING,
+        .offset = offsetof(actuator_settings, actuator_id),
+        .help = "Name of this actuator in logs and in each Action's actuator_id; unset = "
+                "<hostname>-<pid>, unique per process",
+    },
+    {
+        .env_name = "ACTUATOR_RETENTION",
+        .type = CONFIG_TYPE_DURATION,
+        .offset = offsetof(actuator_settings, retention_ms),
+        .default_text = "168h",
+        .minimum = 3600000,
+        .maximum = 3650LL * 24 * 3600 * 1000,
+        .help =
+            "How long the actuator's own bookkeeping rows (decisions, breaker counts, "
+            "published actions, finished restarts) are kept; 168h (7 days) matches Kafka's default "
+            "retention, and a verdict older than this is stale anyway",
+    },
+};
+
+const config_program actuator_program = {
+    .program_name = "reconciler-actuator",
+    .summary =
+        "Consumes Verdicts from RECONCILER_TOPIC_VERDICTS and heals dead workspaces. RUNNING "
+        "and UNKNOWN verdicts are only counted. A NOT_RUNNING verdict that passes every guard "
+        "(fresh, row still online on the same instance and in scope, sweep below the "
+        "mass-failure breaker, not a dry run) flips the workspaces row offline with a "
+        "compare-and-swap and queues a restart in the same transaction as the idempotency "
+        "record; the restart is POSTed to RESTART_URL afterwards, rate-limited and retried "
+        "with backoff, also across crashes. Every NOT_RUNNING verdict yields an Action record "
+        "on RECONCILER_TOPIC_ACTIONS saying what happened and why. Offsets are stored only "
+        "after the decision is committed; a database outage pauses consumption.",
+    .examples = "Examples:\n"
+                "  reconciler-actuator --check-config\n"
+                "  RESTART_URL='http://workspace-server:8080/workspaces/{id}/restart' \\\n"
+                "    RESTART_TOKEN=... reconciler-actuator --actuator-dry-run\n"
+                "  reconciler-actuator --actuator-max-unhealthy 50 \\\n"
+                "    --kafka-prop security.protocol=SASL_SSL\n",
+    .settings = actuator_table,
+    .setting_count = sizeof actuator_table / sizeof actuator_table[0],
+    .accepts_kafka_properties = true,
+};
+
+bool actuator_settings_validate(const actuator_settings *settings, char *error_buffer,
+                                size_t error_size)
+{
+    const char *problem = restart_url_template_problem(settings->restart_url);
+    if (problem != NULL) {
+        /* The URL itself is not echoed: it may carry credentials in its userinfo part. */
+        snprintf(error_buffer, error_size, "%s: RESTART_URL: %s", actuator_program.program_name,
+                 problem);
+        return false;
+    }
+    if (settings->restart_backoff_base_ms > settings->restart_backoff_max_ms) {
+        snprintf(error_buffer, error_size,
+                 "%s: ACTUATOR_RESTART_BACKOFF_BASE: must not exceed ACTUATOR_RESTART_BACKOFF_MAX",
+                 actuator_program.program_name);
+        return false;
+    }
+    if (settings->max_unhealthy.value < 0) {
+        snprintf(error_buffer, error_size, "%s: ACTUATOR_MAX_UNHEALTHY: must not be negative",
+                 actuator_program.program_name);
+        return false;
+    }
+    return true;
+}
+
+/* argv without any "--check-config" (a copy of the pointer array; the strings are shared). */
+static char **without_check_config(int argc, char **argv, int *argc_out)
+{
+    char **copy = calloc((size_t)argc + 1, sizeof *copy);
+    if (copy == NULL) {
+        return NULL;
+    }
+    int count = 0;
+    for (int i = 0; i < argc; i++) {
+        if (i > 0 && strcmp(argv[i], "--check-config") == 0) {
+            continue;
+        }
+        copy[count++] = argv[i];
+    }
+    *argc_out = count;
+    return copy;
+}
+
+config_result actuator_settings_load(actuator_settings *settings,
+                                     config_kafka_properties *kafka_properties, int argc,
+                                     char **argv)
+{
+    char error[1024];
+    char *captured = NULL;
+    size_t captured_length = 0;
+    /* --help, --version and --check-config output is captured first: --check-config must
+     * not print an effective configuration and exit 0 when only our own validation (which
+     * config.c cannot run) rejects a value. */
+    FILE *out = open_memstream(&captured, &captured_length);
+    if (out == NULL) {
+        fprintf(stderr, "%s: out of memory\n", actuator_program.program_name);
+        return CONFIG_RESULT_EXIT_USAGE;
+    }
+    config_result result =
+        config_parse_with_output(&actuator_program, settings, kafka_properties, argc, argv, environ,
+                                 out, error, sizeof error, NULL);
+    fclose(out);
+
+    if (result == CONFIG_RESULT_EXIT_USAGE) {
+        fprintf(stderr, "%s\n", error);
+        free(captured);
+        return result;
+    }
+    if (result == CONFIG_RESULT_RUN) {
+        free(captured);
+        if (!actuator_settings_validate(settings, error, sizeof error)) {
+            fprintf(stderr, "%s\n", error);
+            config_free(&actuator_program, settings, kafka_properties);
+            return CONFIG_RESULT_EXIT_USAGE;
+        }
+        return result;
+    }
+
+    /* EXIT_OK: --help, --version or a valid --check-config. Parse again without
+     * --check-config: RUN then means it was --check-config, so validate before printing. */
+    int reduced_argc = 0;
+    char **reduced_argv = without_check_config(argc, argv, &reduced_argc);
+    if (reduced_argv == NULL) {
+        fprintf(stderr, "%s: out of memory\n", actuator_program.program_name);
+        free(captured);
+        return CONFIG_RESULT_EXIT_USAGE;
+    }
+    actuator_settings probe;
+    memset(&probe, 0, sizeof probe);
+    config_result again =
+        config_parse_with_output(&actuator_program, &probe, NULL, reduced_argc, reduced_argv,
+                                 environ, NULL, error, sizeof error, NULL);
+    free(reduced_argv);
+    if (again == CONFIG_RESULT_RUN) {
+        bool valid = actuator_settings_validate(&probe, error, sizeof error);
+        config_free(&actuator_program, &probe, NULL);
+        if (!valid) {
+            fprintf(stderr, "%s\n", error);
+            free(captured);
+            return CONFIG_RESULT_EXIT_USAGE;
+        }
+    }
+    fwrite(captured, 1, captured_length, stdout);
+    fflush(stdout);
+    free(captured);
+    return CONFIG_RESULT_EXIT_OK;
+}
+
+bool actuator_settings_resolve(actuator_settings *settings, const char *hostname, pid_t pid)
+{
+    if (settings->actuator_id == NULL || settings->actuator_id[0] == '\0') {
+        char buffer[320];
+        snprintf(buffer, sizeof buffer, "%s-%ld",
+                 hostname != NULL && hostname[0] != '\0' ? hostname : "actuator", (long)pid);
+        char *copy = strdup(buffer);
+        if (copy == NULL) {
+            return false;
+        }
+        free(settings->actuator_id);
+        settings->actuator_id = copy;
+    }
+    return true;
+}

@@ -1,0 +1,54 @@
+/* actuator_settings.h — reconciler-actuator's settings: the table config_parse reads, the
+ * checks config.c cannot make on its own, and the derived defaults.
+ *
+ * For: naming every setting once (variable, flag, default, bounds, why). Not for: acting on
+ * them (actuator_loop.c, restart_worker.c). */
+#ifndef RECONCILER_ACTUATOR_SETTINGS_H
+#define RECONCILER_ACTUATOR_SETTINGS_H
+
+#include "config.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct {
+    common_settings common;
+    char *restart_url;               /* RESTART_URL, template with {id} */
+    char *restart_token;             /* RESTART_TOKEN, secret */
+    char *restart_ca_file;           /* RESTART_CA_FILE */
+    char *group_id;                  /* ACTUATOR_GROUP_ID */
+    int64_t max_verdict_age_ms;      /* ACTUATOR_MAX_VERDICT_AGE */
+    config_threshold max_unhealthy;  /* ACTUATOR_MAX_UNHEALTHY */
+    int64_t breaker_carry_over_ms;   /* ACTUATOR_BREAKER_CARRY_OVER, 0 = per sweep only */
+    int64_t max_restarts_per_minute; /* ACTUATOR_MAX_RESTARTS_PER_MIN */
+    int64_t restart_max_attempts;    /* ACTUATOR_RESTART_MAX_ATTEMPTS */
+    int64_t restart_timeout_ms;      /* ACTUATOR_RESTART_TIMEOUT */
+    int64_t restart_backoff_base_ms; /* ACTUATOR_RESTART_BACKOFF_BASE */
+    int64_t restart_backoff_max_ms;  /* ACTUATOR_RESTART_BACKOFF_MAX */
+    bool dry_run;                    /* ACTUATOR_DRY_RUN */
+    char *actuator_id;               /* ACTUATOR_ID, NULL or "" = hostname-pid */
+    int64_t retention_ms;            /* ACTUATOR_RETENTION */
+} actuator_settings;
+
+extern const config_program actuator_program;
+
+/* Checks across and within values that the table cannot express (RESTART_URL's shape, the
+ * backoff base not above its cap). Returns true when fine, else false with the one-line
+ * error "reconciler-actuator: NAME: ..." in error_buffer. */
+bool actuator_settings_validate(const actuator_settings *settings, char *error_buffer,
+                                size_t error_size);
+
+/* config_parse plus actuator_settings_validate, also for --check-config (which must exit 2
+ * on a value only the validation rejects): prints like config_parse and returns its result;
+ * CONFIG_RESULT_EXIT_USAGE after printing the validation error to stderr. */
+config_result actuator_settings_load(actuator_settings *settings,
+                                     config_kafka_properties *kafka_properties, int argc,
+                                     char **argv);
+
+/* actuator_id = "<hostname>-<pid>" when unset or empty ("actuator-<pid>" without a
+ * hostname). false on allocation failure. */
+bool actuator_settings_resolve(actuator_settings *settings, const char *hostname, pid_t pid);
+
+#endif

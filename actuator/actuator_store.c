@@ -1,0 +1,982 @@
+/* actuator_store.c — every SQL statement of the actuator (see actuator_store.h).
+ *
+ * For: running statements with parameters (never string-built SQL), checking each result, and
+ * turning a failure into a named, password-free error. Not for: decisions (actuator_decide.c,
+ * restart_policy.c) or retry timing (the callers).
+ *
+ * Timestamps cross the boundary as milliseconds since the epoch and are converted in SQL with
+ * integer arithmetic (timestamptz 'epoch' + ms * interval '1 millisecond' and back with
+ * extract(epoch ...) * 1000, exact numeric in PostgreSQL 14+), so an Action's acted_at reads
+ * back exactly as written. The workspaces.status column is compared and set only with string
+ * literals and read as status::text, which works whether it is the fixture's enum
+ * workspace_status or plain text (CONTRACTS §2). */
+#include "actuator_store.h"
+
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Bounds one statement, so a wedged server or a row lock held elsewhere fails a transaction
+ * (retried with backoff) instead of blocking the consumer past max.poll.interval.ms. */
+#define STORE_STATEMENT_TIMEOUT "30s"
+
+struct actuator_store {
+    PGconn *connection;
+    char *database_url; /* secret: may hold a password; never logged */
+    char *consumer_group;
+    const char *last_operation;
+    char last_error[512];
+};
+
+const char *actuator_store_status_name(actuator_store_status status)
+{
+    switch (status) {
+    case ACTUATOR_STORE_OK:
+        return "ok";
+    case ACTUATOR_STORE_ERROR_CONNECTION:
+        return "connection";
+    case ACTUATOR_STORE_ERROR_QUERY:
+        return "query";
+    }
+    return "unknown";
+}
+
+actuator_store *actuator_store_new(const char *database_url, const char *consumer_group)
+{
+    actuator_store *created = calloc(1, sizeof *created);
+    if (created == NULL) {
+        return NULL;
+    }
+    created->database_url = strdup(database_url != NULL ? database_url : "");
+    created->consumer_group = strdup(consumer_group != NULL ? consumer_group : "");
+    if (created->database_url == NULL || created->consumer_group == NULL) {
+        actuator_store_free(created);
+        return NULL;
+    }
+    created->last_operation = "none";
+    return created;
+}
+
+void actuator_store_free(actuator_store *database)
+{
+    if (database == NULL) {
+        return;
+    }
+    if (database->connection != NULL) {
+        PQfinish(database->connection);
+    }
+    free(database->database_url);
+    free(database->consumer_group);
+    free(database);
+}
+
+const char *actuator_store_last_error(const actuator_store *database)
+{
+    return database->last_error;
+}
+
+const char *actuator_store_last_operation(const actuator_store *database)
+{
+    return database->last_operation;
+}
+
+bool actuator_store_connected(const actuator_store *database)
+{
+    return database->connection != NULL && PQstatus(database->connection) == CONNECTION_OK;
+}
+
+/* Copies the first line of a libpq message (they end with "\n", some have a DETAIL line). */
+static void remember_error(actuator_store *database, const char *operation, const char *sqlstate,
+                           const char *message)
+{
+    database->last_operation = operation;
+    size_t line = message != NULL ? strcspn(message, "\n") : 0;
+    snprintf(database->last_error, sizeof database->last_error, "%s failed%s%s%s: %.*s", operation,
+             sqlstate != NULL ? " (SQLSTATE " : "", sqlstate != NULL ? sqlstate : "",
+             sqlstate != NULL ? ")" : "", (int)line, message != NULL ? message : "");
+}
+
+/* A failed statement means a lost connection when libpq says so; anything else is the
+ * server rejecting it. Either way the caller retries the whole transaction. */
+static actuator_store_status failure_status(const actuator_store *database)
+{
+    return actuator_store_connected(database) ? ACTUATOR_STORE_ERROR_QUERY
+                                              : ACTUATOR_STORE_ERROR_CONNECTION;
+}
+
+actuator_store_status actuator_store_connect(actuator_store *database)
+{
+    if (actuator_store_connected(database)) {
+        return ACTUATOR_STORE_OK;
+    }
+    if (database->connection != NULL) {
+        PQfinish(database->connection);
+        database->connection = NULL;
+    }
+    /* Our defaults come before dbname so that anything the operator put in DATABASE_URL
+     * (expanded from dbname) wins over them. Keepalives notice a silently dead server within
+     * about a minute instead of the kernel's two hours. */
+    const char *const keywords[] = {
+        "connect_timeout",  "keepalives",       "keepalives_idle", "keepalives_interval",
+        "keepalives_count", "application_name", "dbname",          NULL};
+    const char *const values[] = {
+        "10", "1", "30", "10", "3", "reconciler-actuator", database->database_url, NULL};
+    database->connection = PQconnectdbParams(keywords, values, 1);
+    if (database->connection == NULL) {
+        remember_error(database, "connect", NULL, "out of memory");
+        return ACTUATOR_STORE_ERROR_CONNECTION;
+    }
+    if (PQstatus(database->connection) != CONNECTION_OK) {
+        remember_error(database, "connect", NULL, PQerrorMessage(database->connection));
+        PQfinish(database->connection);
+        database->connection = NULL;
+        return ACTUATOR_STORE_ERROR_CONNECTION;
+    }
+    PGresult *result =
+        PQexec(database->connection, "SET statement_timeout = '" STORE_STATEMENT_TIMEOUT "'");
+    if (PQresultStatus(result) != PGRES_COMMAND_OK) {
+        remember_error(database, "set statement_timeout",
+                       PQresultErrorField(result, PG_DIAG_SQLSTATE),
+                       PQerrorMessage(database->connection));
+        PQclear(result);
+        actuator_store_status status = failure_status(database);
+        PQfinish(database->connection);
+        database->connection = NULL;
+        return status == ACTUATOR_STORE_OK ? ACTUATOR_STORE_ERROR_CONNECTION : status;
+    }
+    PQclear(result);
+    return ACTUATOR_STORE_OK;
+}
+
+/* Runs one statement with text parameters. Returns the result on `expected` status (caller
+ * PQclears), NULL after recording the error. */
+static PGresult *run(actuator_store *database, const char *operation, ExecStatusType expected,
+                     const char *sql, int parameter_count, const char *const *parameters)
+{
+    if (database->connection == NULL) {
+        remember_error(database, operation, NULL, "not connected");
+        return NULL;
+    }
+    PGresult *result =
+        PQexecParams(database->connection, sql, parameter_count, NULL, parameters, NULL, NULL, 0);
+    if (result == NULL) {
+        remember_error(database, operation, NULL, PQerrorMessage(database->connection));
+        return NULL;
+    }
+    if (PQresultStatus(result) != expected) {
+        remember_error(database, operation, PQresultErrorField(result, PG_DIAG_SQLSTATE),
+                       PQresultErrorMessage(result)[0] != '\0'
+                           ? PQresultErrorMessage(result)
+                           : PQerrorMessage(database->connection));
+        PQclear(result);
+        return NULL;
+    }
+    return result;
+}
+
+static bool run_command(actuator_store *database, const char *operation, const char *sql,
+                        int parameter_count, const char *const *parameters)
+{
+    PGresult *result = run(database, operation, PGRES_COMMAND_OK, sql, parameter_count, parameters);
+    if (result == NULL) {
+        return false;
+    }
+    PQclear(result);
+    return true;
+}
+
+/* Ends a failed transaction. Nothing to do when the connection died with it; a ROLLBACK that
+ * fails only means the same (the server drops the transaction with the session). */
+static void rollback_quietly(actuator_store *database)
+{
+    if (database->connection == NULL || PQstatus(database->connection) != CONNECTION_OK) {
+        return;
+    }
+    if (PQtransactionStatus(database->connection) == PQTRANS_IDLE) {
+        return;
+    }
+    PGresult *result = PQexec(database->connection, "ROLLBACK");
+    PQclear(result);
+}
+
+/* Ends a failed transaction and says why it failed (read before the rollback, which could
+ * otherwise mask a lost connection as a query error). */
+static actuator_store_status abort_transaction(actuator_store *database)
+{
+    actuator_store_status status = failure_status(database);
+    rollback_quietly(database);
+    return status;
+}
+
+static bool begin(actuator_store *database)
+{
+    return run_command(database, "begin", "BEGIN", 0, NULL);
+}
+
+static bool commit(actuator_store *database)
+{
+    return run_command(database, "commit", "COMMIT", 0, NULL);
+}
+
+static char *copy_value(const PGresult *result, int row, int column)
+{
+    if (PQgetisnull(result, row, column)) {
+        return NULL;
+    }
+    return strdup(PQgetvalue(result, row, column));
+}
+
+static int64_t integer_value(const PGresult *result, int row, int column)
+{
+    return PQgetisnull(result, row, column) ? 0
+                                            : strtoll(PQgetvalue(result, row, column), NULL, 10);
+}
+
+static bool boolean_value(const PGresult *result, int row, int column)
+{
+    return !PQgetisnull(result, row, column) && PQgetvalue(result, row, column)[0] == 't';
+}
+
+/* ---- the Action row, shared by the decision and the restart worker ---------------------- */
+
+typedef struct {
+    const char *workspace_id;
+    const char *instance_id;
+    const char *verdict_topic;
+    int32_t verdict_partition;
+    int64_t verdict_offset;
+    action_outcome outcome;
+    const char *reason;
+    int64_t acted_at_ms;
+    bool dry_run;
+    const char *sweep_id;
+    int64_t verdict_checked_at_ms;
+    int32_t attempt;
+    const char *actuator_id;
+} action_values;
+
+static bool insert_action(actuator_store *database, const action_values *values)
+{
+    char partition[16], offset[24], acted_at[24], checked_at[24], attempt[16];
+    snprintf(partition, sizeof partition, "%" PRId32, values->verdict_partition);
+    snprintf(offset, sizeof offset, "%" PRId64, values->verdict_offset);
+    snprintf(acted_at, sizeof acted_at, "%" PRId64, values->acted_at_ms);
+    snprintf(checked_at, sizeof checked_at, "%" PRId64, values->verdict_checked_at_ms);
+    snprintf(attempt, sizeof attempt, "%" PRId32, values->attempt);
+    const char *parameters[] = {
+        database->consumer_group,
+        values->workspace_id != NULL ? values->workspace_id : "",
+        values->instance_id != NULL ? values->instance_id : "",
+        values->verdict_topic != NULL ? values->verdict_topic : "",
+        partition,
+        offset,
+        action_outcome_name(values->outcome),
+        values->reason,
+        acted_at,
+        values->dry_run ? "true" : "false",
+        values->sweep_id != NULL ? values->sweep_id : "",
+        checked_at,
+        attempt,
+        values->actuator_id != NULL ? values->actuator_id : "",
+    };
+    return run_command(
+        database, "record action",
+        "INSERT INTO reconciler_actuator_actions (consumer_group, workspace_id, instance_id, "
+        "verdict_topic, verdict_partition, verdict_offset, outcome, reason, acted_at, dry_run, "
+        "sweep_id, verdict_checked_at, attempt, actuator_id) VALUES ($1, $2, $3, $4, "
+        "$5::integer, $6::bigint, $7, $8, timestamptz 'epoch' + $9::bigint * interval "
+        "'1 millisecond', $10::boolean, $11, timestamptz 'epoch' + $12::bigint * interval "
+        "'1 millisecond', $13::integer, $14)",
+        14, parameters);
+}
+
+/* ---- the decision transaction ------------------------------------------------------------ */
+
+/* Returns `result`'s sweep row (not_running_seen, breaker_limit, held_open, opened_at IS NOT
+ * NULL) into the breaker facts. */
+static void read_sweep_row(const PGresult *result, int64_t *seen, actuator_breaker_facts *breaker,
+                           bool *was_open)
+{
+    *seen = integer_value(result, 0, 0);
+    breaker->limit = integer_value(result, 0, 1);
+    breaker->held_open = boolean_value(result, 0, 2);
+    *was_open = boolean_value(result, 0, 3);
+}
+
+/* Counts the verdict's workspace in its sweep and returns its rank (the existing rank for a
+ * workspace the sweep already counted), the sweep's limit, whether the sweep inherited an open
+ * breaker and whether its breaker had opened before. Every path takes the sweep row's lock
+ * first, so concurrent actuators count one at a time and a workspace is counted once even
+ * when two of them see duplicates at once. */
+static bool count_in_sweep(actuator_store *database, const actuator_store_decision_input *input,
+                           actuator_breaker_facts *breaker, bool *was_open)
+{
+    const verdict *record = input->record;
+    const char *key_parameters[] = {database->consumer_group, record->sweep_id};
+    int64_t seen = 0;
+
+    /* The common case: the sweep exists, count one more. */
+    PGresult *result = run(database, "count verdict in sweep", PGRES_TUPLES_OK,
+                           "UPDATE reconciler_actuator_sweeps SET not_running_seen = "
+                           "not_running_seen + 1, last_seen_at = now() WHERE consumer_group = $1 "
+                           "AND sweep_id = $2 RETURNING not_running_seen, breaker_limit, "
+                           "held_open, opened_at IS NOT NULL",
+                           2, key_parameters);
+    if (result == NULL) {
+        return false;
+    }
+    if (PQntuples(result) == 1) {
+        read_sweep_row(result, &seen, breaker, was_open);
+        PQclear(result);
+    } else {
+        PQclear(result);
+        /* A new sweep. Its breaker starts open when the group's previous sweep ended beyond
+         * its limit recently (actuator_decide.h: actuator_breaker_carries_over). */
+        result = run(database, "read previous sweep", PGRES_TUPLES_OK,
+                     "SELECT not_running_seen, breaker_limit, (extract(epoch FROM now() - "
+                     "last_seen_at) * 1000)::bigint FROM reconciler_actuator_sweeps WHERE "
+                     "consumer_group = $1 AND sweep_id <> $2 ORDER BY first_seen_at DESC "
+                     "LIMIT 1",
+                     2, key_parameters);
+        if (result == NULL) {
+            return false;
+        }
+        bool found = PQntuples(result) == 1;
+        bool held_open = actuator_breaker_carries_over(
+            found, found ? integer_value(result, 0, 0) : 0, found ? integer_value(result, 0, 1) : 0,
+            found ? integer_value(result, 0, 2) : 0, input->breaker_carry_over_ms);
+        PQclear(result);
+
+        /* The limit is fixed by the sweep's first NOT_RUNNING verdict, so every actuator of
+         * the group applies the same one even if their settings differ during a roll-out.
+         * Another actuator may create the row first: then this counts in it instead. */
+        char sweep_size[24], limit_text[24];
+        snprintf(sweep_size, sizeof sweep_size, "%" PRId64, record->sweep_size);
+        snprintf(limit_text, sizeof limit_text, "%" PRId64,
+                 actuator_breaker_limit(input->max_unhealthy, record->sweep_size));
+        const char *create_parameters[] = {database->consumer_group, record->sweep_id, sweep_size,
+                                           limit_text, held_open ? "true" : "false"};
+        result = run(database, "create sweep", PGRES_TUPLES_OK,
+                     "INSERT INTO reconciler_actuator_sweeps AS sweeps (consumer_group, sweep_id, "
+                     "sweep_size, not_running_seen, breaker_limit, held_open) VALUES ($1, $2, "
+                     "$3::bigint, 1, $4::bigint, $5::boolean) ON CONFLICT (consumer_group, "
+                     "sweep_id) DO UPDATE SET not_running_seen = sweeps.not_running_seen + 1, "
+                     "last_seen_at = now() RETURNING not_running_seen, breaker_limit, held_open, "
+                     "opened_at IS NOT NULL",
+                     5, create_parameters);
+        if (result == NULL) {
+            return false;
+        }
+        read_sweep_row(result, &seen, breaker, was_open);
+        PQclear(result);
+    }
+
+    char rank_text[24];
+    snprintf(rank_text, sizeof rank_text, "%" PRId64, seen);
+    const char *member_parameters[] = {database->consumer_group, record->sweep_id,
+                                       record->workspace_id, rank_text};
+    result = run(database, "record sweep member", PGRES_TUPLES_OK,
+                 "INSERT INTO reconciler_actuator_sweep_members (consumer_group, sweep_id, "
+                 "workspace_id, rank) VALUES ($1, $2, $3::uuid, $4::bigint) "
+                 "ON CONFLICT DO NOTHING RETURNING rank",
+                 4, member_parameters);
+    if (result == NULL) {
+        return false;
+    }
+    bool counted_before = PQntuples(result) == 0;
+    PQclear(result);
+    if (!counted_before) {
+        breaker->rank = seen;
+        return true;
+    }
+
+    /* A second verdict about a workspace this sweep already counted (a checker redelivered
+     * it): take the count back and reuse the first rank. We hold the sweep row's lock, so
+     * nobody saw the intermediate count. */
+    const char *member_key[] = {database->consumer_group, record->sweep_id, record->workspace_id};
+    if (!run_command(database, "uncount duplicate workspace",
+                     "UPDATE reconciler_actuator_sweeps SET not_running_seen = not_running_seen "
+                     "- 1 WHERE consumer_group = $1 AND sweep_id = $2",
+                     2, key_parameters)) {
+        return false;
+    }
+    result = run(database, "read sweep member", PGRES_TUPLES_OK,
+                 "SELECT rank FROM reconciler_actuator_sweep_members WHERE consumer_group = $1 "
+                 "AND sweep_id = $2 AND workspace_id = $3::uuid",
+                 3, member_key);
+    if (result == NULL) {
+        return false;
+    }
+    breaker->rank = PQntuples(result) == 1 ? integer_value(result, 0, 0) : seen;
+    PQclear(result);
+    return true;
+}
+
+static bool open_breaker(actuator_store *database, const verdict *record, bool *tripped)
+{
+    const char *parameters[] = {database->consumer_group, record->sweep_id};
+    PGresult *result = run(database, "open breaker", PGRES_TUPLES_OK,
+                           "UPDATE reconciler_actuator_sweeps SET opened_at = now() WHERE "
+                           "consumer_group = $1 AND sweep_id = $2 AND opened_at IS NULL "
+                           "RETURNING 1",
+                           2, parameters);
+    if (result == NULL) {
+        return false;
+    }
+    *tripped = PQntuples(result) == 1;
+    PQclear(result);
+    return true;
+}
+
+/* The compare-and-swap (CONTRACTS §2) and the restart outbox row. *flipped false when the
+ * UPDATE matched no row (then nothing is queued). */
+static bool flip_and_queue_restart(actuator_store *database,
+                                   const actuator_store_decision_input *input, bool *flipped)
+{
+    const verdict *record = input->record;
+    const char *flip_parameters[] = {record->workspace_id, record->instance_id};
+    PGresult *result =
+        run(database, "flip workspace offline", PGRES_COMMAND_OK,
+            "UPDATE workspaces SET status = 'offline', updated_at = now() WHERE id = $1::uuid "
+            "AND status = 'online' AND instance_id = $2 AND instance_id <> '' "
+            "AND COALESCE(runtime, '') <> 'external'",
+            2, flip_parameters);
+    if (result == NULL) {
+        return false;
+    }
+    *flipped = strcmp(PQcmdTuples(result), "1") == 0;
+    PQclear(result);
+    if (!*flipped) {
+        return true;
+    }
+
+    char partition[16], offset[24], checked_at[24];
+    snprintf(partition, sizeof partition, "%" PRId32, input->partition);
+    snprintf(offset, sizeof offset, "%" PRId64, input->offset);
+    snprintf(checked_at, sizeof checked_at, "%" PRId64, record->checked_at);
+    const char *queue_parameters[] = {database->consumer_group,
+                                      record->workspace_id,
+                                      record->instance_id,
+                                      input->topic,
+                                      partition,
+                                      offset,
+                                      record->sweep_id,
+                                      checked_at};
+    return run_command(
+        database, "queue restart",
+        "INSERT INTO reconciler_actuator_restarts (consumer_group, workspace_id, instance_id, "
+        "verdict_topic, verdict_partition, verdict_offset, sweep_id, verdict_checked_at) VALUES "
+        "($1, $2::uuid, $3, $4, $5::integer, $6::bigint, $7, timestamptz 'epoch' + $8::bigint "
+        "* interval '1 millisecond')",
+        8, queue_parameters);
+}
+
+actuator_store_status actuator_store_decide_verdict(actuator_store *database,
+                                                    const actuator_store_decision_input *input,
+                                                    actuator_store_decision_result *outcome)
+{
+    memset(outcome, 0, sizeof *outcome);
+    const verdict *record = input->record;
+    PGresult *row_result = NULL;
+    char partition[16], offset[24];
+    snprintf(partition, sizeof partition, "%" PRId32, input->partition);
+    snprintf(offset, sizeof offset, "%" PRId64, input->offset);
+
+    if (!begin(database)) {
+        goto failed;
+    }
+
+    /* 1. Idempotency: the first transaction to insert the key owns the verdict; a redelivery
+     * (or a concurrent duplicate, after waiting for the owner's commit) inserts nothing. */
+    const char *key_parameters[] = {database->consumer_group, input->topic,    partition, offset,
+                                    record->workspace_id,     record->sweep_id};
+    PGresult *result =
+        run(database, "record decision key", PGRES_TUPLES_OK,
+            "INSERT INTO reconciler_actuator_decisions (consumer_group, verdict_topic, "
+            "verdict_partition, verdict_offset, workspace_id, sweep_id) VALUES ($1, $2, "
+            "$3::integer, $4::bigint, $5, $6) ON CONFLICT DO NOTHING RETURNING 1",
+            6, key_parameters);
+    if (result == NULL) {
+        goto failed;
+    }
+    bool first_time = PQntuples(result) == 1;
+    PQclear(result);
+    if (!first_time) {
+        outcome->duplicate = true;
+        rollback_quietly(database);
+        return ACTUATOR_STORE_OK;
+    }
+
+    /* 2. Breaker count, and 3. the row, locked until COMMIT so that nothing changes between
+     * the decision and the conditional UPDATE. A workspace id that is not a uuid can match no
+     * row and is not a workspace to count. */
+    actuator_row_facts row = {.workspace_id_is_uuid = actuator_is_uuid(record->workspace_id)};
+    bool was_open = false;
+    if (row.workspace_id_is_uuid) {
+        /* Stale verdicts never act and are not counted: a replayed old topic must not hold a
+         * breaker open. */
+        if (actuator_verdict_is_fresh(record->checked_at, input->now_ms,
+                                      input->policy.max_verdict_age_ms)) {
+            if (!count_in_sweep(database, input, &outcome->breaker, &was_open)) {
+                goto failed;
+            }
+            outcome->breaker_counted = true;
+        }
+        const char *row_parameters[] = {record->workspace_id};
+        row_result = run(database, "lock workspace row", PGRES_TUPLES_OK,
+                         "SELECT status::text, instance_id, runtime FROM workspaces "
+                         "WHERE id = $1::uuid FOR UPDATE",
+                         1, row_parameters);
+        if (row_result == NULL) {
+            goto failed;
+        }
+        if (PQntuples(row_result) == 1) {
+            row.found = true;
+            row.status = PQgetisnull(row_result, 0, 0) ? NULL : PQgetvalue(row_result, 0, 0);
+            row.instance_id = PQgetisnull(row_result, 0, 1) ? NULL : PQgetvalue(row_result, 0, 1);
+            row.runtime = PQgetisnull(row_result, 0, 2) ? NULL : PQgetvalue(row_result, 0, 2);
+        }
+    }
+
+    /* 4. The decision itself: pure. */
+    actuator_verdict_facts facts = {
+        .liveness = record->liveness,
+        .instance_id = record->instance_id,
+        .checked_at_ms = record->checked_at,
+    };
+    outcome->decision =
+        actuator_decide(&facts, &row, &outcome->breaker, input->now_ms, &input->policy);
+    PQclear(row_result);
+    row_result = NULL;
+
+    /* 5. The effect. The UPDATE repeats every condition, so even a wrong decision could not
+     * flip a row outside the compare-and-swap. */
+    if (outcome->decision.outcome == ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED) {
+        bool flipped = false;
+        if (!flip_and_queue_restart(database, input, &flipped)) {
+            goto failed;
+        }
+        if (!flipped) {
+            outcome->decision.outcome = ACTION_OUTCOME_SKIPPED_NOT_ONLINE;
+            outcome->decision.detail = ACTUATOR_DETAIL_CAS_NO_MATCH;
+        }
+    }
+
+    /* 6. The breaker opens when the sweep's count first goes beyond the limit (or at its first
+     * verdict when it was held open), whatever this particular verdict's outcome. */
+    if (outcome->breaker_counted) {
+        bool open_now = actuator_breaker_is_open(outcome->breaker.rank, outcome->breaker.limit) ||
+                        outcome->breaker.held_open;
+        outcome->breaker_open = open_now || was_open;
+        if (open_now && !was_open && !open_breaker(database, record, &outcome->breaker_tripped)) {
+            goto failed;
+        }
+    }
+
+    /* 7. The Action, in the same transaction as what it reports. */
+    actuator_format_reason(outcome->decision.detail, &facts, &outcome->breaker, input->now_ms,
+                           &input->policy, outcome->reason, sizeof outcome->reason);
+    action_values values = {
+        .workspace_id = record->workspace_id,
+        .instance_id = record->instance_id,
+        .verdict_topic = input->topic,
+        .verdict_partition = input->partition,
+        .verdict_offset = input->offset,
+        .outcome = outcome->decision.outcome,
+        .reason = outcome->reason,
+        .acted_at_ms = input->now_ms,
+        .dry_run = input->policy.dry_run,
+        .sweep_id = record->sweep_id,
+        .verdict_checked_at_ms = record->checked_at,
+        .attempt = 0,
+        .actuator_id = input->actuator_id,
+    };
+    if (!insert_action(database, &values) || !commit(database)) {
+        goto failed;
+    }
+    return ACTUATOR_STORE_OK;
+
+failed:
+    PQclear(row_result);
+    return abort_transaction(database);
+}
+
+/* ---- the restart outbox ------------------------------------------------------------------ */
+
+void actuator_store_restart_job_free(actuator_store_restart_job *job)
+{
+    if (job == NULL) {
+        return;
+    }
+    free(job->workspace_id);
+    free(job->instance_id);
+    free(job->verdict_topic);
+    free(job->sweep_id);
+    free(job->row_instance_id);
+    memset(job, 0, sizeof *job);
+}
+
+actuator_store_status actuator_store_restart_claim(actuator_store *database,
+                                                   actuator_store_restart_job *job, bool *claimed)
+{
+    memset(job, 0, sizeof *job);
+    *claimed = false;
+    if (!begin(database)) {
+        goto failed;
+    }
+    const char *claim_parameters[] = {database->consumer_group};
+    PGresult *result =
+        run(database, "claim due restart", PGRES_TUPLES_OK,
+            "SELECT id, workspace_id::text, instance_id, verdict_topic, verdict_partition, "
+            "verdict_offset, sweep_id, (extract(epoch FROM verdict_checked_at) * 1000)::bigint, "
+            "attempts FROM reconciler_actuator_restarts WHERE consumer_group = $1 AND state = "
+            "'pending' AND next_attempt_at <= now() ORDER BY next_attempt_at, id LIMIT 1 "
+            "FOR UPDATE SKIP LOCKED",
+            1, claim_parameters);
+    if (result == NULL) {
+        goto failed;
+    }
+    if (PQntuples(result) == 0) {
+        PQclear(result);
+        if (!commit(database)) {
+            goto failed;
+        }
+        return ACTUATOR_STORE_OK;
+    }
+    job->id = integer_value(result, 0, 0);
+    job->workspace_id = copy_value(result, 0, 1);
+    job->instance_id = copy_value(result, 0, 2);
+    job->verdict_topic = copy_value(result, 0, 3);
+    job->verdict_partition = (int32_t)integer_value(result, 0, 4);
+    job->verdict_offset = integer_value(result, 0, 5);
+    job->sweep_id = copy_value(result, 0, 6);
+    job->verdict_checked_at_ms = integer_value(result, 0, 7);
+    job->attempts = (int32_t)integer_value(result, 0, 8);
+    PQclear(result);
+    if (job->workspace_id == NULL || job->instance_id == NULL || job->verdict_topic == NULL ||
+        job->sweep_id == NULL) {
+        remember_error(database, "claim due restart", NULL, "out of memory");
+        actuator_store_restart_job_free(job);
+        rollback_quietly(database);
+        return ACTUATOR_STORE_ERROR_QUERY;
+    }
+
+    /* The row is read, not locked: the call can take up to the restart timeout, and the
+     * workspace server must stay free to update its own row meanwhile. */
+    const char *row_parameters[] = {job->workspace_id};
+    result = run(database, "read workspace before restart", PGRES_TUPLES_OK,
+                 "SELECT instance_id FROM workspaces WHERE id = $1::uuid", 1, row_parameters);
+    if (result == NULL) {
+        actuator_store_restart_job_free(job);
+        goto failed;
+    }
+    job->row_found = PQntuples(result) == 1;
+    job->row_instance_id = job->row_found ? copy_value(result, 0, 0) : NULL;
+    PQclear(result);
+    *claimed = true;
+    return ACTUATOR_STORE_OK;
+
+failed:
+    return abort_transaction(database);
+}
+
+static const char *restart_state_for(action_outcome outcome)
+{
+    switch (outcome) {
+    case ACTION_OUTCOME_RESTART_ACCEPTED:
+        return "accepted";
+    case ACTION_OUTCOME_RESTART_FAILED:
+        return "failed";
+    case ACTION_OUTCOME_RESTART_RETRIED:
+        return "pending";
+    default:
+        return "skipped";
+    }
+}
+
+actuator_store_status actuator_store_restart_record(actuator_store *database,
+                                                    const actuator_store_restart_job *job,
+                                                    const actuator_store_restart_result *attempt)
+{
+    char id[24], attempts[16], delay[24], status[16];
+    snprintf(id, sizeof id, "%" PRId64, job->id);
+    snprintf(attempts, sizeof attempts, "%" PRId32, attempt->attempts_made);
+    snprintf(delay, sizeof delay, "%" PRId64,
+             attempt->outcome == ACTION_OUTCOME_RESTART_RETRIED ? attempt->retry_delay_ms : 0);
+    snprintf(status, sizeof status, "%ld", attempt->http_status);
+    const char *parameters[] = {id,
+                                restart_state_for(attempt->outcome),
+                                attempts,
+                                delay,
+                                attempt->error_name,
+                                attempt->http_status > 0 ? status : NULL};
+    /* next_attempt_at on the database's clock: due-ness is judged by the same clock in
+     * actuator_store_restart_claim, whichever actuator claims the row next. */
+    if (!run_command(database, "record restart attempt",
+                     "UPDATE reconciler_actuator_restarts SET state = $2, attempts = "
+                     "$3::integer, next_attempt_at = now() + $4::bigint * interval "
+                     "'1 millisecond', last_error_name = $5, last_http_status = $6::integer, "
+                     "updated_at = now() WHERE id = $1::bigint",
+                     6, parameters)) {
+        goto failed;
+    }
+    action_values values = {
+        .workspace_id = job->workspace_id,
+        .instance_id = job->instance_id,
+        .verdict_topic = job->verdict_topic,
+        .verdict_partition = job->verdict_partition,
+        .verdict_offset = job->verdict_offset,
+        .outcome = attempt->outcome,
+        .reason = attempt->reason,
+        .acted_at_ms = attempt->now_ms,
+        .dry_run = false,
+        .sweep_id = job->sweep_id,
+        .verdict_checked_at_ms = job->verdict_checked_at_ms,
+        .attempt = attempt->attempts_made,
+        .actuator_id = attempt->actuator_id,
+    };
+    if (!insert_action(database, &values) || !commit(database)) {
+        goto failed;
+    }
+    return ACTUATOR_STORE_OK;
+
+failed:
+    return abort_transaction(database);
+}
+
+void actuator_store_restart_abandon(actuator_store *database)
+{
+    rollback_quietly(database);
+}
+
+actuator_store_status actuator_store_restart_next_due(actuator_store *database, bool *any,
+                                                      int64_t *wait_ms)
+{
+    *any = false;
+    *wait_ms = 0;
+    const char *parameters[] = {database->consumer_group};
+    PGresult *result =
+        run(database, "read next restart due", PGRES_TUPLES_OK,
+            "SELECT GREATEST(0, ceil(extract(epoch FROM min(next_attempt_at) - now()) * 1000))"
+            "::bigint FROM reconciler_actuator_restarts WHERE consumer_group = $1 AND state = "
+            "'pending'",
+            1, parameters);
+    if (result == NULL) {
+        return failure_status(database);
+    }
+    if (PQntuples(result) == 1 && !PQgetisnull(result, 0, 0)) {
+        *any = true;
+        *wait_ms = integer_value(result, 0, 0);
+    }
+    PQclear(result);
+    return ACTUATOR_STORE_OK;
+}
+
+/* ---- the action outbox -------------------------------------------------------------------- */
+
+void actuator_store_action_rows_free(actuator_store_action_row *rows, size_t count)
+{
+    if (rows == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < count; i++) {
+        action_free(&rows[i].record);
+    }
+    free(rows);
+}
+
+static int compare_row_ids(const void *left, const void *right)
+{
+    int64_t a = ((const actuator_store_action_row *)left)->id;
+    int64_t b = ((const actuator_store_action_row *)right)->id;
+    return (a > b) - (a < b);
+}
+
+actuator_store_status
+actuator_store_claim_unpublished(actuator_store *database, const char *claimer, int64_t claim_ms,
+                                 int limit, actuator_store_action_row **rows_out, size_t *count_out)
+{
+    *rows_out = NULL;
+    *count_out = 0;
+    char claim[24], limit_text[16];
+    snprintf(claim, sizeof claim, "%" PRId64, claim_ms);
+    snprintf(limit_text, sizeof limit_text, "%d", limit);
+    const char *parameters[] = {database->consumer_group, claimer, claim, limit_text};
+    PGresult *result =
+        run(database, "claim unpublished actions", PGRES_TUPLES_OK,
+            "UPDATE reconciler_actuator_actions SET publish_claimed_by = $2, publish_claimed_until "
+            "= now() + $3::bigint * interval '1 millisecond' WHERE id IN (SELECT id FROM "
+            "reconciler_actuator_actions WHERE consumer_group = $1 AND published_at IS NULL AND "
+            "(publish_claimed_until IS NULL OR publish_claimed_until < now()) ORDER BY id LIMIT "
+            "$4::integer FOR UPDATE SKIP LOCKED) RETURNING id, workspace_id, instance_id, "
+            "verdict_topic, verdict_partition, verdict_offset, outcome, reason, "
+            "(extract(epoch FROM acted_at) * 1000)::bigint, dry_run, sweep_id, "
+            "(extract(epoch FROM verdict_checked_at) * 1000)::bigint, attempt, actuator_id",
+            4, parameters);
+    if (result == NULL) {
+        return failure_status(database);
+    }
+    int count = PQntuples(result);
+    if (count == 0) {
+        PQclear(result);
+        return ACTUATOR_STORE_OK;
+    }
+    actuator_store_action_row *rows = calloc((size_t)count, sizeof *rows);
+    if (rows == NULL) {
+        PQclear(result);
+        remember_error(database, "claim unpublished actions", NULL, "out of memory");
+        return ACTUATOR_STORE_ERROR_QUERY;
+    }
+    for (int i = 0; i < count; i++) {
+        actuator_store_action_row *row = &rows[i];
+        row->id = integer_value(result, i, 0);
+        row->record.workspace_id = copy_value(result, i, 1);
+        row->record.instance_id = copy_value(result, i, 2);
+        row->record.verdict_topic = copy_value(result, i, 3);
+        row->record.verdict_partition = (int32_t)integer_value(result, i, 4);
+        row->record.verdict_offset = integer_value(result, i, 5);
+        /* A symbol we do not know (written by a newer actuator) reads as the schema's
+         * default, UNSPECIFIED, rather than stopping the outbox. */
+        if (!action_outcome_parse(PQgetvalue(result, i, 6), &row->record.outcome)) {
+            row->record.outcome = ACTION_OUTCOME_UNSPECIFIED;
+        }
+        row->record.reason = copy_value(result, i, 7);
+        row->record.acted_at = integer_value(result, i, 8);
+        row->record.dry_run = boolean_value(result, i, 9);
+        row->record.sweep_id = copy_value(result, i, 10);
+        row->record.verdict_checked_at = integer_value(result, i, 11);
+        row->record.attempt = (int32_t)integer_value(result, i, 12);
+        row->record.actuator_id = copy_value(result, i, 13);
+        if (row->record.workspace_id == NULL || row->record.instance_id == NULL ||
+            row->record.verdict_topic == NULL || row->record.sweep_id == NULL ||
+            row->record.actuator_id == NULL) {
+            PQclear(result);
+            actuator_store_action_rows_free(rows, (size_t)count);
+            remember_error(database, "claim unpublished actions", NULL, "out of memory");
+            return ACTUATOR_STORE_ERROR_QUERY;
+        }
+    }
+    PQclear(result);
+    /* RETURNING does not promise an order; the topic gets them in id order. */
+    qsort(rows, (size_t)count, sizeof *rows, compare_row_ids);
+    *rows_out = rows;
+    *count_out = (size_t)count;
+    return ACTUATOR_STORE_OK;
+}
+
+/* "{1,2,3}": a bigint[] literal, so a batch is one statement with one parameter. */
+static char *id_array_text(const int64_t *ids, size_t count)
+{
+    size_t size = 3 + count * 21;
+    char *text = malloc(size);
+    if (text == NULL) {
+        return NULL;
+    }
+    size_t length = 0;
+    text[length++] = '{';
+    for (size_t i = 0; i < count; i++) {
+        length +=
+            (size_t)snprintf(text + length, size - length, "%s%" PRId64, i > 0 ? "," : "", ids[i]);
+    }
+    text[length++] = '}';
+    text[length] = '\0';
+    return text;
+}
+
+static actuator_store_status update_ids(actuator_store *database, const char *operation,
+                                        const char *sql, const int64_t *ids, size_t count)
+{
+    if (count == 0) {
+        return ACTUATOR_STORE_OK;
+    }
+    char *array = id_array_text(ids, count);
+    if (array == NULL) {
+        remember_error(database, operation, NULL, "out of memory");
+        return ACTUATOR_STORE_ERROR_QUERY;
+    }
+    const char *parameters[] = {array};
+    bool done = run_command(database, operation, sql, 1, parameters);
+    free(array);
+    return done ? ACTUATOR_STORE_OK : failure_status(database);
+}
+
+actuator_store_status actuator_store_mark_published(actuator_store *database, const int64_t *ids,
+                                                    size_t count)
+{
+    return update_ids(database, "mark actions published",
+                      "UPDATE reconciler_actuator_actions SET published_at = now(), "
+                      "publish_claimed_until = NULL WHERE id = ANY($1::bigint[])",
+                      ids, count);
+}
+
+actuator_store_status actuator_store_release_claims(actuator_store *database, const int64_t *ids,
+                                                    size_t count)
+{
+    return update_ids(database, "release action claims",
+                      "UPDATE reconciler_actuator_actions SET publish_claimed_until = NULL "
+                      "WHERE id = ANY($1::bigint[]) AND published_at IS NULL",
+                      ids, count);
+}
+
+/* ---- gauges and housekeeping ------------------------------------------------------------- */
+
+actuator_store_status actuator_store_read_gauges(actuator_store *database,
+                                                 int64_t *pending_restarts,
+                                                 int64_t *unpublished_actions,
+                                                 int64_t *failed_restarts)
+{
+    const char *parameters[] = {database->consumer_group};
+    PGresult *result =
+        run(database, "read gauges", PGRES_TUPLES_OK,
+            "SELECT (SELECT count(*) FROM reconciler_actuator_restarts WHERE consumer_group = $1 "
+            "AND state = 'pending'), (SELECT count(*) FROM reconciler_actuator_actions WHERE "
+            "consumer_group = $1 AND published_at IS NULL), (SELECT count(*) FROM "
+            "reconciler_actuator_restarts WHERE consumer_group = $1 AND state = 'failed')",
+            1, parameters);
+    if (result == NULL) {
+        return failure_status(database);
+    }
+    *pending_restarts = integer_value(result, 0, 0);
+    *unpublished_actions = integer_value(result, 0, 1);
+    *failed_restarts = integer_value(result, 0, 2);
+    PQclear(result);
+    return ACTUATOR_STORE_OK;
+}
+
+actuator_store_status actuator_store_prune(actuator_store *database, int64_t retention_ms,
+                                           int64_t *deleted)
+{
+    *deleted = 0;
+    char retention[24];
+    snprintf(retention, sizeof retention, "%" PRId64, retention_ms);
+    const char *parameters[] = {database->consumer_group, retention};
+    static const struct {
+        const char *operation;
+        const char *sql;
+    } statements[] = {
+        {"prune decisions",
+         "DELETE FROM reconciler_actuator_decisions WHERE consumer_group = $1 AND decided_at < "
+         "now() - $2::bigint * interval '1 millisecond'"},
+        {"prune sweeps",
+         "DELETE FROM reconciler_actuator_sweeps WHERE consumer_group = $1 AND last_seen_at < "
+         "now() - $2::bigint * interval '1 millisecond'"},
+        {"prune published actions",
+         "DELETE FROM reconciler_actuator_actions WHERE consumer_group = $1 AND published_at < "
+         "now() - $2::bigint * interval '1 millisecond'"},
+        {"prune finished restarts",
+         "DELETE FROM reconciler_actuator_restarts WHERE consumer_group = $1 AND state <> "
+         "'pending' AND updated_at < now() - $2::bigint * interval '1 millisecond'"},
+    };
+    for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++) {
+        PGresult *result = run(database, statements[i].operation, PGRES_COMMAND_OK,
+                               statements[i].sql, 2, parameters);
+        if (result == NULL) {
+            return failure_status(database);
+        }
+        *deleted += strtoll(PQcmdTuples(result), NULL, 10);
+        PQclear(result);
+    }
+    return ACTUATOR_STORE_OK;
+}

@@ -1,0 +1,168 @@
+/* actuator_store.h — the actuator's PostgreSQL edge: the decision transaction, the restart outbox,
+ * the action outbox, gauges and pruning (tables in migrations/003_actuator.sql).
+ *
+ * For: every SQL statement the actuator runs, each with parameters, each result checked, each
+ * failure named by the operation that failed. Not for: deciding anything (actuator_decide.c,
+ * restart_policy.c are called from here with the facts read) or retry policy (the callers
+ * decide when to retry and reconnect).
+ *
+ * One store per thread: a store wraps one libpq connection and is not thread-safe. Every
+ * function that runs a transaction leaves the connection outside a transaction when it
+ * returns, except actuator_store_restart_claim (whose transaction the caller ends with
+ * actuator_store_restart_record or actuator_store_restart_abandon). */
+#ifndef RECONCILER_ACTUATOR_STORE_H
+#define RECONCILER_ACTUATOR_STORE_H
+
+#include "codec.h"
+#include "config.h"
+#include "actuator_decide.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct actuator_store actuator_store;
+
+typedef enum {
+    ACTUATOR_STORE_OK = 0,
+    ACTUATOR_STORE_ERROR_CONNECTION, /* no usable connection (down, lost mid-transaction) */
+    ACTUATOR_STORE_ERROR_QUERY, /* the server rejected a statement (timeout, constraint, ...) */
+} actuator_store_status;
+
+/* Stable names for logs and metric labels: "ok", "connection", "query". */
+const char *actuator_store_status_name(actuator_store_status status);
+
+/* A store for `consumer_group` (every row it reads or writes is scoped by it). Does not
+ * connect yet: actuator_store_connect does. NULL on allocation failure. */
+actuator_store *actuator_store_new(const char *database_url, const char *consumer_group);
+void actuator_store_free(actuator_store *database);
+
+/* (Re)connects when the connection is absent or broken; cheap when it is fine. Sets a
+ * statement timeout so a wedged database fails a statement instead of the whole process. */
+actuator_store_status actuator_store_connect(actuator_store *database);
+bool actuator_store_connected(const actuator_store *database);
+
+/* The last failure: the operation ("lock workspace row"), SQLSTATE when the server sent one,
+ * and the first line of libpq's message, which never holds the password (libpq does not
+ * echo it). */
+const char *actuator_store_last_error(const actuator_store *database);
+const char *actuator_store_last_operation(const actuator_store *database);
+
+/* ---- the decision transaction ----------------------------------------------------------- */
+
+typedef struct {
+    const verdict *record; /* a NOT_RUNNING verdict that passed actuator_verdict_invalid_reason */
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    config_threshold max_unhealthy;
+    int64_t breaker_carry_over_ms;
+    actuator_policy policy;
+    int64_t now_ms; /* wall clock, for freshness and acted_at */
+    const char *actuator_id;
+} actuator_store_decision_input;
+
+typedef struct {
+    bool duplicate;             /* the verdict was decided before: nothing was changed */
+    actuator_decision decision; /* what was done (after the compare-and-swap) */
+    actuator_breaker_facts breaker;
+    bool breaker_counted; /* the verdict was counted (its workspace id is a uuid) */
+    bool breaker_open;    /* the sweep is beyond its limit (for the gauge) */
+    bool breaker_tripped; /* this verdict opened the sweep's breaker */
+    char reason[256];     /* the Action's reason */
+} actuator_store_decision_result;
+
+/* In one transaction: record the idempotency key (a duplicate stops here), count the verdict
+ * in its sweep's breaker, lock and read the workspaces row, actuator_decide(), on a flip the
+ * conditional UPDATE plus the restart outbox row, the Action row; COMMIT. On any failure the
+ * transaction is rolled back (or died with the connection) and nothing of it is visible;
+ * the caller keeps the verdict and retries it. */
+actuator_store_status actuator_store_decide_verdict(actuator_store *database,
+                                                    const actuator_store_decision_input *input,
+                                                    actuator_store_decision_result *result);
+
+/* ---- the restart outbox ------------------------------------------------------------------ */
+
+typedef struct {
+    int64_t id;
+    char *workspace_id;
+    char *instance_id; /* the instance flipped away from */
+    char *verdict_topic;
+    int32_t verdict_partition;
+    int64_t verdict_offset;
+    char *sweep_id;
+    int64_t verdict_checked_at_ms;
+    int32_t attempts; /* made before this one */
+    bool row_found;
+    char *row_instance_id; /* the workspaces row's instance_id now; NULL = SQL NULL */
+} actuator_store_restart_job;
+
+void actuator_store_restart_job_free(actuator_store_restart_job *job);
+
+/* BEGINs, takes the oldest due pending restart of the group with FOR UPDATE SKIP LOCKED and
+ * reads its workspace's current instance_id. *claimed false (and no transaction open) when
+ * none is due. On success with a claim, the transaction stays open: the caller makes the call
+ * and ends it with actuator_store_restart_record or actuator_store_restart_abandon. */
+actuator_store_status actuator_store_restart_claim(actuator_store *database,
+                                                   actuator_store_restart_job *job, bool *claimed);
+
+typedef struct {
+    action_outcome outcome; /* RESTART_ACCEPTED/RETRIED/FAILED or SKIPPED_* (pre-check) */
+    int32_t attempts_made;  /* including this one (unchanged for a skip) */
+    int64_t retry_delay_ms; /* for RESTART_RETRIED */
+    const char *error_name; /* http_client_error name, "http_status" or the skip reason */
+    long http_status;       /* 0 = none */
+    const char *reason;     /* the Action's reason */
+    int64_t now_ms;
+    const char *actuator_id;
+} actuator_store_restart_result;
+
+/* Records the attempt's result on the claimed row plus its Action row, and COMMITs. */
+actuator_store_status actuator_store_restart_record(actuator_store *database,
+                                                    const actuator_store_restart_job *job,
+                                                    const actuator_store_restart_result *result);
+
+/* Rolls the claim back (shutdown mid-call): the row stays pending, attempts unchanged. */
+void actuator_store_restart_abandon(actuator_store *database);
+
+/* Milliseconds until the group's next pending restart is due (0 = now); *any false when
+ * none is pending. */
+actuator_store_status actuator_store_restart_next_due(actuator_store *database, bool *any,
+                                                      int64_t *wait_ms);
+
+/* ---- the action outbox -------------------------------------------------------------------- */
+
+typedef struct {
+    int64_t id;
+    action record; /* owns its strings */
+} actuator_store_action_row;
+
+/* Claims up to `limit` unpublished Action rows of the group for claim_ms (rows claimed by a
+ * live publisher are skipped; an expired claim is taken over) and returns them in id order. */
+actuator_store_status actuator_store_claim_unpublished(actuator_store *database,
+                                                       const char *claimer, int64_t claim_ms,
+                                                       int limit, actuator_store_action_row **rows,
+                                                       size_t *count);
+void actuator_store_action_rows_free(actuator_store_action_row *rows, size_t count);
+
+/* Marks rows published (their delivery reports arrived). */
+actuator_store_status actuator_store_mark_published(actuator_store *database, const int64_t *ids,
+                                                    size_t count);
+/* Ends claims early (delivery failed) so the rows are sent again at once. */
+actuator_store_status actuator_store_release_claims(actuator_store *database, const int64_t *ids,
+                                                    size_t count);
+
+/* ---- gauges and housekeeping ------------------------------------------------------------- */
+
+actuator_store_status actuator_store_read_gauges(actuator_store *database,
+                                                 int64_t *pending_restarts,
+                                                 int64_t *unpublished_actions,
+                                                 int64_t *failed_restarts);
+
+/* Deletes the group's bookkeeping older than retention: decisions, sweeps (with members),
+ * published actions, finished restarts. Pending restarts and unpublished actions are never
+ * deleted. *deleted gets the number of rows removed. */
+actuator_store_status actuator_store_prune(actuator_store *database, int64_t retention_ms,
+                                           int64_t *deleted);
+
+#endif

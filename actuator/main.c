@@ -1,0 +1,114 @@
+/* main.c — reconciler-actuator: settings, logging, signals and the metrics server, then the
+ * loop (actuator_loop.c).
+ *
+ * For: process start-up and exit codes only (0 clean stop or --help/--version/--check-config,
+ * 2 bad configuration, 1 start-up or fatal Kafka failure). Everything the actuator does is in
+ * the actuator_logic library, so the tests reach it without this file. */
+#include "actuator_loop.h"
+#include "actuator_metrics.h"
+#include "actuator_settings.h"
+#include "codec.h"
+#include "config.h"
+#include "log.h"
+#include "metrics.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Set by SIGTERM/SIGINT; the loop checks it at least every 100 ms. */
+static volatile sig_atomic_t stop_requested = 0;
+
+static void on_stop_signal(int signal_number)
+{
+    (void)signal_number;
+    stop_requested = 1;
+}
+
+static bool install_signal_handlers(void)
+{
+    struct sigaction stop_action;
+    memset(&stop_action, 0, sizeof stop_action);
+    stop_action.sa_handler = on_stop_signal;
+    sigemptyset(&stop_action.sa_mask);
+    /* No SA_RESTART: a blocking call returns early so the loop sees the flag sooner. */
+    if (sigaction(SIGTERM, &stop_action, NULL) != 0 || sigaction(SIGINT, &stop_action, NULL) != 0) {
+        return false;
+    }
+    /* A workspace server closing a connection mid-write must be an error return, never a
+     * process kill. */
+    struct sigaction ignore;
+    memset(&ignore, 0, sizeof ignore);
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    return sigaction(SIGPIPE, &ignore, NULL) == 0;
+}
+
+int main(int argc, char **argv)
+{
+    actuator_settings settings;
+    memset(&settings, 0, sizeof settings);
+    config_kafka_properties kafka_properties = {NULL, 0};
+    config_result parsed = actuator_settings_load(&settings, &kafka_properties, argc, argv);
+    if (parsed == CONFIG_RESULT_EXIT_OK) {
+        return 0;
+    }
+    if (parsed == CONFIG_RESULT_EXIT_USAGE) {
+        return 2;
+    }
+    char hostname[256] = "";
+    if (gethostname(hostname, sizeof hostname) != 0) {
+        hostname[0] = '\0'; /* the id falls back to actuator-<pid> */
+    }
+    hostname[sizeof hostname - 1] = '\0';
+    log_init("reconciler-actuator", (log_level)settings.common.log_level);
+    int exit_code = 1;
+    actuator_metrics metrics;
+    memset(&metrics, 0, sizeof metrics);
+    metrics_server *server = NULL;
+
+    if (!actuator_settings_resolve(&settings, hostname, getpid())) {
+        log_error("start-up failed", "{s:s}", "detail", "out of memory");
+        goto done;
+    }
+    if (!install_signal_handlers()) {
+        log_error("start-up failed", "{s:s}", "detail", "sigaction failed");
+        goto done;
+    }
+    if (!codec_init()) {
+        log_error("start-up failed", "{s:s}", "detail", "codec_init: embedded schema invalid");
+        goto done;
+    }
+    if (!actuator_metrics_init(&metrics)) {
+        log_error("start-up failed", "{s:s}", "detail", "metrics registration: out of memory");
+        goto done;
+    }
+    char error[512] = "";
+    server = metrics_server_start(metrics.registry, settings.common.metrics_address, error,
+                                  sizeof error);
+    if (server == NULL) {
+        log_error("metrics server failed to start", "{s:s, s:s}", "metrics_addr",
+                  settings.common.metrics_address, "detail", error);
+        goto done;
+    }
+    log_info("metrics server listening", "{s:s, s:i}", "metrics_addr",
+             settings.common.metrics_address, "port", metrics_server_port(server));
+
+    actuator_loop_options options = {
+        .settings = &settings,
+        .kafka_properties = &kafka_properties,
+        .metrics = &metrics,
+        .server = server,
+        .stop_requested = &stop_requested,
+    };
+    exit_code = actuator_loop_run(&options);
+
+done:
+    metrics_server_stop(server);
+    actuator_metrics_free(&metrics);
+    codec_shutdown();
+    config_free(&actuator_program, &settings, &kafka_properties);
+    return exit_code;
+}

@@ -1,0 +1,422 @@
+/* restart_worker.c — the restart outbox's consumer thread (see restart_worker.h).
+ *
+ * One iteration: wait for a token (ACTUATOR_MAX_RESTARTS_PER_MIN), claim the oldest due row
+ * in a transaction, check the workspace still needs it, POST, record the result and the
+ * Action, COMMIT. The row stays locked during the call, so no other actuator sends the same
+ * restart at the same time; if this process dies mid-call, the lock goes with the connection
+ * and the row is due again at once. A restart whose result could not be recorded (database
+ * lost right after the call) is sent again: restarts are at-least-once, and the pre-check
+ * keeps a repeat from hitting a workspace that was already reprovisioned. */
+#include "restart_worker.h"
+
+#include "log.h"
+
+#include <jansson.h>
+#include "restart_policy.h"
+#include "actuator_store.h"
+#include "timeutil.h"
+#include "token_bucket.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Longest sleep between looks at the outbox when nothing is due: a row queued by another
+ * actuator of the group (which cannot nudge us) waits at most this long. */
+#define WORKER_IDLE_POLL_MS 1000
+/* Reconnect backoff after a database failure, doubling up to the cap. */
+#define WORKER_DB_BACKOFF_MIN_MS 500
+#define WORKER_DB_BACKOFF_MAX_MS 30000
+
+struct restart_worker {
+    const actuator_settings *settings;
+    actuator_metrics *metrics;
+    atomic_uint *actions_written;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool nudged;          /* under lock */
+    atomic_bool stopping; /* read by the curl progress callback too */
+    unsigned short random_state[3];
+};
+
+/* Sleeps up to wait_ms, returning early on a nudge or stop. */
+static void worker_wait(restart_worker *worker, int64_t wait_ms)
+{
+    if (wait_ms <= 0) {
+        return;
+    }
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += wait_ms / 1000;
+    deadline.tv_nsec += (wait_ms % 1000) * 1000000;
+    if (deadline.tv_nsec >= 1000000000) {
+        deadline.tv_sec += 1;
+        deadline.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&worker->lock);
+    while (!worker->nudged && !atomic_load(&worker->stopping)) {
+        int waited = pthread_cond_timedwait(&worker->wake, &worker->lock, &deadline);
+        if (waited == ETIMEDOUT) {
+            break;
+        }
+    }
+    worker->nudged = false;
+    pthread_mutex_unlock(&worker->lock);
+}
+
+/* libcurl calls this while a transfer runs; non-zero aborts it (CURLE_ABORTED_BY_CALLBACK). */
+static int abort_on_stop(void *context, curl_off_t download_total, curl_off_t downloaded,
+                         curl_off_t upload_total, curl_off_t uploaded)
+{
+    (void)download_total;
+    (void)downloaded;
+    (void)upload_total;
+    (void)uploaded;
+    restart_worker *worker = context;
+    return atomic_load(&worker->stopping) ? 1 : 0;
+}
+
+/* POSTs {} to the workspace's restart URL. *aborted when shutdown cut the call short. */
+static void send_restart(restart_worker *worker, const char *url, http_response *response,
+                         bool *aborted)
+{
+    const actuator_settings *settings = worker->settings;
+    http_request_options options = {
+        .method = "POST",
+        .url = url,
+        .bearer_token = settings->restart_token,
+        .body = "{}",
+        .timeout_ms = settings->restart_timeout_ms,
+        .ca_file = settings->restart_ca_file,
+    };
+    *aborted = false;
+    memset(response, 0, sizeof *response);
+    http_request *request = http_request_prepare(&options, NULL);
+    if (request == NULL) {
+        response->error = HTTP_CLIENT_ERROR_INTERNAL;
+        return;
+    }
+    CURL *easy = http_request_handle(request);
+    CURLcode result;
+    if ((result = curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, abort_on_stop)) != CURLE_OK ||
+        (result = curl_easy_setopt(easy, CURLOPT_XFERINFODATA, (void *)worker)) != CURLE_OK ||
+        (result = curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L)) != CURLE_OK) {
+        log_error("restart: curl_easy_setopt(progress callback) failed", "{s:s}", "error",
+                  curl_easy_strerror(result));
+        http_request_finish(request, result, response);
+        response->error = HTTP_CLIENT_ERROR_INTERNAL;
+        return;
+    }
+    result = curl_easy_perform(easy);
+    *aborted = result == CURLE_ABORTED_BY_CALLBACK && atomic_load(&worker->stopping);
+    http_request_finish(request, result, response);
+}
+
+static void count_result(restart_worker *worker, action_outcome outcome)
+{
+    actuator_metrics *metrics = worker->metrics;
+    metrics_counter_add(metrics->actions[outcome], 1);
+    switch (outcome) {
+    case ACTION_OUTCOME_RESTART_ACCEPTED:
+        metrics_counter_add(metrics->restarts_accepted, 1);
+        break;
+    case ACTION_OUTCOME_RESTART_RETRIED:
+        metrics_counter_add(metrics->restarts_retried, 1);
+        break;
+    case ACTION_OUTCOME_RESTART_FAILED:
+        metrics_counter_add(metrics->restarts_failed, 1);
+        metrics_counter_add(metrics->restart_failures, 1);
+        break;
+    default:
+        metrics_counter_add(metrics->restarts_skipped, 1);
+        break;
+    }
+}
+
+/* Records a result; a failure to record is logged and counted, and the row stays pending
+ * (the transaction rolled back), to be tried again. Returns whether it was recorded. */
+static bool record(restart_worker *worker, actuator_store *database,
+                   const actuator_store_restart_job *job,
+                   const actuator_store_restart_result *result)
+{
+    actuator_store_status status = actuator_store_restart_record(database, job, result);
+    if (status != ACTUATOR_STORE_OK) {
+        actuator_metrics_db_error(worker->metrics, ACTUATOR_COMPONENT_RESTART, status);
+        log_error("restart: recording the result failed; the restart stays pending",
+                  "{s:s, s:s, s:s}", "workspace_id", job->workspace_id, "outcome",
+                  action_outcome_name(result->outcome), "error",
+                  actuator_store_last_error(database));
+        return false;
+    }
+    count_result(worker, result->outcome);
+    atomic_fetch_add(worker->actions_written, 1);
+    return true;
+}
+
+/* Handles one claimed row; the claim's transaction is ended in every path. */
+static void handle_job(restart_worker *worker, actuator_store *database, token_bucket *bucket,
+                       const actuator_store_restart_job *job)
+{
+    const actuator_settings *settings = worker->settings;
+    actuator_store_restart_result result = {
+        .attempts_made = job->attempts,
+        .actuator_id = settings->actuator_id,
+    };
+    char reason[256];
+
+    action_outcome precheck =
+        restart_precheck(job->row_found, job->row_instance_id, job->instance_id);
+    if (precheck != ACTION_OUTCOME_UNSPECIFIED) {
+        bool missing = precheck == ACTION_OUTCOME_SKIPPED_ROW_MISSING;
+        snprintf(reason, sizeof reason, "%s: restart not sent, %s",
+                 missing ? "no_such_row" : "instance_changed",
+                 missing ? "the workspace row is gone"
+                         : "the workspace already runs on another instance");
+        result.outcome = precheck;
+        result.error_name = missing ? "row_missing" : "instance_changed";
+        result.reason = reason;
+        result.now_ms = time_now_wall_ms();
+        if (record(worker, database, job, &result)) {
+            log_info("restart skipped", "{s:s, s:s, s:s}", "workspace_id", job->workspace_id,
+                     "instance_id", job->instance_id, "reason", reason);
+        }
+        return;
+    }
+
+    char *url = restart_url_for(settings->restart_url, job->workspace_id);
+    if (url == NULL) {
+        log_error("restart: out of memory building the URL", NULL);
+        actuator_store_restart_abandon(database);
+        return;
+    }
+    /* The caller checked a token is available; taking it cannot fail on this thread. */
+    token_bucket_take(bucket, time_now_monotonic_ms());
+    http_response response;
+    bool aborted = false;
+    send_restart(worker, url, &response, &aborted);
+    free(url);
+    if (aborted) {
+        /* Shutdown: not an attempt. The row stays pending with its attempt count. */
+        http_response_free(&response);
+        actuator_store_restart_abandon(database);
+        log_info("restart call abandoned at shutdown; it stays pending", "{s:s}", "workspace_id",
+                 job->workspace_id);
+        return;
+    }
+    metrics_histogram_observe(worker->metrics->restart_seconds,
+                              (double)response.elapsed_ms / 1000.0);
+
+    bool got_response = response.error == HTTP_CLIENT_OK;
+    result.attempts_made = job->attempts + 1;
+    result.outcome = restart_attempt_outcome(got_response, response.status, result.attempts_made,
+                                             (int32_t)settings->restart_max_attempts);
+    result.http_status = got_response ? response.status : 0;
+    /* The response body is never kept or logged: an upstream may echo credentials. */
+    http_response_free(&response);
+    if (result.outcome == ACTION_OUTCOME_RESTART_ACCEPTED) {
+        result.error_name = NULL;
+        snprintf(reason, sizeof reason, "accepted: HTTP %ld on attempt %" PRId32,
+                 result.http_status, result.attempts_made);
+    } else {
+        actuator_metrics_restart_attempt_error(worker->metrics, response.error, got_response);
+        result.error_name = got_response ? "http_status" : http_client_error_name(response.error);
+        unsigned short *state = worker->random_state;
+        result.retry_delay_ms =
+            restart_backoff_ms(result.attempts_made, settings->restart_backoff_base_ms,
+                               settings->restart_backoff_max_ms, erand48(state));
+        if (got_response) {
+            snprintf(reason, sizeof reason,
+                     "http_status: HTTP %ld on attempt %" PRId32 " of %" PRId64, result.http_status,
+                     result.attempts_made, settings->restart_max_attempts);
+        } else {
+            snprintf(reason, sizeof reason, "%s: attempt %" PRId32 " of %" PRId64,
+                     result.error_name, result.attempts_made, settings->restart_max_attempts);
+        }
+        if (result.outcome == ACTION_OUTCOME_RESTART_RETRIED) {
+            size_t used = strlen(reason);
+            snprintf(reason + used, sizeof reason - used, ", next in %" PRId64 "ms",
+                     result.retry_delay_ms);
+        }
+    }
+    result.reason = reason;
+    result.now_ms = time_now_wall_ms();
+    if (!record(worker, database, job, &result)) {
+        return;
+    }
+    switch (result.outcome) {
+    case ACTION_OUTCOME_RESTART_ACCEPTED:
+        log_info("restart accepted", "{s:s, s:s, s:i, s:i}", "workspace_id", job->workspace_id,
+                 "instance_id", job->instance_id, "attempt", (int)result.attempts_made,
+                 "http_status", (int)result.http_status);
+        break;
+    case ACTION_OUTCOME_RESTART_RETRIED:
+        log_warn("restart failed, will retry", "{s:s, s:s, s:i, s:s, s:I}", "workspace_id",
+                 job->workspace_id, "reason", reason, "attempt", (int)result.attempts_made, "error",
+                 result.error_name, "retry_in_ms", (json_int_t)result.retry_delay_ms);
+        break;
+    default:
+        log_error("restart failed, giving up", "{s:s, s:s, s:i, s:s}", "workspace_id",
+                  job->workspace_id, "instance_id", job->instance_id, "attempts",
+                  (int)result.attempts_made, "reason", reason);
+        break;
+    }
+}
+
+static void *worker_main(void *context)
+{
+    restart_worker *worker = context;
+    const actuator_settings *settings = worker->settings;
+    actuator_store *database =
+        actuator_store_new(settings->common.database_url, settings->group_id);
+    if (database == NULL) {
+        log_error("restart worker: out of memory", NULL);
+        return NULL;
+    }
+    token_bucket bucket = token_bucket_make((double)settings->max_restarts_per_minute / 60.0, 1.0,
+                                            time_now_monotonic_ms());
+    int64_t database_backoff_ms = WORKER_DB_BACKOFF_MIN_MS;
+    bool database_was_down = false;
+
+    while (!atomic_load(&worker->stopping)) {
+        actuator_store_status status = actuator_store_connect(database);
+        if (status == ACTUATOR_STORE_OK) {
+            /* Rate limit first, claim second: a row is never held while waiting. */
+            int64_t token_wait = token_bucket_wait_ms(&bucket, time_now_monotonic_ms());
+            if (token_wait > 0) {
+                worker_wait(worker, token_wait);
+                continue;
+            }
+            actuator_store_restart_job job;
+            bool claimed = false;
+            status = actuator_store_restart_claim(database, &job, &claimed);
+            if (status == ACTUATOR_STORE_OK && claimed) {
+                handle_job(worker, database, &bucket, &job);
+                actuator_store_restart_job_free(&job);
+                database_backoff_ms = WORKER_DB_BACKOFF_MIN_MS;
+                continue;
+            }
+            if (status == ACTUATOR_STORE_OK) {
+                bool any = false;
+                int64_t wait_ms = 0;
+                status = actuator_store_restart_next_due(database, &any, &wait_ms);
+                if (status == ACTUATOR_STORE_OK) {
+                    if (database_was_down) {
+                        log_info("restart worker: database reachable again", NULL);
+                        database_was_down = false;
+                    }
+                    database_backoff_ms = WORKER_DB_BACKOFF_MIN_MS;
+                    /* Nothing due: sleep until the next row is (at most the idle poll). Due
+                     * now yet nothing claimable: another actuator holds it, so the idle poll
+                     * too rather than spinning. */
+                    worker_wait(worker, any && wait_ms > 0 && wait_ms < WORKER_IDLE_POLL_MS
+                                            ? wait_ms
+                                            : WORKER_IDLE_POLL_MS);
+                    continue;
+                }
+            }
+        }
+        actuator_metrics_db_error(worker->metrics, ACTUATOR_COMPONENT_RESTART, status);
+        if (!database_was_down || status == ACTUATOR_STORE_ERROR_QUERY) {
+            log_error("restart worker: database operation failed; retrying", "{s:s, s:s, s:I}",
+                      "kind", actuator_store_status_name(status), "error",
+                      actuator_store_last_error(database), "retry_in_ms",
+                      (json_int_t)database_backoff_ms);
+        }
+        database_was_down = true;
+        worker_wait(worker, database_backoff_ms);
+        database_backoff_ms = database_backoff_ms * 2 > WORKER_DB_BACKOFF_MAX_MS
+                                  ? WORKER_DB_BACKOFF_MAX_MS
+                                  : database_backoff_ms * 2;
+    }
+    actuator_store_free(database);
+    return NULL;
+}
+
+restart_worker *restart_worker_start(const actuator_settings *settings, actuator_metrics *metrics,
+                                     atomic_uint *actions_written, char *error_buffer,
+                                     size_t error_size)
+{
+    restart_worker *worker = calloc(1, sizeof *worker);
+    if (worker == NULL) {
+        snprintf(error_buffer, error_size, "restart worker: out of memory");
+        return NULL;
+    }
+    worker->settings = settings;
+    worker->metrics = metrics;
+    worker->actions_written = actions_written;
+    atomic_init(&worker->stopping, false);
+    /* Jitter needs no cryptographic quality, only different sequences per process. */
+    if (getrandom(worker->random_state, sizeof worker->random_state, GRND_NONBLOCK) !=
+        (ssize_t)sizeof worker->random_state) {
+        int64_t seed = time_now_monotonic_ms() ^ ((int64_t)getpid() << 16);
+        memcpy(worker->random_state, &seed, sizeof worker->random_state);
+    }
+
+    pthread_condattr_t attributes;
+    int error = pthread_condattr_init(&attributes);
+    if (error == 0) {
+        error = pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC);
+    }
+    if (error == 0) {
+        error = pthread_cond_init(&worker->wake, &attributes);
+        pthread_condattr_destroy(&attributes);
+    }
+    if (error != 0) {
+        snprintf(error_buffer, error_size, "restart worker: pthread_cond_init failed: %s",
+                 strerror(error));
+        free(worker);
+        return NULL;
+    }
+    if ((error = pthread_mutex_init(&worker->lock, NULL)) != 0) {
+        snprintf(error_buffer, error_size, "restart worker: pthread_mutex_init failed: %s",
+                 strerror(error));
+        pthread_cond_destroy(&worker->wake);
+        free(worker);
+        return NULL;
+    }
+    if ((error = pthread_create(&worker->thread, NULL, worker_main, worker)) != 0) {
+        snprintf(error_buffer, error_size, "restart worker: pthread_create failed: %s",
+                 strerror(error));
+        pthread_mutex_destroy(&worker->lock);
+        pthread_cond_destroy(&worker->wake);
+        free(worker);
+        return NULL;
+    }
+    return worker;
+}
+
+void restart_worker_nudge(restart_worker *worker)
+{
+    if (worker == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&worker->lock);
+    worker->nudged = true;
+    pthread_cond_signal(&worker->wake);
+    pthread_mutex_unlock(&worker->lock);
+}
+
+void restart_worker_stop(restart_worker *worker)
+{
+    if (worker == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&worker->lock);
+    atomic_store(&worker->stopping, true);
+    pthread_cond_signal(&worker->wake);
+    pthread_mutex_unlock(&worker->lock);
+    int error = pthread_join(worker->thread, NULL);
+    if (error != 0) {
+        log_error("restart worker: pthread_join failed", "{s:s}", "error", strerror(error));
+    }
+    pthread_mutex_destroy(&worker->lock);
+    pthread_cond_destroy(&worker->wake);
+    free(worker);
+}

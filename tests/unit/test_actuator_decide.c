@@ -1,0 +1,554 @@
+/* Unit tests of the actuator's decision (actuator_decide.c): every outcome, the freshness and
+ * breaker boundaries, the guards' order, dry run with every skip, RUNNING/UNKNOWN never acting;
+ * plus the breaker limit, verdict validation, uuid check and the Action reason text. */
+#include <check.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "actuator_decide.h"
+
+#define NOW 1800000000000LL       /* a wall clock in 2027 */
+#define MAX_AGE (5LL * 60 * 1000) /* the default ACTUATOR_MAX_VERDICT_AGE */
+#define WORKSPACE_UUID "6f1c2a9e-3b7d-4c1e-9a2f-0d4b8e7c5a31"
+
+typedef struct {
+    const char *name;
+    liveness liveness;
+    const char *verdict_instance;
+    int64_t checked_at;
+    bool is_uuid;
+    bool found;
+    const char *status;
+    const char *row_instance;
+    const char *runtime;
+    int64_t rank;
+    int64_t limit;
+    bool dry_run;
+    action_outcome expected;
+    actuator_detail expected_detail;
+} decide_case;
+
+static actuator_decision run_case(const decide_case *c)
+{
+    actuator_verdict_facts verdict_facts = {c->liveness, c->verdict_instance, c->checked_at};
+    actuator_row_facts row = {c->is_uuid, c->found, c->status, c->row_instance, c->runtime};
+    actuator_breaker_facts breaker = {c->rank, c->limit, false};
+    actuator_policy policy = {MAX_AGE, c->dry_run};
+    return actuator_decide(&verdict_facts, &row, &breaker, NOW, &policy);
+}
+
+/* A row and verdict that pass every guard: the base every case changes one thing of. */
+#define GOOD LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true, true, "online", "i-0abc", NULL, 1, 5
+
+static const decide_case cases[] = {
+    /* The one path that acts. */
+    {"fresh NOT_RUNNING on an online row flips", GOOD, false,
+     ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED, ACTUATOR_DETAIL_FLIPPED},
+    /* RUNNING and UNKNOWN never act, whatever else holds. */
+    {"RUNNING never acts", LIVENESS_RUNNING, "i-0abc", NOW - 1000, true, true, "online", "i-0abc",
+     NULL, 1, 5, false, ACTION_OUTCOME_UNSPECIFIED, ACTUATOR_DETAIL_NONE},
+    {"UNKNOWN never acts", LIVENESS_UNKNOWN, "i-0abc", NOW - 1000, true, true, "online", "i-0abc",
+     NULL, 1, 5, false, ACTION_OUTCOME_UNSPECIFIED, ACTUATOR_DETAIL_NONE},
+    {"UNKNOWN in dry run records nothing", LIVENESS_UNKNOWN, "i-0abc", NOW - 1000, true, true,
+     "online", "i-0abc", NULL, 1, 5, true, ACTION_OUTCOME_UNSPECIFIED, ACTUATOR_DETAIL_NONE},
+    {"a liveness value beyond the enum never acts", (liveness)7, "i-0abc", NOW - 1000, true, true,
+     "online", "i-0abc", NULL, 1, 5, false, ACTION_OUTCOME_UNSPECIFIED, ACTUATOR_DETAIL_NONE},
+    {"RUNNING with a stale, missing row still records nothing", LIVENESS_RUNNING, "i-0abc", 0,
+     false, false, NULL, NULL, NULL, 99, 0, false, ACTION_OUTCOME_UNSPECIFIED,
+     ACTUATOR_DETAIL_NONE},
+    /* Freshness boundaries. */
+    {"exactly max age old is fresh", LIVENESS_NOT_RUNNING, "i-0abc", NOW - MAX_AGE, true, true,
+     "online", "i-0abc", NULL, 1, 5, false, ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED,
+     ACTUATOR_DETAIL_FLIPPED},
+    {"one ms beyond max age is stale", LIVENESS_NOT_RUNNING, "i-0abc", NOW - MAX_AGE - 1, true,
+     true, "online", "i-0abc", NULL, 1, 5, false, ACTION_OUTCOME_SKIPPED_STALE,
+     ACTUATOR_DETAIL_VERDICT_TOO_OLD},
+    {"checked exactly now is fresh", LIVENESS_NOT_RUNNING, "i-0abc", NOW, true, true, "online",
+     "i-0abc", NULL, 1, 5, false, ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED,
+     ACTUATOR_DETAIL_FLIPPED},
+    {"max age in the future is tolerated skew", LIVENESS_NOT_RUNNING, "i-0abc", NOW + MAX_AGE, true,
+     true, "online", "i-0abc", NULL, 1, 5, false, ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED,
+     ACTUATOR_DETAIL_FLIPPED},
+    {"beyond max age in the future is stale", LIVENESS_NOT_RUNNING, "i-0abc", NOW + MAX_AGE + 1,
+     true, true, "online", "i-0abc", NULL, 1, 5, false, ACTION_OUTCOME_SKIPPED_STALE,
+     ACTUATOR_DETAIL_VERDICT_FROM_FUTURE},
+    {"checked_at zero (a replayed ancient verdict) is stale", LIVENESS_NOT_RUNNING, "i-0abc", 0,
+     true, true, "online", "i-0abc", NULL, 1, 5, false, ACTION_OUTCOME_SKIPPED_STALE,
+     ACTUATOR_DETAIL_VERDICT_TOO_OLD},
+    {"checked_at INT64_MIN is stale without overflow", LIVENESS_NOT_RUNNING, "i-0abc", INT64_MIN,
+     true, true, "online", "i-0abc", NULL, 1, 5, false, ACTION_OUTCOME_SKIPPED_STALE,
+     ACTUATOR_DETAIL_VERDICT_TOO_OLD},
+    {"checked_at INT64_MAX is from the future", LIVENESS_NOT_RUNNING, "i-0abc", INT64_MAX, true,
+     true, "online", "i-0abc", NULL, 1, 5, false, ACTION_OUTCOME_SKIPPED_STALE,
+     ACTUATOR_DETAIL_VERDICT_FROM_FUTURE},
+    /* The row. */
+    {"workspace id not a uuid is row missing", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, false,
+     false, NULL, NULL, NULL, 0, 5, false, ACTION_OUTCOME_SKIPPED_ROW_MISSING,
+     ACTUATOR_DETAIL_NOT_A_UUID},
+    {"no such row is row missing", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true, false, NULL,
+     NULL, NULL, 1, 5, false, ACTION_OUTCOME_SKIPPED_ROW_MISSING, ACTUATOR_DETAIL_NO_SUCH_ROW},
+    {"external runtime is out of scope", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true, true,
+     "online", "i-0abc", "external", 1, 5, false, ACTION_OUTCOME_SKIPPED_OUT_OF_SCOPE,
+     ACTUATOR_DETAIL_EXTERNAL_RUNTIME},
+    {"another runtime is in scope", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true, true,
+     "online", "i-0abc", "docker", 1, 5, false, ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED,
+     ACTUATOR_DETAIL_FLIPPED},
+    {"an empty runtime is in scope", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true, true,
+     "online", "i-0abc", "", 1, 5, false, ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED,
+     ACTUATOR_DETAIL_FLIPPED},
+    {"runtime External (other case) is not 'external'", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000,
+     true, true, "online", "i-0abc", "External", 1, 5, false,
+     ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED, ACTUATOR_DETAIL_FLIPPED},
+    {"NULL instance_id is out of scope", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true, true,
+     "online", NULL, NULL, 1, 5, false, ACTION_OUTCOME_SKIPPED_OUT_OF_SCOPE,
+     ACTUATOR_DETAIL_NO_INSTANCE},
+    {"empty instance_id is out of scope", LIVENESS_NOT_RUNNING, "", NOW - 1000, true, true,
+     "online", "", NULL, 1, 5, false, ACTION_OUTCOME_SKIPPED_OUT_OF_SCOPE,
+     ACTUATOR_DETAIL_NO_INSTANCE},
+    {"row moved to a new instance", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true, true,
+     "online", "i-0new", NULL, 1, 5, false, ACTION_OUTCOME_SKIPPED_INSTANCE_CHANGED,
+     ACTUATOR_DETAIL_INSTANCE_CHANGED},
+    {"instance ids compare byte for byte", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true, true,
+     "online", "I-0ABC", NULL, 1, 5, false, ACTION_OUTCOME_SKIPPED_INSTANCE_CHANGED,
+     ACTUATOR_DETAIL_INSTANCE_CHANGED},
+    {"a prefix is not the same instance", LIVENESS_NOT_RUNNING, "i-0ab", NOW - 1000, true, true,
+     "online", "i-0abc", NULL, 1, 5, false, ACTION_OUTCOME_SKIPPED_INSTANCE_CHANGED,
+     ACTUATOR_DETAIL_INSTANCE_CHANGED},
+    {"a verdict without instance never matches", LIVENESS_NOT_RUNNING, NULL, NOW - 1000, true, true,
+     "online", "i-0abc", NULL, 1, 5, false, ACTION_OUTCOME_SKIPPED_INSTANCE_CHANGED,
+     ACTUATOR_DETAIL_INSTANCE_CHANGED},
+    {"offline row is not online", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true, true, "offline",
+     "i-0abc", NULL, 1, 5, false, ACTION_OUTCOME_SKIPPED_NOT_ONLINE,
+     ACTUATOR_DETAIL_STATUS_NOT_ONLINE},
+    {"status Online (other case) is not online", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true,
+     true, "Online", "i-0abc", NULL, 1, 5, false, ACTION_OUTCOME_SKIPPED_NOT_ONLINE,
+     ACTUATOR_DETAIL_STATUS_NOT_ONLINE},
+    {"NULL status is not online", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true, true, NULL,
+     "i-0abc", NULL, 1, 5, false, ACTION_OUTCOME_SKIPPED_NOT_ONLINE,
+     ACTUATOR_DETAIL_STATUS_NOT_ONLINE},
+    /* Breaker boundary. */
+    {"rank exactly at the limit acts", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true, true,
+     "online", "i-0abc", NULL, 5, 5, false, ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED,
+     ACTUATOR_DETAIL_FLIPPED},
+    {"rank one beyond the limit is breaker open", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true,
+     true, "online", "i-0abc", NULL, 6, 5, false, ACTION_OUTCOME_SKIPPED_BREAKER_OPEN,
+     ACTUATOR_DETAIL_BREAKER_OPEN},
+    {"limit 0 acts on nothing", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true, true, "online",
+     "i-0abc", NULL, 1, 0, false, ACTION_OUTCOME_SKIPPED_BREAKER_OPEN,
+     ACTUATOR_DETAIL_BREAKER_OPEN},
+    /* Dry run: replaces only the flip. */
+    {"dry run reports the flip it would make", GOOD, true, ACTION_OUTCOME_SKIPPED_DRY_RUN,
+     ACTUATOR_DETAIL_DRY_RUN},
+    {"dry run with breaker open says breaker open", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000,
+     true, true, "online", "i-0abc", NULL, 6, 5, true, ACTION_OUTCOME_SKIPPED_BREAKER_OPEN,
+     ACTUATOR_DETAIL_BREAKER_OPEN},
+    {"dry run with stale says stale", LIVENESS_NOT_RUNNING, "i-0abc", NOW - MAX_AGE - 1, true, true,
+     "online", "i-0abc", NULL, 1, 5, true, ACTION_OUTCOME_SKIPPED_STALE,
+     ACTUATOR_DETAIL_VERDICT_TOO_OLD},
+    {"dry run with instance changed says so", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true,
+     true, "online", "i-0new", NULL, 1, 5, true, ACTION_OUTCOME_SKIPPED_INSTANCE_CHANGED,
+     ACTUATOR_DETAIL_INSTANCE_CHANGED},
+    {"dry run with offline row says not online", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true,
+     true, "offline", "i-0abc", NULL, 1, 5, true, ACTION_OUTCOME_SKIPPED_NOT_ONLINE,
+     ACTUATOR_DETAIL_STATUS_NOT_ONLINE},
+    {"dry run with external row says out of scope", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000,
+     true, true, "online", "i-0abc", "external", 1, 5, true, ACTION_OUTCOME_SKIPPED_OUT_OF_SCOPE,
+     ACTUATOR_DETAIL_EXTERNAL_RUNTIME},
+    {"dry run with missing row says row missing", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true,
+     false, NULL, NULL, NULL, 1, 5, true, ACTION_OUTCOME_SKIPPED_ROW_MISSING,
+     ACTUATOR_DETAIL_NO_SUCH_ROW},
+    /* Precedence between guards. */
+    {"stale wins over a missing row", LIVENESS_NOT_RUNNING, "i-0abc", NOW - MAX_AGE - 1, true,
+     false, NULL, NULL, NULL, 9, 5, false, ACTION_OUTCOME_SKIPPED_STALE,
+     ACTUATOR_DETAIL_VERDICT_TOO_OLD},
+    {"row missing wins over breaker open", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true, false,
+     NULL, NULL, NULL, 9, 5, false, ACTION_OUTCOME_SKIPPED_ROW_MISSING,
+     ACTUATOR_DETAIL_NO_SUCH_ROW},
+    {"out of scope wins over instance changed and offline", LIVENESS_NOT_RUNNING, "i-0abc",
+     NOW - 1000, true, true, "offline", "i-0new", "external", 1, 5, false,
+     ACTION_OUTCOME_SKIPPED_OUT_OF_SCOPE, ACTUATOR_DETAIL_EXTERNAL_RUNTIME},
+    {"instance changed wins over not online", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true,
+     true, "provisioning", "i-0new", NULL, 1, 5, false, ACTION_OUTCOME_SKIPPED_INSTANCE_CHANGED,
+     ACTUATOR_DETAIL_INSTANCE_CHANGED},
+    {"not online wins over breaker open", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true, true,
+     "offline", "i-0abc", NULL, 9, 5, false, ACTION_OUTCOME_SKIPPED_NOT_ONLINE,
+     ACTUATOR_DETAIL_STATUS_NOT_ONLINE},
+};
+
+START_TEST(test_actuator_decide_table)
+{
+    const decide_case *c = &cases[_i];
+    actuator_decision decision = run_case(c);
+    ck_assert_msg(decision.outcome == c->expected, "%s: outcome %s, expected %s", c->name,
+                  action_outcome_name(decision.outcome), action_outcome_name(c->expected));
+    ck_assert_msg(decision.detail == c->expected_detail, "%s: detail %s, expected %s", c->name,
+                  actuator_detail_name(decision.detail), actuator_detail_name(c->expected_detail));
+}
+END_TEST
+
+START_TEST(test_actuator_every_non_online_status_is_not_online)
+{
+    static const char *const statuses[] = {"provisioning", "offline",        "degraded",
+                                           "failed",       "removed",        "paused",
+                                           "hibernated",   "awaiting_agent", ""};
+    for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
+        actuator_verdict_facts verdict_facts = {LIVENESS_NOT_RUNNING, "i-1", NOW};
+        actuator_row_facts row = {true, true, statuses[i], "i-1", NULL};
+        actuator_breaker_facts breaker = {1, 1, false};
+        actuator_policy policy = {MAX_AGE, false};
+        actuator_decision decision = actuator_decide(&verdict_facts, &row, &breaker, NOW, &policy);
+        ck_assert_msg(decision.outcome == ACTION_OUTCOME_SKIPPED_NOT_ONLINE, "status '%s'",
+                      statuses[i]);
+    }
+}
+END_TEST
+
+/* Exhaustive: every combination of liveness x age x row state x breaker x dry run against an
+ * oracle written from the issue's rules, independent of actuator_decide.c's code. */
+enum { AGE_FRESH, AGE_AT_LIMIT, AGE_TOO_OLD, AGE_FUTURE_OK, AGE_FUTURE_TOO_FAR, AGE_COUNT };
+enum {
+    ROW_NOT_UUID,
+    ROW_MISSING,
+    ROW_EXTERNAL,
+    ROW_NO_INSTANCE,
+    ROW_MOVED,
+    ROW_OFFLINE,
+    ROW_ONLINE,
+    ROW_COUNT
+};
+enum { BREAKER_BELOW, BREAKER_AT, BREAKER_BEYOND, BREAKER_HELD_OPEN, BREAKER_COUNT };
+
+static action_outcome oracle(liveness value, int age, int row, int breaker, bool dry_run)
+{
+    if (value != LIVENESS_NOT_RUNNING)
+        return ACTION_OUTCOME_UNSPECIFIED;
+    if (age == AGE_TOO_OLD || age == AGE_FUTURE_TOO_FAR)
+        return ACTION_OUTCOME_SKIPPED_STALE;
+    switch (row) {
+    case ROW_NOT_UUID:
+    case ROW_MISSING:
+        return ACTION_OUTCOME_SKIPPED_ROW_MISSING;
+    case ROW_EXTERNAL:
+    case ROW_NO_INSTANCE:
+        return ACTION_OUTCOME_SKIPPED_OUT_OF_SCOPE;
+    case ROW_MOVED:
+        return ACTION_OUTCOME_SKIPPED_INSTANCE_CHANGED;
+    case ROW_OFFLINE:
+        return ACTION_OUTCOME_SKIPPED_NOT_ONLINE;
+    default:
+        break;
+    }
+    if (breaker == BREAKER_BEYOND || breaker == BREAKER_HELD_OPEN)
+        return ACTION_OUTCOME_SKIPPED_BREAKER_OPEN;
+    return dry_run ? ACTION_OUTCOME_SKIPPED_DRY_RUN : ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED;
+}
+
+START_TEST(test_actuator_decide_exhaustive_combinations)
+{
+    static const int64_t ages[AGE_COUNT] = {NOW - 1, NOW - MAX_AGE, NOW - MAX_AGE - 1,
+                                            NOW + MAX_AGE, NOW + MAX_AGE + 1};
+    int combinations = 0;
+    for (int value = 0; value < 3; value++) {
+        for (int age = 0; age < AGE_COUNT; age++) {
+            for (int row_state = 0; row_state < ROW_COUNT; row_state++) {
+                for (int breaker_state = 0; breaker_state < BREAKER_COUNT; breaker_state++) {
+                    for (int dry_run = 0; dry_run < 2; dry_run++) {
+                        actuator_verdict_facts verdict_facts = {(liveness)value, "i-1", ages[age]};
+                        actuator_row_facts row = {row_state != ROW_NOT_UUID,
+                                                  row_state > ROW_MISSING,
+                                                  row_state == ROW_OFFLINE ? "offline" : "online",
+                                                  row_state == ROW_NO_INSTANCE ? ""
+                                                  : row_state == ROW_MOVED     ? "i-2"
+                                                                               : "i-1",
+                                                  row_state == ROW_EXTERNAL ? "external" : NULL};
+                        if (!row.found) {
+                            row.status = NULL;
+                            row.instance_id = NULL;
+                            row.runtime = NULL;
+                        }
+                        actuator_breaker_facts breaker = {breaker_state == BREAKER_BELOW       ? 3
+                                                          : breaker_state == BREAKER_AT        ? 4
+                                                          : breaker_state == BREAKER_HELD_OPEN ? 1
+                                                                                               : 5,
+                                                          4, breaker_state == BREAKER_HELD_OPEN};
+                        actuator_policy policy = {MAX_AGE, dry_run == 1};
+                        actuator_decision decision =
+                            actuator_decide(&verdict_facts, &row, &breaker, NOW, &policy);
+                        action_outcome expected =
+                            oracle((liveness)value, age, row_state, breaker_state, dry_run == 1);
+                        ck_assert_msg(decision.outcome == expected,
+                                      "liveness %d age %d row %d breaker %d dry %d: got %s, "
+                                      "expected %s",
+                                      value, age, row_state, breaker_state, dry_run,
+                                      action_outcome_name(decision.outcome),
+                                      action_outcome_name(expected));
+                        /* Only FLIPPED may ever change anything. */
+                        if (value != LIVENESS_NOT_RUNNING || dry_run) {
+                            ck_assert(decision.outcome != ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED);
+                        }
+                        combinations++;
+                    }
+                }
+            }
+        }
+    }
+    ck_assert_int_eq(combinations, 3 * AGE_COUNT * ROW_COUNT * BREAKER_COUNT * 2);
+}
+END_TEST
+
+START_TEST(test_actuator_decide_zero_max_age_accepts_only_now)
+{
+    actuator_row_facts row = {true, true, "online", "i-1", NULL};
+    actuator_breaker_facts breaker = {1, 1, false};
+    actuator_policy policy = {0, false};
+    actuator_verdict_facts now_facts = {LIVENESS_NOT_RUNNING, "i-1", NOW};
+    actuator_verdict_facts older = {LIVENESS_NOT_RUNNING, "i-1", NOW - 1};
+    ck_assert_int_eq(actuator_decide(&now_facts, &row, &breaker, NOW, &policy).outcome,
+                     ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED);
+    ck_assert_int_eq(actuator_decide(&older, &row, &breaker, NOW, &policy).outcome,
+                     ACTION_OUTCOME_SKIPPED_STALE);
+}
+END_TEST
+
+START_TEST(test_actuator_decide_held_open_breaker_acts_on_nothing)
+{
+    actuator_verdict_facts verdict_facts = {LIVENESS_NOT_RUNNING, "i-1", NOW - 1000};
+    actuator_row_facts online = {true, true, "online", "i-1", NULL};
+    actuator_row_facts offline = {true, true, "offline", "i-1", NULL};
+    actuator_breaker_facts held = {1, 100, true};
+    actuator_breaker_facts held_and_beyond = {101, 100, true};
+    actuator_policy live = {MAX_AGE, false};
+    actuator_policy dry = {MAX_AGE, true};
+
+    actuator_decision decision = actuator_decide(&verdict_facts, &online, &held, NOW, &live);
+    ck_assert_int_eq(decision.outcome, ACTION_OUTCOME_SKIPPED_BREAKER_OPEN);
+    ck_assert_int_eq(decision.detail, ACTUATOR_DETAIL_BREAKER_HELD_OPEN);
+    /* Dry run shows the held breaker too; a moot verdict names its own reason. */
+    ck_assert_int_eq(actuator_decide(&verdict_facts, &online, &held, NOW, &dry).outcome,
+                     ACTION_OUTCOME_SKIPPED_BREAKER_OPEN);
+    ck_assert_int_eq(actuator_decide(&verdict_facts, &offline, &held, NOW, &live).outcome,
+                     ACTION_OUTCOME_SKIPPED_NOT_ONLINE);
+    /* Beyond the sweep's own limit is the more specific reason. */
+    ck_assert_int_eq(actuator_decide(&verdict_facts, &online, &held_and_beyond, NOW, &live).detail,
+                     ACTUATOR_DETAIL_BREAKER_OPEN);
+}
+END_TEST
+
+START_TEST(test_actuator_breaker_carries_over_only_from_a_recent_open_sweep)
+{
+    const int64_t window = 10 * 60 * 1000;
+    ck_assert(!actuator_breaker_carries_over(false, 0, 0, 0, window));      /* first sweep */
+    ck_assert(!actuator_breaker_carries_over(true, 20, 20, 1000, window));  /* at the limit */
+    ck_assert(actuator_breaker_carries_over(true, 21, 20, 1000, window));   /* beyond */
+    ck_assert(actuator_breaker_carries_over(true, 1, 0, 1000, window));     /* kill switch */
+    ck_assert(actuator_breaker_carries_over(true, 21, 20, window, window)); /* boundary */
+    ck_assert(!actuator_breaker_carries_over(true, 21, 20, window + 1, window));
+    ck_assert(!actuator_breaker_carries_over(true, 21, 20, 1000, 0));    /* turned off */
+    ck_assert(!actuator_breaker_carries_over(true, 21, 20, -5, window)); /* odd clock */
+}
+END_TEST
+
+START_TEST(test_actuator_verdict_freshness_boundaries)
+{
+    ck_assert(actuator_verdict_is_fresh(NOW, NOW, MAX_AGE));
+    ck_assert(actuator_verdict_is_fresh(NOW - MAX_AGE, NOW, MAX_AGE));
+    ck_assert(!actuator_verdict_is_fresh(NOW - MAX_AGE - 1, NOW, MAX_AGE));
+    ck_assert(actuator_verdict_is_fresh(NOW + MAX_AGE, NOW, MAX_AGE));
+    ck_assert(!actuator_verdict_is_fresh(NOW + MAX_AGE + 1, NOW, MAX_AGE));
+    ck_assert(!actuator_verdict_is_fresh(INT64_MIN, NOW, MAX_AGE));
+    ck_assert(!actuator_verdict_is_fresh(INT64_MAX, NOW, MAX_AGE));
+    ck_assert(!actuator_verdict_is_fresh(NOW, INT64_MIN, MAX_AGE));
+    ck_assert(actuator_verdict_is_fresh(NOW, NOW, -1)); /* negative max age reads as 0 */
+    ck_assert(!actuator_verdict_is_fresh(NOW - 1, NOW, -1));
+}
+END_TEST
+
+/* ---- breaker limit ------------------------------------------------------------------------ */
+
+static config_threshold absolute(double value)
+{
+    config_threshold threshold = {false, value};
+    return threshold;
+}
+
+static config_threshold percent(double value)
+{
+    config_threshold threshold = {true, value};
+    return threshold;
+}
+
+START_TEST(test_actuator_breaker_limit_absolute_ignores_sweep_size)
+{
+    ck_assert_int_eq(actuator_breaker_limit(absolute(50), 10), 50);
+    ck_assert_int_eq(actuator_breaker_limit(absolute(50), 100000), 50);
+    ck_assert_int_eq(actuator_breaker_limit(absolute(0), 100), 0);
+    ck_assert_int_eq(actuator_breaker_limit(absolute(1), 0), 1);
+}
+END_TEST
+
+START_TEST(test_actuator_breaker_limit_percent_rounds_down_with_floor_one)
+{
+    ck_assert_int_eq(actuator_breaker_limit(percent(20), 100), 20);
+    ck_assert_int_eq(actuator_breaker_limit(percent(20), 100000), 20000);
+    ck_assert_int_eq(actuator_breaker_limit(percent(20), 7), 1);  /* 1.4 -> 1 */
+    ck_assert_int_eq(actuator_breaker_limit(percent(20), 14), 2); /* 2.8 -> 2 */
+    ck_assert_int_eq(actuator_breaker_limit(percent(10), 30), 3); /* exact, not 2.999 */
+    ck_assert_int_eq(actuator_breaker_limit(percent(20), 4), 1);  /* 0.8 -> floor 1 */
+    ck_assert_int_eq(actuator_breaker_limit(percent(20), 1), 1);
+    ck_assert_int_eq(actuator_breaker_limit(percent(20), 0), 1); /* odd sweep size */
+    ck_assert_int_eq(actuator_breaker_limit(percent(100), 10), 10);
+    ck_assert_int_eq(actuator_breaker_limit(percent(0), 100), 0); /* 0% acts on nothing */
+}
+END_TEST
+
+START_TEST(test_actuator_breaker_opens_beyond_percentage_of_sweep)
+{
+    /* A sweep of 1000 with the default 20%: the 200th NOT_RUNNING acts, the 201st does not. */
+    int64_t limit = actuator_breaker_limit(percent(20), 1000);
+    ck_assert_int_eq(limit, 200);
+    ck_assert(!actuator_breaker_is_open(200, limit));
+    ck_assert(actuator_breaker_is_open(201, limit));
+    ck_assert(!actuator_breaker_is_open(1, limit));
+    ck_assert(actuator_breaker_is_open(1, 0));
+}
+END_TEST
+
+/* ---- verdict validation and uuid ---------------------------------------------------------- */
+
+START_TEST(test_actuator_verdict_validation_bounds_keys)
+{
+    char long_text[2048];
+    verdict record;
+    memset(&record, 0, sizeof record);
+    const char *detail = NULL;
+    record.instance_id = "i-1";
+
+    record.sweep_id = NULL;
+    ck_assert_str_eq(actuator_verdict_invalid_reason(&record, &detail), "invalid_sweep_id");
+    ck_assert_ptr_nonnull(detail);
+    record.sweep_id = "";
+    ck_assert_str_eq(actuator_verdict_invalid_reason(&record, &detail), "invalid_sweep_id");
+    memset(long_text, 's', ACTUATOR_MAX_SWEEP_ID_LENGTH);
+    long_text[ACTUATOR_MAX_SWEEP_ID_LENGTH] = '\0';
+    record.sweep_id = long_text;
+    ck_assert_ptr_null(actuator_verdict_invalid_reason(&record, &detail));
+    long_text[ACTUATOR_MAX_SWEEP_ID_LENGTH] = 's';
+    long_text[ACTUATOR_MAX_SWEEP_ID_LENGTH + 1] = '\0';
+    ck_assert_str_eq(actuator_verdict_invalid_reason(&record, &detail), "invalid_sweep_id");
+
+    record.sweep_id = "sweep-1";
+    memset(long_text, 'i', ACTUATOR_MAX_INSTANCE_ID_LENGTH);
+    long_text[ACTUATOR_MAX_INSTANCE_ID_LENGTH] = '\0';
+    record.instance_id = long_text;
+    ck_assert_ptr_null(actuator_verdict_invalid_reason(&record, NULL));
+    long_text[ACTUATOR_MAX_INSTANCE_ID_LENGTH] = 'i';
+    long_text[ACTUATOR_MAX_INSTANCE_ID_LENGTH + 1] = '\0';
+    ck_assert_str_eq(actuator_verdict_invalid_reason(&record, &detail), "invalid_instance_id");
+    /* An empty instance_id is not invalid input: the decision calls it out of scope or
+     * changed. */
+    record.instance_id = "";
+    ck_assert_ptr_null(actuator_verdict_invalid_reason(&record, NULL));
+}
+END_TEST
+
+START_TEST(test_actuator_is_uuid_accepts_only_canonical_form)
+{
+    ck_assert(actuator_is_uuid(WORKSPACE_UUID));
+    ck_assert(actuator_is_uuid("6F1C2A9E-3B7D-4C1E-9A2F-0D4B8E7C5A31"));
+    ck_assert(actuator_is_uuid("00000000-0000-0000-0000-000000000000"));
+    ck_assert(!actuator_is_uuid(NULL));
+    ck_assert(!actuator_is_uuid(""));
+    ck_assert(!actuator_is_uuid("6f1c2a9e-3b7d-4c1e-9a2f-0d4b8e7c5a3"));   /* 35 */
+    ck_assert(!actuator_is_uuid("6f1c2a9e-3b7d-4c1e-9a2f-0d4b8e7c5a311")); /* 37 */
+    ck_assert(!actuator_is_uuid("{6f1c2a9e-3b7d-4c1e-9a2f-0d4b8e7c5a31}"));
+    ck_assert(!actuator_is_uuid("6f1c2a9e3b7d4c1e9a2f0d4b8e7c5a31"));
+    ck_assert(!actuator_is_uuid("6f1c2a9e-3b7d-4c1e-9a2f-0d4b8e7c5a3g"));
+    ck_assert(!actuator_is_uuid("6f1c2a9e-3b7d-4c1e-9a2f-0d4b8e7c5a3'"));
+    ck_assert(!actuator_is_uuid("../../../../etc/passwd-xxxxxxxxxxxxx"));
+}
+END_TEST
+
+/* ---- reasons ---------------------------------------------------------------------------- */
+
+START_TEST(test_actuator_detail_names_are_unique_and_stable)
+{
+    for (int i = 0; i < ACTUATOR_DETAIL_COUNT; i++) {
+        const char *name = actuator_detail_name((actuator_detail)i);
+        ck_assert_ptr_nonnull(name);
+        ck_assert_str_ne(name, "invalid");
+        for (int j = 0; j < i; j++) {
+            ck_assert_str_ne(name, actuator_detail_name((actuator_detail)j));
+        }
+    }
+    ck_assert_str_eq(actuator_detail_name(ACTUATOR_DETAIL_COUNT), "invalid");
+    ck_assert_str_eq(actuator_detail_name((actuator_detail)-1), "invalid");
+    ck_assert_str_eq(actuator_detail_name(ACTUATOR_DETAIL_BREAKER_OPEN), "breaker_open");
+    ck_assert_str_eq(actuator_detail_name(ACTUATOR_DETAIL_VERDICT_TOO_OLD), "verdict_too_old");
+}
+END_TEST
+
+START_TEST(test_actuator_reason_starts_with_detail_and_states_numbers)
+{
+    actuator_verdict_facts verdict_facts = {LIVENESS_NOT_RUNNING, "i-1", NOW - 412000};
+    actuator_breaker_facts breaker = {21, 20, false};
+    actuator_policy policy = {MAX_AGE, false};
+    char reason[256];
+    for (int i = 0; i < ACTUATOR_DETAIL_COUNT; i++) {
+        actuator_format_reason((actuator_detail)i, &verdict_facts, &breaker, NOW, &policy, reason,
+                               sizeof reason);
+        const char *name = actuator_detail_name((actuator_detail)i);
+        ck_assert_msg(strncmp(reason, name, strlen(name)) == 0, "'%s' starts with '%s'", reason,
+                      name);
+    }
+    actuator_format_reason(ACTUATOR_DETAIL_VERDICT_TOO_OLD, &verdict_facts, &breaker, NOW, &policy,
+                           reason, sizeof reason);
+    ck_assert_str_eq(reason, "verdict_too_old: checked 412s ago, limit 300s");
+    actuator_format_reason(ACTUATOR_DETAIL_BREAKER_OPEN, &verdict_facts, &breaker, NOW, &policy,
+                           reason, sizeof reason);
+    ck_assert_ptr_nonnull(strstr(reason, "21"));
+    ck_assert_ptr_nonnull(strstr(reason, "limit 20"));
+    /* A tiny buffer truncates, never overflows. */
+    char small[8];
+    actuator_format_reason(ACTUATOR_DETAIL_DRY_RUN, &verdict_facts, &breaker, NOW, &policy, small,
+                           sizeof small);
+    ck_assert_str_eq(small, "dry_run");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *suite = suite_create("actuator_decide");
+    TCase *decision = tcase_create("decision");
+    tcase_add_loop_test(decision, test_actuator_decide_table, 0,
+                        (int)(sizeof cases / sizeof cases[0]));
+    tcase_add_test(decision, test_actuator_every_non_online_status_is_not_online);
+    tcase_add_test(decision, test_actuator_decide_exhaustive_combinations);
+    tcase_add_test(decision, test_actuator_decide_zero_max_age_accepts_only_now);
+    tcase_add_test(decision, test_actuator_decide_held_open_breaker_acts_on_nothing);
+    tcase_add_test(decision, test_actuator_verdict_freshness_boundaries);
+    suite_add_tcase(suite, decision);
+
+    TCase *breaker = tcase_create("breaker");
+    tcase_add_test(breaker, test_actuator_breaker_limit_absolute_ignores_sweep_size);
+    tcase_add_test(breaker, test_actuator_breaker_limit_percent_rounds_down_with_floor_one);
+    tcase_add_test(breaker, test_actuator_breaker_opens_beyond_percentage_of_sweep);
+    tcase_add_test(breaker, test_actuator_breaker_carries_over_only_from_a_recent_open_sweep);
+    suite_add_tcase(suite, breaker);
+
+    TCase *input = tcase_create("input");
+    tcase_add_test(input, test_actuator_verdict_validation_bounds_keys);
+    tcase_add_test(input, test_actuator_is_uuid_accepts_only_canonical_form);
+    tcase_add_test(input, test_actuator_detail_names_are_unique_and_stable);
+    tcase_add_test(input, test_actuator_reason_starts_with_detail_and_states_numbers);
+    suite_add_tcase(suite, input);
+
+    SRunner *runner = srunner_create(suite);
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,67 @@
+/* audit_settings.h — reconciler-audit's settings: the table config_parse reads, the checks
+ * config.c cannot make on its own (range forms, format, partitioner, the read-only Kafka
+ * properties), and the values derived from them.
+ *
+ * For: naming every setting once (variable, flag, default, why); the audit's own flags are
+ * short (--from, --verify) through config_setting.flag, their variables AUDIT_*. Not for:
+ * acting on them (audit_run.c). */
+#ifndef RECONCILER_AUDIT_SETTINGS_H
+#define RECONCILER_AUDIT_SETTINGS_H
+
+#include "audit_output.h"
+#include "audit_partitioner.h"
+#include "config.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    common_settings common;        /* bootstrap servers, topics, log level */
+    char *database_url;            /* DATABASE_URL: optional here, secret */
+    char *from;                    /* AUDIT_FROM */
+    char *to;                      /* AUDIT_TO */
+    char *workspace;               /* AUDIT_WORKSPACE, NULL or "" = every workspace */
+    bool full_scan;                /* AUDIT_FULL_SCAN */
+    char *partitioner_name;        /* AUDIT_PARTITIONER */
+    char *format_name;             /* AUDIT_FORMAT */
+    char *output;                  /* AUDIT_OUTPUT, NULL or "" or "-" = stdout */
+    bool timeline;                 /* AUDIT_TIMELINE */
+    bool summary;                  /* AUDIT_SUMMARY */
+    bool verify;                   /* AUDIT_VERIFY */
+    bool strict;                   /* AUDIT_STRICT */
+    int64_t max_verdict_age_ms;    /* AUDIT_MAX_VERDICT_AGE */
+    int64_t restart_grace_ms;      /* AUDIT_RESTART_GRACE */
+    int64_t database_retention_ms; /* AUDIT_DATABASE_RETENTION */
+    int64_t read_timeout_ms;       /* AUDIT_READ_TIMEOUT */
+    bool quiet;                    /* AUDIT_QUIET */
+
+    /* Derived by audit_settings_validate. */
+    audit_format format;
+    audit_partitioner partitioner;
+} audit_settings;
+
+extern const config_program audit_program;
+
+/* librdkafka properties the audit sets itself and refuses from --kafka-prop /
+ * RECONCILER_KAFKA_*: they are what keeps it out of every consumer group. */
+bool audit_kafka_property_is_fixed(const char *name);
+
+/* Checks what the table cannot express (and fills the derived fields): --from/--to forms,
+ * --format, --partitioner, avro only for the plain record dump, the fixed Kafka properties,
+ * --strict only with --verify. now_ms resolves relative times (for validation only).
+ * true when fine, else false with "reconciler-audit: NAME: ..." in error_buffer. */
+bool audit_settings_validate(audit_settings *settings,
+                             const config_kafka_properties *kafka_properties, int64_t now_ms,
+                             char *error_buffer, size_t error_size);
+
+/* config_parse plus audit_settings_validate, also for --check-config (which exits 2 on a
+ * value only the validation rejects). Prints like config_parse and returns its result. */
+config_result audit_settings_load(audit_settings *settings,
+                                  config_kafka_properties *kafka_properties, int argc, char **argv);
+
+/* True when the run prints reports (--timeline, --summary or --verify) rather than streaming
+ * the records themselves. */
+bool audit_settings_reports(const audit_settings *settings);
+
+#endif

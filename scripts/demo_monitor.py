@@ -67,6 +67,9 @@ class Sweep:
         self.sweep_id = sweep_id
         self.size = size
         self.by_liveness = {"RUNNING": 0, "NOT_RUNNING": 0, "UNKNOWN": 0}
+        self.flipped = 0
+        self.restarts_accepted = 0
+        self.completed_at = None
         self.printed = False
 
     @property
@@ -106,21 +109,29 @@ def main():
 
     sweeps = {}
     sweep_order = []
-    detected, flipped, accepted, healed = {}, {}, {}, {}
+    detected, flipped, accepted, healed, seen_running = {}, {}, {}, {}, {}
     flips_of_healthy = []
     flip_counts = {}
-    total_flips = total_accepted = 0
     deadline = time.monotonic() + args.timeout
     next_database_check = 0.0
     last_status_line = time.monotonic()
 
     def print_sweep(sweep):
-        back = len(healed)
+        # Flips and restarts are the ones decided on this sweep's verdicts; "back online" is
+        # the running total, since a reprovision finishes whenever the workspace server is done.
         print(f"sweep {sweep.sweep_id[:8]}  checked {sweep.checked:>6}/{sweep.size:<6} "
               f"RUNNING {sweep.by_liveness['RUNNING']:>6}  NOT_RUNNING {sweep.by_liveness['NOT_RUNNING']:>4}  "
-              f"UNKNOWN {sweep.by_liveness['UNKNOWN']:>4} | flipped {total_flips:>4}  "
-              f"restarts accepted {total_accepted:>4}  back online {back:>4}/{len(victims)}", flush=True)
+              f"UNKNOWN {sweep.by_liveness['UNKNOWN']:>4} | flipped {sweep.flipped:>4}  "
+              f"restarts accepted {sweep.restarts_accepted:>4}  back online {len(healed):>4}/{len(victims)}",
+              flush=True)
         sweep.printed = True
+
+    def sweep_of(action):
+        sweep = sweeps.get(action["sweep_id"])
+        if sweep is None:
+            sweep = sweeps[action["sweep_id"]] = Sweep(action["sweep_id"], 0)
+            sweep_order.append(sweep)
+        return sweep
 
     try:
         while time.monotonic() < deadline:
@@ -135,26 +146,34 @@ def main():
                             sweep_order.append(sweep)
                         sweep.by_liveness[verdict["liveness"]] = sweep.by_liveness.get(verdict["liveness"], 0) + 1
                         workspace_id = verdict["workspace_id"]
-                        if (verdict["liveness"] == "NOT_RUNNING" and workspace_id in victims
-                                and verdict["instance_id"] == victims[workspace_id]):
-                            detected.setdefault(workspace_id, millis(verdict["checked_at"]))
-                        if sweep.checked >= sweep.size and not sweep.printed:
-                            print_sweep(sweep)
+                        sweep.size = verdict["sweep_size"]
+                        if workspace_id in victims:
+                            if verdict["liveness"] == "NOT_RUNNING" and verdict["instance_id"] == victims[workspace_id]:
+                                detected.setdefault(workspace_id, millis(verdict["checked_at"]))
+                            if (verdict["liveness"] == "RUNNING" and workspace_id in healed
+                                    and verdict["instance_id"] != victims[workspace_id]):
+                                seen_running.setdefault(workspace_id, millis(verdict["checked_at"]))
+                        if sweep.checked >= sweep.size and sweep.completed_at is None:
+                            sweep.completed_at = time.monotonic()
                 else:
                     action = decode("action", message.value())
                     if action is not None:
                         workspace_id = action["workspace_id"]
                         if action["outcome"] == "FLIPPED_RESTART_REQUESTED":
-                            total_flips += 1
                             flip_counts[workspace_id] = flip_counts.get(workspace_id, 0) + 1
                             if workspace_id not in victims:
                                 flips_of_healthy.append(workspace_id)
                             flipped.setdefault(workspace_id, millis(action["acted_at"]))
+                            sweep_of(action).flipped += 1
                         elif action["outcome"] == "RESTART_ACCEPTED":
-                            total_accepted += 1
+                            sweep_of(action).restarts_accepted += 1
                             accepted.setdefault(workspace_id, millis(action["acted_at"]))
 
             now = time.monotonic()
+            # A sweep's line waits a moment after its last verdict, for the actions on it.
+            for sweep in sweep_order:
+                if sweep.completed_at is not None and not sweep.printed and now - sweep.completed_at > 3:
+                    print_sweep(sweep)
             if now >= next_database_check:
                 next_database_check = now + 1.0
                 with psycopg.connect(database_url) as connection:
@@ -165,18 +184,21 @@ def main():
                         if row[1] == "online" and row[2] != victims[workspace_id] and workspace_id not in healed:
                             record = fleet_sim_record(args.fleet_sim_url, workspace_id)
                             healed[workspace_id] = record.get("reprovisioned_at_ms") or int(time.time() * 1000)
-                if len(healed) == len(victims):
+                # Healed means back online on a new instance and seen RUNNING there by a sweep.
+                if len(seen_running) == len(victims) and all(s.printed or s.checked == 0 for s in sweep_order
+                                                             if s.completed_at is not None):
                     break
             if now - last_status_line > 10:
                 last_status_line = now
                 print(f"... {len(detected)}/{len(victims)} detected, {len(flipped)} flipped, "
-                      f"{len(accepted)} restarts accepted, {len(healed)} back online", flush=True)
+                      f"{len(accepted)} restarts accepted, {len(healed)} back online, "
+                      f"{len(seen_running)} seen RUNNING", flush=True)
     finally:
         consumer.close()
 
     for sweep in sweep_order:
         if not sweep.printed and sweep.checked:
-            print_sweep(sweep)
+            print_sweep(sweep)  # the last sweep may still be running: its line says how far
 
     # A healthy workspace is untouched when its row is exactly as it was at the start.
     with psycopg.connect(database_url) as connection:
@@ -186,7 +208,7 @@ def main():
     flipped_twice = [w for w, count in flip_counts.items() if count > 1]
 
     print("\nTimeline (ms after fleet-sim terminated the instance)")
-    print(f"{'workspace':<38} {'detected':>9} {'flipped':>9} {'accepted':>9} {'online':>9}")
+    print(f"{'workspace':<38} {'detected':>9} {'flipped':>9} {'accepted':>9} {'online':>9} {'RUNNING':>9}")
     latencies = []
     for workspace_id in sorted(victims, key=lambda w: healed.get(w, float("inf"))):
         start = terminated_at[workspace_id]
@@ -194,7 +216,8 @@ def main():
         def after(table):
             return f"{table[workspace_id] - start:>9}" if workspace_id in table else f"{'-':>9}"
 
-        print(f"{workspace_id:<38} {after(detected)} {after(flipped)} {after(accepted)} {after(healed)}")
+        print(f"{workspace_id:<38} {after(detected)} {after(flipped)} {after(accepted)} {after(healed)} "
+              f"{after(seen_running)}")
         if workspace_id in healed:
             latencies.append(healed[workspace_id] - start)
 
@@ -211,6 +234,7 @@ def main():
         ("flipped offline", len(flipped)),
         ("restarts accepted", len(accepted)),
         ("back online on a new instance", len(healed)),
+        ("seen RUNNING by a later sweep", len(seen_running)),
         ("healthy workspaces flipped", len(set(flips_of_healthy))),
         ("healthy rows changed", len(touched_healthy)),
         ("workspaces flipped more than once", len(flipped_twice)),
@@ -222,7 +246,7 @@ def main():
     for name, value in rows:
         print(f"  {name:<36} {value if value is not None else '-':>10}")
 
-    ok = len(healed) == len(victims) and not flips_of_healthy and not touched_healthy and not flipped_twice
+    ok = len(seen_running) == len(victims) and not flips_of_healthy and not touched_healthy and not flipped_twice
     print("\nRESULT: " + ("every terminated instance healed, no healthy workspace touched" if ok
                           else "FAILED (see the summary above)"))
     return 0 if ok else 1

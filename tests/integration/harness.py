@@ -16,7 +16,6 @@ import json
 import os
 import signal
 import socket
-import struct
 import subprocess
 import time
 import uuid
@@ -236,27 +235,6 @@ def schema(record_type):
         with open(os.path.join(SOURCE_DIR, "schemas", _SCHEMA_FILES[record_type])) as handle:
             _schemas[record_type] = fastavro.parse_schema(json.load(handle))
     return _schemas[record_type]
-
-
-def fingerprint(record_type):
-    canonical = fastavro.schema.to_parsing_canonical_form(schema(record_type))
-    return int(fastavro.schema.fingerprint(canonical, "CRC-64-AVRO"), 16)
-
-
-def decode(record_type, data):
-    """Decodes one single-object-encoded record with fastavro, checking the header."""
-    assert data[:2] == b"\xc3\x01", "bad magic"
-    (found,) = struct.unpack("<Q", data[2:10])
-    assert found == fingerprint(record_type), f"fingerprint {found:#x} is not {record_type}'s"
-    return fastavro.schemaless_reader(io.BytesIO(data[10:]), schema(record_type))
-
-
-def encode(record_type, record):
-    """Single-object encoding with fastavro (to feed our programs hand-made records)."""
-    buffer = io.BytesIO()
-    buffer.write(b"\xc3\x01" + struct.pack("<Q", fingerprint(record_type)))
-    fastavro.schemaless_writer(buffer, schema(record_type), record)
-    return buffer.getvalue()
 
 
 # --- Processes --------------------------------------------------------------------------
@@ -491,9 +469,8 @@ def url_host_port(url):
 
 def fingerprint_bytes(record_type):
     """The 8 header bytes of a single-object encoding: the CRC-64-AVRO fingerprint of the
-    schema's Parsing Canonical Form, little-endian. fastavro's fingerprint() already returns
-    the hex of exactly those bytes (fingerprint() above reads that hex as a big-endian number,
-    so encode()/decode() agree with each other but not with the Avro spec or our programs)."""
+    schema's Parsing Canonical Form, little-endian. fastavro's fingerprint() returns the hex
+    of exactly those bytes."""
     canonical = fastavro.schema.to_parsing_canonical_form(schema(record_type))
     return bytes.fromhex(fastavro.schema.fingerprint(canonical, "CRC-64-AVRO"))
 

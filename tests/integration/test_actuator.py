@@ -45,9 +45,6 @@ from confluent_kafka import Consumer, TopicPartition
 
 import harness
 
-# The dev stack's env file exports RECONCILER_KAFKA_LIB (a directory for the scripts), which
-# our programs would read as the librdkafka property "lib": not for the processes started here.
-os.environ.pop("RECONCILER_KAFKA_LIB", None)
 
 RESTART_TOKEN = "actuator-it-restart-" + uuid.uuid4().hex
 REPROVISION_DELAY_MS = 300

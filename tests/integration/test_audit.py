@@ -26,9 +26,6 @@ from confluent_kafka import Consumer, TopicPartition
 
 import harness
 
-# The dev stack's env file exports RECONCILER_KAFKA_LIB (the Kafka jars' directory, for the
-# scripts), which every program would read as the librdkafka property "lib".
-os.environ.pop("RECONCILER_KAFKA_LIB", None)
 
 MINUTE = 60 * 1000
 

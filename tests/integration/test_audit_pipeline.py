@@ -20,9 +20,6 @@ import pytest
 
 import harness
 
-# The dev stack's env file exports RECONCILER_KAFKA_LIB (the Kafka jars' directory, for the
-# scripts), which every program would read as the librdkafka property "lib".
-os.environ.pop("RECONCILER_KAFKA_LIB", None)
 
 PIPELINE = ("producer", "checker", "actuator", "fleet-sim")
 missing = [program for program in PIPELINE if not os.access(harness.binary(program), os.X_OK)]

@@ -21,7 +21,6 @@ before every test. Conditions are polled with harness.wait_until; nothing sleeps
 synchronisation, and ordering assertions never depend on wall-clock guesses.
 """
 
-import io
 import json
 import os
 import time
@@ -29,38 +28,12 @@ import urllib.error
 import urllib.request
 import uuid
 
-import fastavro
 import pytest
 
 import harness
 
-# The dev stack's env file exports RECONCILER_KAFKA_LIB (a directory for the scripts), which
-# our programs would read as the librdkafka property "lib": not for the processes started here.
-os.environ.pop("RECONCILER_KAFKA_LIB", None)
-
-
-def fingerprint_bytes(record_type):
-    """The 8 fingerprint bytes of a single-object header, from fastavro alone. Not
-    harness.fingerprint(): fastavro's fingerprint() already returns the hex of the
-    little-endian bytes, which harness.fingerprint() reads as a big-endian number and so
-    byte-swaps (its encode/decode agree with each other but not with the Avro spec)."""
-    canonical = fastavro.schema.to_parsing_canonical_form(harness.schema(record_type))
-    return bytes.fromhex(fastavro.schema.fingerprint(canonical, "CRC-64-AVRO"))
-
-
-def encode(record_type, record):
-    """Avro single-object encoding (C3 01, fingerprint, datum) with fastavro."""
-    buffer = io.BytesIO()
-    buffer.write(b"\xc3\x01" + fingerprint_bytes(record_type))
-    fastavro.schemaless_writer(buffer, harness.schema(record_type), record)
-    return buffer.getvalue()
-
-
-def decode(record_type, data):
-    """Decodes one single-object-encoded record with fastavro, checking the header."""
-    assert data[:2] == b"\xc3\x01", "bad magic"
-    assert data[2:10] == fingerprint_bytes(record_type), f"not a {record_type}"
-    return fastavro.schemaless_reader(io.BytesIO(data[10:]), harness.schema(record_type))
+encode = harness.encode_record
+decode = harness.decode_record
 
 
 SHARED_SECRET = "checker-it-shared-" + uuid.uuid4().hex

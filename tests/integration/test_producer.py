@@ -28,10 +28,6 @@ import pytest
 
 import harness
 
-# The dev stack's env file exports RECONCILER_KAFKA_LIB (the Kafka jars' directory, for the
-# scripts). Our programs read every RECONCILER_KAFKA_<NAME> as a librdkafka property, and
-# "lib" is none: drop it from what the processes started here inherit.
-os.environ.pop("RECONCILER_KAFKA_LIB", None)
 
 STATUSES = ["provisioning", "online", "offline", "degraded", "failed", "removed", "paused",
             "hibernated", "awaiting_agent"]

@@ -97,6 +97,39 @@ unsigned int admin_error_http_status(admin_error_code code)
     }
 }
 
+/* Length of the valid UTF-8 sequence (RFC 3629: no overlong form, no surrogate, nothing above
+ * U+10FFFF) starting at text, or 0 if there is none. */
+static size_t utf8_sequence_length(const unsigned char *text)
+{
+    unsigned char lead = text[0];
+    size_t length;
+    unsigned char low = 0x80, high = 0xBF; /* allowed range of the second byte */
+    if (lead < 0x80) {
+        return 1;
+    } else if (lead >= 0xC2 && lead <= 0xDF) {
+        length = 2;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+        length = 3;
+        low = lead == 0xE0 ? 0xA0 : 0x80;
+        high = lead == 0xED ? 0x9F : 0xBF;
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+        length = 4;
+        low = lead == 0xF0 ? 0x90 : 0x80;
+        high = lead == 0xF4 ? 0x8F : 0xBF;
+    } else {
+        return 0;
+    }
+    if (text[1] < low || text[1] > high) {
+        return 0; /* also stops at the terminating NUL */
+    }
+    for (size_t i = 2; i < length; i++) {
+        if (text[i] < 0x80 || text[i] > 0xBF) {
+            return 0;
+        }
+    }
+    return length;
+}
+
 void admin_error_set(admin_error *error, admin_error_code code, const char *format, ...)
 {
     error->code = code;
@@ -104,6 +137,19 @@ void admin_error_set(admin_error *error, admin_error_code code, const char *form
     va_start(arguments, format);
     vsnprintf(error->message, sizeof error->message, format, arguments);
     va_end(arguments);
+    /* The message quotes request bytes (a query parameter, a field name cut at the buffer's
+     * end) and becomes a JSON answer: json_pack refuses invalid UTF-8, and the server would
+     * then drop the connection instead of answering 400. Each byte outside a valid sequence
+     * becomes '?'. */
+    unsigned char *cursor = (unsigned char *)error->message;
+    while (*cursor != '\0') {
+        size_t length = utf8_sequence_length(cursor);
+        if (length == 0) {
+            *cursor++ = '?';
+        } else {
+            cursor += length;
+        }
+    }
 }
 
 json_t *admin_error_json(const admin_error *error)
@@ -714,8 +760,8 @@ bool admin_parse_instances(const char *body, size_t length, admin_instances_comm
             char message[sizeof error->message];
             snprintf(message, sizeof message, "%s", error->message);
             if (strncmp(message, context, strlen(context)) != 0) {
-                snprintf(error->message, sizeof error->message, "instances[%zu]: %.200s", i,
-                         message);
+                /* Through admin_error_set: %.200s may cut a UTF-8 sequence in two. */
+                admin_error_set(error, error->code, "instances[%zu]: %.200s", i, message);
             }
             goto done;
         }

@@ -9,6 +9,7 @@
  * so an invalid variable that a flag overrides is never looked at, and every error names the
  * variable in one line: "<program>: <ENV_NAME>: <what was wrong>". */
 #include "config.h"
+#include <librdkafka/rdkafka.h>
 
 #include "log.h"
 #include "timeutil.h"
@@ -372,6 +373,31 @@ static int compare_strings(const void *left, const void *right)
 
 /* RECONCILER_KAFKA_SASL_MECHANISM=PLAIN -> sasl.mechanism=PLAIN. Variables are taken in
  * name order so --check-config output does not depend on the environment's order. */
+/* librdkafka is the authority on its own properties: each one is tried on a scratch
+ * configuration now, so a misspelt name or a bad value is a usage error (exit 2) at start-up
+ * and in --check-config, not a failure later when the client is built. librdkafka's message
+ * quotes the value, so a secret-looking property gets a message without it. */
+static bool validate_kafka_properties(parse_context *context, const config_kafka_properties *list)
+{
+    rd_kafka_conf_t *scratch = rd_kafka_conf_new();
+    bool valid = true;
+    for (size_t i = 0; valid && i < list->count; i++) {
+        char reason[256];
+        const config_kafka_property *property = &list->items[i];
+        if (rd_kafka_conf_set(scratch, property->name, property->value, reason, sizeof reason) !=
+            RD_KAFKA_CONF_OK) {
+            if (config_kafka_property_is_secret(property->name)) {
+                report(context, "kafka property '%s': invalid value", property->name);
+            } else {
+                report(context, "kafka property '%s': %s", property->name, reason);
+            }
+            valid = false;
+        }
+    }
+    rd_kafka_conf_destroy(scratch);
+    return valid;
+}
+
 static bool collect_kafka_environment(parse_context *context, char **environment,
                                       config_kafka_properties *list)
 {
@@ -823,6 +849,9 @@ config_result config_parse_with_output(const config_program *program, void *sett
                     report(&context, "kafka properties: out of memory");
                     goto done;
                 }
+            }
+            if (!validate_kafka_properties(&context, kafka_properties)) {
+                goto done;
             }
         }
     }

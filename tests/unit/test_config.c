@@ -418,6 +418,27 @@ START_TEST(test_config_error_stays_one_line_whatever_the_value)
 }
 END_TEST
 
+START_TEST(test_config_unknown_kafka_property_is_a_usage_error_naming_it)
+{
+    ck_assert_int_eq(parse(ARGV("--kafka-prop", "security.protocl=SSL"), ENV("CP_URL=http://cp")),
+                     CONFIG_RESULT_EXIT_USAGE);
+    ck_assert_ptr_nonnull(strstr(error, "security.protocl"));
+    ck_assert_int_eq(parse(ARGV(NULL), ENV("CP_URL=http://cp", "RECONCILER_KAFKA_LINGER_MS=soon")),
+                     CONFIG_RESULT_EXIT_USAGE);
+    ck_assert_ptr_nonnull(strstr(error, "linger.ms"));
+}
+END_TEST
+
+START_TEST(test_config_invalid_secret_kafka_property_error_hides_its_value)
+{
+    /* librdkafka rejects the unknown name; the name looks secret, so its value stays out. */
+    ck_assert_int_eq(parse(ARGV("--kafka-prop", "bogus.password=hunter2"), ENV("CP_URL=http://cp")),
+                     CONFIG_RESULT_EXIT_USAGE);
+    ck_assert_ptr_nonnull(strstr(error, "bogus.password"));
+    ck_assert_ptr_null(strstr(error, "hunter2"));
+}
+END_TEST
+
 START_TEST(test_config_check_config_prints_effective_config_with_secrets_masked)
 {
     char *output = NULL;
@@ -425,7 +446,7 @@ START_TEST(test_config_check_config_prints_effective_config_with_secrets_masked)
         ARGV("--check-config", "--kafka-prop", "sasl.password=kafkapass", "--kafka-prop=acks=all"),
         ENV("CP_URL=http://cp:8080", "CP_SHARED_SECRET=topsecret",
             "DATABASE_URL=postgresql://u:hunter2@db:5432/x", "SECRET_PIN=1234",
-            "RECONCILER_KAFKA_SASL_JAAS_CONFIG=jaas-secret"),
+            "RECONCILER_KAFKA_SSL_KEY_PASSWORD=key-secret"),
         &output);
     ck_assert_int_eq(result, CONFIG_RESULT_EXIT_OK);
     ck_assert_ptr_nonnull(strstr(output, "CP_URL=http://cp:8080\n"));
@@ -439,12 +460,12 @@ START_TEST(test_config_check_config_prints_effective_config_with_secrets_masked)
     ck_assert_ptr_nonnull(strstr(output, "LOG_LEVEL=info\n"));
     ck_assert_ptr_nonnull(strstr(output, "NOTE=\n"));
     ck_assert_ptr_nonnull(strstr(output, "kafka:sasl.password=<masked>\n"));
-    ck_assert_ptr_nonnull(strstr(output, "kafka:sasl.jaas.config=<masked>\n"));
+    ck_assert_ptr_nonnull(strstr(output, "kafka:ssl.key.password=<masked>\n"));
     ck_assert_ptr_nonnull(strstr(output, "kafka:acks=all\n"));
     ck_assert_ptr_null(strstr(output, "topsecret"));
     ck_assert_ptr_null(strstr(output, "hunter2"));
     ck_assert_ptr_null(strstr(output, "kafkapass"));
-    ck_assert_ptr_null(strstr(output, "jaas-secret"));
+    ck_assert_ptr_null(strstr(output, "key-secret"));
     ck_assert_ptr_null(strstr(output, "1234"));
     free(output);
     /* EXIT_OK leaves nothing allocated behind. */
@@ -694,6 +715,8 @@ static Suite *config_suite(void)
     tcase_add_test(tcase, test_config_parse_reads_the_process_environment);
     tcase_add_test(tcase, test_config_failed_parse_leaves_nothing_allocated);
     tcase_add_test(tcase, test_config_every_setting_has_a_distinct_flag);
+    tcase_add_test(tcase, test_config_unknown_kafka_property_is_a_usage_error_naming_it);
+    tcase_add_test(tcase, test_config_invalid_secret_kafka_property_error_hides_its_value);
     suite_add_tcase(suite, tcase);
     return suite;
 }

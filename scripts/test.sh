@@ -39,8 +39,9 @@ if ! $quick; then
   configure_and_build build/test-sanitize -DCMAKE_BUILD_TYPE=Debug -DRECONCILER_SANITIZE=ON
 fi
 
-step "static checks"
-if [ -x scripts/check-compose.sh ]; then scripts/check-compose.sh build/test; fi
+step "static checks: compose.yaml, alert rules, README configuration table"
+scripts/check-compose.sh build/test
+"$python" scripts/config-reference.py build/test --check
 
 stack_dir=$(mktemp -d /tmp/reconciler-test-stack.XXXXXX)
 logs_dir="$root/build/test-logs"

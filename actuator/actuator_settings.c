@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern char **environ;
+static bool validate_parsed(void *settings, const config_kafka_properties *kafka_properties,
+                            char *error_buffer, size_t error_size);
 
 static const config_setting actuator_table[] = {
     COMMON_SETTING_KAFKA_BOOTSTRAP_SERVERS(actuator_settings, common),
@@ -192,6 +193,7 @@ const config_program actuator_program = {
     .settings = actuator_table,
     .setting_count = sizeof actuator_table / sizeof actuator_table[0],
     .accepts_kafka_properties = true,
+    .validate = validate_parsed,
 };
 
 bool actuator_settings_validate(const actuator_settings *settings, char *error_buffer,
@@ -218,87 +220,12 @@ bool actuator_settings_validate(const actuator_settings *settings, char *error_b
     return true;
 }
 
-/* argv without any "--check-config" (a copy of the pointer array; the strings are shared). */
-static char **without_check_config(int argc, char **argv, int *argc_out)
+/* actuator_program's validate hook: actuator_settings_validate on the parsed struct. */
+static bool validate_parsed(void *settings, const config_kafka_properties *kafka_properties,
+                            char *error_buffer, size_t error_size)
 {
-    char **copy = calloc((size_t)argc + 1, sizeof *copy);
-    if (copy == NULL) {
-        return NULL;
-    }
-    int count = 0;
-    for (int i = 0; i < argc; i++) {
-        if (i > 0 && strcmp(argv[i], "--check-config") == 0) {
-            continue;
-        }
-        copy[count++] = argv[i];
-    }
-    *argc_out = count;
-    return copy;
-}
-
-config_result actuator_settings_load(actuator_settings *settings,
-                                     config_kafka_properties *kafka_properties, int argc,
-                                     char **argv)
-{
-    char error[1024];
-    char *captured = NULL;
-    size_t captured_length = 0;
-    /* --help, --version and --check-config output is captured first: --check-config must
-     * not print an effective configuration and exit 0 when only our own validation (which
-     * config.c cannot run) rejects a value. */
-    FILE *out = open_memstream(&captured, &captured_length);
-    if (out == NULL) {
-        fprintf(stderr, "%s: out of memory\n", actuator_program.program_name);
-        return CONFIG_RESULT_EXIT_USAGE;
-    }
-    config_result result =
-        config_parse_with_output(&actuator_program, settings, kafka_properties, argc, argv, environ,
-                                 out, error, sizeof error, NULL);
-    fclose(out);
-
-    if (result == CONFIG_RESULT_EXIT_USAGE) {
-        fprintf(stderr, "%s\n", error);
-        free(captured);
-        return result;
-    }
-    if (result == CONFIG_RESULT_RUN) {
-        free(captured);
-        if (!actuator_settings_validate(settings, error, sizeof error)) {
-            fprintf(stderr, "%s\n", error);
-            config_free(&actuator_program, settings, kafka_properties);
-            return CONFIG_RESULT_EXIT_USAGE;
-        }
-        return result;
-    }
-
-    /* EXIT_OK: --help, --version or a valid --check-config. Parse again without
-     * --check-config: RUN then means it was --check-config, so validate before printing. */
-    int reduced_argc = 0;
-    char **reduced_argv = without_check_config(argc, argv, &reduced_argc);
-    if (reduced_argv == NULL) {
-        fprintf(stderr, "%s: out of memory\n", actuator_program.program_name);
-        free(captured);
-        return CONFIG_RESULT_EXIT_USAGE;
-    }
-    actuator_settings probe;
-    memset(&probe, 0, sizeof probe);
-    config_result again =
-        config_parse_with_output(&actuator_program, &probe, NULL, reduced_argc, reduced_argv,
-                                 environ, NULL, error, sizeof error, NULL);
-    free(reduced_argv);
-    if (again == CONFIG_RESULT_RUN) {
-        bool valid = actuator_settings_validate(&probe, error, sizeof error);
-        config_free(&actuator_program, &probe, NULL);
-        if (!valid) {
-            fprintf(stderr, "%s\n", error);
-            free(captured);
-            return CONFIG_RESULT_EXIT_USAGE;
-        }
-    }
-    fwrite(captured, 1, captured_length, stdout);
-    fflush(stdout);
-    free(captured);
-    return CONFIG_RESULT_EXIT_OK;
+    (void)kafka_properties; /* the actuator checks none of its own */
+    return actuator_settings_validate(settings, error_buffer, error_size);
 }
 
 bool actuator_settings_resolve(actuator_settings *settings, const char *hostname, pid_t pid)

@@ -36,16 +36,10 @@ extern const config_program actuator_program;
 
 /* Checks across and within values that the table cannot express (RESTART_URL's shape, the
  * backoff base not above its cap). Returns true when fine, else false with the one-line
- * error "reconciler-actuator: NAME: ..." in error_buffer. */
+ * error "reconciler-actuator: NAME: ..." in error_buffer. actuator_program runs it as its
+ * validate hook, so config_parse rejects the same values for a run and for --check-config. */
 bool actuator_settings_validate(const actuator_settings *settings, char *error_buffer,
                                 size_t error_size);
-
-/* config_parse plus actuator_settings_validate, also for --check-config (which must exit 2
- * on a value only the validation rejects): prints like config_parse and returns its result;
- * CONFIG_RESULT_EXIT_USAGE after printing the validation error to stderr. */
-config_result actuator_settings_load(actuator_settings *settings,
-                                     config_kafka_properties *kafka_properties, int argc,
-                                     char **argv);
 
 /* actuator_id = "<hostname>-<pid>" when unset or empty ("actuator-<pid>" without a
  * hostname). false on allocation failure. */

@@ -11,47 +11,20 @@
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
+#include "signals.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* Set by SIGTERM/SIGINT; the loop checks it at least every 100 ms. */
-static volatile sig_atomic_t stop_requested = 0;
-
-static void on_stop_signal(int signal_number)
-{
-    (void)signal_number;
-    stop_requested = 1;
-}
-
-static bool install_signal_handlers(void)
-{
-    struct sigaction stop_action;
-    memset(&stop_action, 0, sizeof stop_action);
-    stop_action.sa_handler = on_stop_signal;
-    sigemptyset(&stop_action.sa_mask);
-    /* No SA_RESTART: a blocking call returns early so the loop sees the flag sooner. */
-    if (sigaction(SIGTERM, &stop_action, NULL) != 0 || sigaction(SIGINT, &stop_action, NULL) != 0) {
-        return false;
-    }
-    /* A workspace server closing a connection mid-write must be an error return, never a
-     * process kill. */
-    struct sigaction ignore;
-    memset(&ignore, 0, sizeof ignore);
-    ignore.sa_handler = SIG_IGN;
-    sigemptyset(&ignore.sa_mask);
-    return sigaction(SIGPIPE, &ignore, NULL) == 0;
-}
 
 int main(int argc, char **argv)
 {
     actuator_settings settings;
     memset(&settings, 0, sizeof settings);
     config_kafka_properties kafka_properties = {NULL, 0};
-    config_result parsed = actuator_settings_load(&settings, &kafka_properties, argc, argv);
+    config_result parsed =
+        config_parse(&actuator_program, &settings, &kafka_properties, argc, argv, NULL);
     if (parsed == CONFIG_RESULT_EXIT_OK) {
         return 0;
     }
@@ -73,7 +46,7 @@ int main(int argc, char **argv)
         log_error("start-up failed", "{s:s}", "detail", "out of memory");
         goto done;
     }
-    if (!install_signal_handlers()) {
+    if (!signals_install_stop_handlers()) {
         log_error("start-up failed", "{s:s}", "detail", "sigaction failed");
         goto done;
     }
@@ -101,7 +74,7 @@ int main(int argc, char **argv)
         .kafka_properties = &kafka_properties,
         .metrics = &metrics,
         .server = server,
-        .stop_requested = &stop_requested,
+        .stop_requested = &signals_stop_requested, /* the loop checks it every 100 ms */
     };
     exit_code = actuator_loop_run(&options);
 

@@ -14,6 +14,9 @@
 
 extern char **environ;
 
+static bool validate_parsed(void *settings, const config_kafka_properties *kafka_properties,
+                            char *error_buffer, size_t error_size);
+
 static const config_setting checker_table[] = {
     COMMON_SETTING_KAFKA_BOOTSTRAP_SERVERS(checker_settings, common),
     COMMON_SETTING_TOPIC_CHECKS(checker_settings, common),
@@ -145,6 +148,7 @@ const config_program checker_program = {
     .settings = checker_table,
     .setting_count = sizeof checker_table / sizeof checker_table[0],
     .accepts_kafka_properties = true,
+    .validate = validate_parsed,
 };
 
 bool checker_settings_validate(const checker_settings *settings, cp_not_running_states *states,
@@ -170,16 +174,14 @@ bool checker_settings_validate(const checker_settings *settings, cp_not_running_
     return true;
 }
 
-/* True when argv (up to "--" or the first positional argument) holds `flag`. */
-static bool has_flag(int argc, char **argv, const char *flag)
+/* checker_program's validate hook: checker_settings_validate, the states parsed into a scratch
+ * list (checker_settings_load parses them again for the caller). */
+static bool validate_parsed(void *settings, const config_kafka_properties *kafka_properties,
+                            char *error_buffer, size_t error_size)
 {
-    for (int index = 1; index < argc; index++) {
-        if (strcmp(argv[index], "--") == 0 || argv[index][0] != '-')
-            return false;
-        if (strcmp(argv[index], flag) == 0)
-            return true;
-    }
-    return false;
+    (void)kafka_properties; /* the checker checks none of its own */
+    cp_not_running_states scratch;
+    return checker_settings_validate(settings, &scratch, error_buffer, error_size);
 }
 
 config_result checker_settings_load(checker_settings *settings,
@@ -193,46 +195,22 @@ config_result checker_settings_load(checker_settings *settings,
         out = stdout;
     if (err == NULL)
         err = stderr;
-    char error[512];
-    /* --check-config must also run the validation below, which config.c does not know
-     * about: parse without the flag, validate, then print the effective configuration here.
-     * --help and --version act before any validation, so they go through unchanged. */
-    bool check_config = has_flag(argc, argv, "--check-config") && !has_flag(argc, argv, "--help") &&
-                        !has_flag(argc, argv, "-h") && !has_flag(argc, argv, "--version");
-    char **arguments = argv;
-    int argument_count = argc;
-    if (check_config) {
-        arguments = calloc((size_t)argc + 1, sizeof *arguments);
-        if (arguments == NULL) {
-            fprintf(err, "%s: out of memory\n", checker_program.program_name);
-            return CONFIG_RESULT_EXIT_USAGE;
-        }
-        argument_count = 0;
-        for (int index = 0; index < argc; index++) {
-            if (index == 0 || strcmp(argv[index], "--check-config") != 0)
-                arguments[argument_count++] = argv[index];
-        }
-    }
+    char error[1024];
     config_result result =
-        config_parse_with_output(&checker_program, settings, kafka_properties, argument_count,
-                                 arguments, environment, out, error, sizeof error, NULL);
-    if (arguments != argv)
-        free(arguments);
-    if (result == CONFIG_RESULT_EXIT_USAGE) {
+        config_parse_with_output(&checker_program, settings, kafka_properties, argc, argv,
+                                 environment, out, error, sizeof error, NULL);
+    if (result == CONFIG_RESULT_EXIT_USAGE)
         fprintf(err, "%s\n", error);
-        return result;
-    }
     if (result != CONFIG_RESULT_RUN)
         return result;
-    if (!checker_settings_validate(settings, states, error, sizeof error)) {
-        fprintf(err, "%s\n", error);
+    /* The hook accepted this very text, so this parse succeeds; the list is no table value,
+     * hence derived here. */
+    char reason[256];
+    if (!cp_not_running_states_parse(settings->not_running_states_text, states, reason,
+                                     sizeof reason)) {
+        fprintf(err, "%s: CHECKER_NOT_RUNNING_STATES: %s\n", checker_program.program_name, reason);
         config_free(&checker_program, settings, kafka_properties);
         return CONFIG_RESULT_EXIT_USAGE;
-    }
-    if (check_config) {
-        config_print_effective(&checker_program, settings, kafka_properties, out);
-        config_free(&checker_program, settings, kafka_properties);
-        return CONFIG_RESULT_EXIT_OK;
     }
     return CONFIG_RESULT_RUN;
 }

@@ -34,15 +34,15 @@ extern const config_program checker_program;
 
 /* Checks what the table cannot: CP_URL's shape, CP_CA_FILE readable, the not-running states.
  * Fills *states on success. Returns false with the one-line error
- * "reconciler-checker: NAME: ..." in error_buffer. */
+ * "reconciler-checker: NAME: ..." in error_buffer. checker_program runs it as its validate
+ * hook, so config_parse rejects the same values for a run and for --check-config. */
 bool checker_settings_validate(const checker_settings *settings, cp_not_running_states *states,
                                char *error_buffer, size_t error_size);
 
-/* config_parse plus checker_settings_validate, also for --check-config (which must exit 2 on
- * a value only the validation rejects): prints like config_parse and returns its result, or
- * CONFIG_RESULT_EXIT_USAGE after printing the validation error on stderr. On
- * CONFIG_RESULT_RUN, *states holds the parsed not-running states. `environment` NULL means
- * the process environment; `out` and `err` NULL mean stdout and stderr. */
+/* config_parse (checker_settings_validate included), then the not-running states derived:
+ * prints like config_parse and returns its result. On CONFIG_RESULT_RUN, *states holds the
+ * parsed not-running states. `environment` NULL means the process environment; `out` and
+ * `err` NULL mean stdout and stderr. */
 config_result checker_settings_load(checker_settings *settings,
                                     config_kafka_properties *kafka_properties,
                                     cp_not_running_states *states, int argc, char **argv,

@@ -8,33 +8,12 @@
 #include "codec.h"
 #include "log.h"
 #include "metrics.h"
+#include "signals.h"
 
 #include <curl/curl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-static volatile sig_atomic_t stop_requested = 0;
-
-static void on_stop_signal(int signal_number)
-{
-    (void)signal_number;
-    stop_requested = 1;
-}
-
-static bool install_signal_handlers(void)
-{
-    struct sigaction handler;
-    memset(&handler, 0, sizeof handler);
-    handler.sa_handler = on_stop_signal;
-    sigemptyset(&handler.sa_mask);
-    if (sigaction(SIGTERM, &handler, NULL) != 0 || sigaction(SIGINT, &handler, NULL) != 0)
-        return false;
-    /* A CP that closes a connection mid-write must not kill the process. */
-    handler.sa_handler = SIG_IGN;
-    return sigaction(SIGPIPE, &handler, NULL) == 0;
-}
 
 int main(int argc, char **argv)
 {
@@ -61,7 +40,7 @@ int main(int argc, char **argv)
         log_error("out of memory", NULL);
         goto done;
     }
-    if (!install_signal_handlers()) {
+    if (!signals_install_stop_handlers()) {
         log_error("sigaction failed", NULL);
         goto done;
     }
@@ -96,7 +75,7 @@ int main(int argc, char **argv)
         .not_running_states = &not_running_states,
         .metrics = registry,
         .server = server,
-        .stop_requested = &stop_requested,
+        .stop_requested = &signals_stop_requested,
     };
     exit_code = checker_engine_run(&options);
 

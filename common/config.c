@@ -45,7 +45,19 @@ typedef struct {
 static void report(parse_context *context, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Writes "<program>: <formatted>" into the context's error buffer. */
+/* Replaces control characters with '?', in place. */
+static void make_one_line(char *text)
+{
+    for (char *cursor = text; *cursor != '\0'; cursor++) {
+        if ((unsigned char)*cursor < 0x20 || (unsigned char)*cursor == 0x7f) {
+            *cursor = '?';
+        }
+    }
+}
+
+/* Writes "<program>: <formatted>" into the context's error buffer, control characters as '?':
+ * the error is one line whatever text it quotes (a --kafka-prop name, librdkafka's reason
+ * echoing a value), so it can neither split nor forge a line of the log stream. */
 static void report(parse_context *context, const char *format, ...)
 {
     if (context->error_buffer == NULL || context->error_size == 0) {
@@ -61,6 +73,7 @@ static void report(parse_context *context, const char *format, ...)
     vsnprintf(context->error_buffer + prefix, context->error_size - (size_t)prefix, format,
               arguments);
     va_end(arguments);
+    make_one_line(context->error_buffer);
 }
 
 /* A bad value quoted for an error line: at most ECHO_MAX bytes, control characters as '?', so
@@ -779,6 +792,28 @@ static config_result read_arguments(parse_context *context, int argc, char **arg
     return CONFIG_RESULT_RUN;
 }
 
+/* The program's validate hook, when it has one: true when there is none or it accepts. Its
+ * error line goes into the context's buffer like report()'s (one line, control characters as
+ * '?'), or a generic one when the hook gave none. */
+static bool run_validate_hook(parse_context *context, void *settings,
+                              const config_kafka_properties *kafka_properties)
+{
+    if (context->program->validate == NULL) {
+        return true;
+    }
+    char line[1024] = "";
+    if (context->program->validate(settings, kafka_properties, line, sizeof line)) {
+        return true;
+    }
+    if (line[0] == '\0') {
+        report(context, "invalid configuration (the program gave no reason)");
+    } else if (context->error_buffer != NULL && context->error_size > 0) {
+        snprintf(context->error_buffer, context->error_size, "%s", line);
+        make_one_line(context->error_buffer);
+    }
+    return false;
+}
+
 config_result config_parse_with_output(const config_program *program, void *settings,
                                        config_kafka_properties *kafka_properties, int argc,
                                        char **argv, char **environment, FILE *out,
@@ -854,6 +889,10 @@ config_result config_parse_with_output(const config_program *program, void *sett
                 goto done;
             }
         }
+    }
+
+    if (!run_validate_hook(&context, settings, kafka_properties)) {
+        goto done;
     }
 
     if (check_config) {

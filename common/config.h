@@ -73,6 +73,20 @@ typedef struct {
     const config_setting *settings;
     size_t setting_count;
     bool accepts_kafka_properties;
+    /* The program's own checks, for what a table row cannot say (a URL's shape, one value
+     * not above another, a Kafka property the program sets itself). NULL = none.
+     *
+     * Called by config_parse, config_parse_from and config_parse_with_output once every value
+     * and Kafka property has been parsed, and before --check-config prints: so a run and
+     * --check-config reject the same configurations. `settings` is the program's struct, which
+     * the hook may complete with values derived from the parsed ones (it must not allocate
+     * into it: config_free releases only the table's strings); `kafka_properties` is the
+     * collected list, or NULL when the caller asked for none. On a problem it writes the
+     * one-line error "<program>: <VARIABLE>: <problem>" into error_buffer and returns false;
+     * the result is then CONFIG_RESULT_EXIT_USAGE with the settings freed, exactly as for a
+     * bad value in the table. */
+    bool (*validate)(void *settings, const config_kafka_properties *kafka_properties,
+                     char *error_buffer, size_t error_size);
 } config_program;
 
 typedef enum {
@@ -109,6 +123,8 @@ config_result config_parse_from(const config_program *program, void *settings,
  * - A boolean flag given bare (--dry-run) means true; it takes the next argument as its value
  *   only if that is true, false, 1 or 0.
  * - An empty environment variable is an empty value: kept for strings, an error otherwise.
+ * - The program's validate hook, if any, runs after the values and before --check-config
+ *   prints; its error is reported like any other.
  * - On any result other than CONFIG_RESULT_RUN the settings and kafka_properties have already
  *   been freed and zeroed (calling config_free again is harmless). */
 config_result config_parse_with_output(const config_program *program, void *settings,

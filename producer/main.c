@@ -10,39 +10,12 @@
 #include "metrics.h"
 #include "producer_loop.h"
 #include "producer_settings.h"
+#include "signals.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* Set by SIGTERM/SIGINT; the loop checks it at least every 100 ms. */
-static volatile sig_atomic_t stop_requested = 0;
-
-static void on_stop_signal(int signal_number)
-{
-    (void)signal_number;
-    stop_requested = 1;
-}
-
-static bool install_signal_handlers(void)
-{
-    struct sigaction stop_action;
-    memset(&stop_action, 0, sizeof stop_action);
-    stop_action.sa_handler = on_stop_signal;
-    sigemptyset(&stop_action.sa_mask);
-    /* No SA_RESTART: a blocking call returns early so the loop sees the flag sooner. */
-    if (sigaction(SIGTERM, &stop_action, NULL) != 0 || sigaction(SIGINT, &stop_action, NULL) != 0) {
-        return false;
-    }
-    /* A peer closing a socket must be an error return, never a process kill. */
-    struct sigaction ignore;
-    memset(&ignore, 0, sizeof ignore);
-    ignore.sa_handler = SIG_IGN;
-    sigemptyset(&ignore.sa_mask);
-    return sigaction(SIGPIPE, &ignore, NULL) == 0;
-}
 
 int main(int argc, char **argv)
 {
@@ -71,7 +44,7 @@ int main(int argc, char **argv)
         log_error("start-up failed", "{s:s}", "detail", "out of memory");
         goto done;
     }
-    if (!install_signal_handlers()) {
+    if (!signals_install_stop_handlers()) {
         log_error("start-up failed", "{s:s}", "detail", "sigaction failed");
         goto done;
     }
@@ -99,7 +72,7 @@ int main(int argc, char **argv)
         .kafka_properties = &kafka_properties,
         .registry = registry,
         .server = server,
-        .stop_requested = &stop_requested,
+        .stop_requested = &signals_stop_requested, /* the loop checks it every 100 ms */
     };
     exit_code = producer_loop_run(&options);
 

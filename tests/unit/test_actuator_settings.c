@@ -16,6 +16,22 @@ static config_result parse(char **environment, int argc, char **argv, actuator_s
                              error_size, NULL);
 }
 
+/* Runs `reconciler-actuator --check-config` against `environment`; what it prints is in
+ * *output (malloc'd). */
+static config_result check_config(char **environment, char **output, char *error, size_t error_size)
+{
+    char *argv[] = {"reconciler-actuator", "--check-config", NULL};
+    actuator_settings settings;
+    memset(&settings, 0, sizeof settings);
+    size_t length = 0;
+    FILE *out = open_memstream(output, &length);
+    ck_assert_ptr_nonnull(out);
+    config_result result = config_parse_with_output(&actuator_program, &settings, NULL, 2, argv,
+                                                    environment, out, error, error_size, NULL);
+    fclose(out);
+    return result;
+}
+
 START_TEST(test_actuator_settings_defaults)
 {
     char *environment[] = {"RESTART_URL=http://ws:8080/workspaces/{id}/restart", NULL};
@@ -70,14 +86,14 @@ START_TEST(test_actuator_settings_restart_url_needs_placeholder_and_scheme)
         char *argv[] = {"reconciler-actuator", NULL};
         actuator_settings settings;
         char error[256];
+        /* actuator_settings_validate runs inside config_parse (actuator_program's hook). */
         ck_assert_int_eq(parse(environment, 1, argv, &settings, error, sizeof error),
-                         CONFIG_RESULT_RUN);
-        ck_assert(!actuator_settings_validate(&settings, error, sizeof error));
+                         CONFIG_RESULT_EXIT_USAGE);
         ck_assert_msg(strncmp(error, "reconciler-actuator: RESTART_URL: ", 34) == 0, "%s", error);
         ck_assert_ptr_null(strchr(error, '\n'));
         /* The URL is not echoed: it may carry credentials. */
         ck_assert_ptr_null(strstr(error, "hunter2"));
-        config_free(&actuator_program, &settings, NULL);
+        ck_assert_ptr_null(settings.restart_url);
     }
 }
 END_TEST
@@ -90,10 +106,8 @@ START_TEST(test_actuator_settings_backoff_base_above_cap_is_rejected)
     actuator_settings settings;
     char error[256];
     ck_assert_int_eq(parse(environment, 1, argv, &settings, error, sizeof error),
-                     CONFIG_RESULT_RUN);
-    ck_assert(!actuator_settings_validate(&settings, error, sizeof error));
+                     CONFIG_RESULT_EXIT_USAGE);
     ck_assert_ptr_nonnull(strstr(error, "ACTUATOR_RESTART_BACKOFF_BASE"));
-    config_free(&actuator_program, &settings, NULL);
 }
 END_TEST
 
@@ -145,21 +159,28 @@ START_TEST(test_actuator_settings_check_config_masks_secrets)
 {
     char *environment[] = {"RESTART_URL=http://ws/{id}", "RESTART_TOKEN=restart-token-value",
                            "DATABASE_URL=postgresql://u:db-password-value@db/app", NULL};
-    char *argv[] = {"reconciler-actuator", "--check-config", NULL};
-    actuator_settings settings;
-    memset(&settings, 0, sizeof settings);
     char *output = NULL;
-    size_t length = 0;
-    FILE *out = open_memstream(&output, &length);
-    ck_assert_ptr_nonnull(out);
     char error[256];
-    config_result result = config_parse_with_output(&actuator_program, &settings, NULL, 2, argv,
-                                                    environment, out, error, sizeof error, NULL);
-    fclose(out);
+    config_result result = check_config(environment, &output, error, sizeof error);
     ck_assert_int_eq(result, CONFIG_RESULT_EXIT_OK);
     ck_assert_ptr_nonnull(strstr(output, "RESTART_TOKEN=<masked>"));
     ck_assert_ptr_null(strstr(output, "restart-token-value"));
     ck_assert_ptr_null(strstr(output, "db-password-value"));
+    free(output);
+}
+END_TEST
+
+START_TEST(test_actuator_settings_check_config_runs_actuator_validation)
+{
+    char *environment[] = {"RESTART_URL=http://ws/{id}", "ACTUATOR_RESTART_BACKOFF_BASE=10m",
+                           "ACTUATOR_RESTART_BACKOFF_MAX=1m", NULL};
+    char *output = NULL;
+    char error[256];
+    config_result result = check_config(environment, &output, error, sizeof error);
+    ck_assert_int_eq(result, CONFIG_RESULT_EXIT_USAGE);
+    ck_assert_str_eq(error, "reconciler-actuator: ACTUATOR_RESTART_BACKOFF_BASE: must not exceed "
+                            "ACTUATOR_RESTART_BACKOFF_MAX");
+    ck_assert_str_eq(output, "");
     free(output);
 }
 END_TEST
@@ -193,6 +214,7 @@ int main(void)
     tcase_add_test(settings, test_actuator_settings_flags_and_thresholds);
     tcase_add_test(settings, test_actuator_settings_bad_values_name_the_variable);
     tcase_add_test(settings, test_actuator_settings_check_config_masks_secrets);
+    tcase_add_test(settings, test_actuator_settings_check_config_runs_actuator_validation);
     tcase_add_test(settings, test_actuator_settings_resolve_actuator_id);
     suite_add_tcase(suite, settings);
 

@@ -81,6 +81,58 @@ static const config_program test_program = {
     .accepts_kafka_properties = true,
 };
 
+/* What the validate hook below saw on its last call, and how often it ran. */
+static int hook_calls;
+static size_t hook_kafka_count;
+
+/* A rule across two settings, of the kind a table row cannot express: a dry run is for
+ * trying things out, so it refuses more than 100 requests in flight. */
+static bool reject_busy_dry_run(void *parsed, const config_kafka_properties *kafka_properties,
+                                char *error_buffer, size_t error_size)
+{
+    const test_settings *values = parsed;
+    hook_calls++;
+    hook_kafka_count = kafka_properties != NULL ? kafka_properties->count : 0;
+    if (values->dry_run && values->concurrency > 100) {
+        snprintf(error_buffer, error_size,
+                 "test-prog: CHECKER_CONCURRENCY: at most 100 with DRY_RUN, got %lld",
+                 (long long)values->concurrency);
+        return false;
+    }
+    return true;
+}
+
+/* A hook that says no without saying why, and one whose reason spans two lines. */
+static bool reject_silently(void *parsed, const config_kafka_properties *kafka_properties,
+                            char *error_buffer, size_t error_size)
+{
+    (void)parsed;
+    (void)kafka_properties;
+    (void)error_buffer;
+    (void)error_size;
+    return false;
+}
+
+static bool reject_in_two_lines(void *parsed, const config_kafka_properties *kafka_properties,
+                                char *error_buffer, size_t error_size)
+{
+    (void)parsed;
+    (void)kafka_properties;
+    snprintf(error_buffer, error_size, "test-prog: NOTE: first line\nsecond line");
+    return false;
+}
+
+/* test_program with a validate hook (the same table, so reset() frees it alike). */
+#define HOOKED_PROGRAM(hook)                                                                       \
+    {                                                                                              \
+        .program_name = "test-prog", .summary = "test_program with a validate hook",               \
+        .settings = test_table, .setting_count = sizeof test_table / sizeof test_table[0],         \
+        .accepts_kafka_properties = true, .validate = (hook)                                       \
+    }
+static const config_program hooked_program = HOOKED_PROGRAM(reject_busy_dry_run);
+static const config_program silent_program = HOOKED_PROGRAM(reject_silently);
+static const config_program two_line_program = HOOKED_PROGRAM(reject_in_two_lines);
+
 #define ARGV(...) ((char *[]){"test-prog", __VA_ARGS__, NULL})
 #define NO_ARGS ((char *[]){"test-prog", NULL})
 #define ENV(...) ((char *[]){__VA_ARGS__, NULL})
@@ -107,25 +159,36 @@ static int count_args(char **argv)
     return argc;
 }
 
-static config_result parse(char **argv, char **environment)
+static config_result parse_program(const config_program *program, char **argv, char **environment)
 {
     reset();
-    return config_parse_from(&test_program, &settings, &kafka, count_args(argv), argv, environment,
-                             error, sizeof error, NULL);
+    return config_parse_from(program, &settings, &kafka, count_args(argv), argv, environment, error,
+                             sizeof error, NULL);
+}
+
+static config_result parse(char **argv, char **environment)
+{
+    return parse_program(&test_program, argv, environment);
 }
 
 /* Parses with --help/--version/--check-config output captured into a malloc'd string. */
-static config_result parse_with_output(char **argv, char **environment, char **output)
+static config_result parse_program_with_output(const config_program *program, char **argv,
+                                               char **environment, char **output)
 {
     reset();
     size_t length = 0;
     FILE *out = open_memstream(output, &length);
     ck_assert_ptr_nonnull(out);
     config_result result =
-        config_parse_with_output(&test_program, &settings, &kafka, count_args(argv), argv,
-                                 environment, out, error, sizeof error, NULL);
+        config_parse_with_output(program, &settings, &kafka, count_args(argv), argv, environment,
+                                 out, error, sizeof error, NULL);
     fclose(out);
     return result;
+}
+
+static config_result parse_with_output(char **argv, char **environment, char **output)
+{
+    return parse_program_with_output(&test_program, argv, environment, output);
 }
 
 static void assert_error_names(const char *variable)
@@ -135,6 +198,16 @@ static void assert_error_names(const char *variable)
     ck_assert_msg(strncmp(error, prefix, strlen(prefix)) == 0, "error '%s' does not start '%s'",
                   error, prefix);
     ck_assert_msg(strchr(error, '\n') == NULL, "error is not one line: '%s'", error);
+}
+
+/* After a result other than RUN: the settings' strings and the Kafka list are freed. */
+static void assert_nothing_allocated(void)
+{
+    ck_assert_ptr_null(settings.cp_url);
+    ck_assert_ptr_null(settings.note);
+    ck_assert_ptr_null(settings.common.database_url);
+    ck_assert_ptr_null(kafka.items);
+    ck_assert_uint_eq(kafka.count, 0);
 }
 
 static void teardown(void)
@@ -654,11 +727,7 @@ START_TEST(test_config_failed_parse_leaves_nothing_allocated)
         CONFIG_RESULT_EXIT_USAGE);
     ck_assert_int_eq(parse(NO_ARGS, ENV("CP_URL=u", "NOTE=n", "MAX_FLIPS=bad")),
                      CONFIG_RESULT_EXIT_USAGE);
-    ck_assert_ptr_null(settings.cp_url);
-    ck_assert_ptr_null(settings.note);
-    ck_assert_ptr_null(settings.common.database_url);
-    ck_assert_ptr_null(kafka.items);
-    ck_assert_uint_eq(kafka.count, 0);
+    assert_nothing_allocated();
 }
 END_TEST
 
@@ -674,6 +743,98 @@ START_TEST(test_config_every_setting_has_a_distinct_flag)
     ck_assert_str_eq(settings.common.topic_actions, "c");
     ck_assert_str_eq(settings.common.database_url, "d");
     ck_assert_str_eq(settings.note, "e");
+}
+END_TEST
+
+START_TEST(test_config_validate_hook_rejecting_a_run_is_a_usage_error_with_settings_freed)
+{
+    hook_calls = 0;
+    ck_assert_int_eq(
+        parse_program(&hooked_program, ARGV("--dry-run", "--checker-concurrency=200"),
+                      ENV("CP_URL=http://cp:8080", "NOTE=n", "RECONCILER_KAFKA_CLIENT_ID=test")),
+        CONFIG_RESULT_EXIT_USAGE);
+    ck_assert_int_eq(hook_calls, 1);
+    ck_assert_uint_eq(hook_kafka_count, 1); /* it ran after the Kafka properties were collected */
+    ck_assert_str_eq(error, "test-prog: CHECKER_CONCURRENCY: at most 100 with DRY_RUN, got 200");
+    assert_nothing_allocated();
+}
+END_TEST
+
+START_TEST(test_config_validate_hook_rejecting_check_config_prints_nothing)
+{
+    char *output = NULL;
+    ck_assert_int_eq(parse_program_with_output(
+                         &hooked_program,
+                         ARGV("--check-config", "--dry-run", "--checker-concurrency", "200"),
+                         ENV("CP_URL=http://cp:8080", "NOTE=n"), &output),
+                     CONFIG_RESULT_EXIT_USAGE);
+    assert_error_names("CHECKER_CONCURRENCY");
+    ck_assert_str_eq(output, "");
+    assert_nothing_allocated();
+    free(output);
+}
+END_TEST
+
+START_TEST(test_config_validate_hook_accepting_changes_nothing)
+{
+    /* A run: the same result and values as without the hook. */
+    hook_calls = 0;
+    ck_assert_int_eq(parse_program(&hooked_program, ARGV("--checker-concurrency=200"), MINIMAL_ENV),
+                     CONFIG_RESULT_RUN);
+    ck_assert_int_eq(hook_calls, 1);
+    ck_assert_int_eq(settings.concurrency, 200);
+    ck_assert_str_eq(settings.cp_url, "http://cp:8080");
+    ck_assert_str_eq(error, "");
+
+    /* --check-config: the same output as without the hook. */
+    char *plain = NULL;
+    ck_assert_int_eq(parse_with_output(ARGV("--check-config", "--dry-run"),
+                                       ENV("CP_URL=http://cp:8080", "RECONCILER_KAFKA_ACKS=all"),
+                                       &plain),
+                     CONFIG_RESULT_EXIT_OK);
+    char *hooked = NULL;
+    ck_assert_int_eq(parse_program_with_output(
+                         &hooked_program, ARGV("--check-config", "--dry-run"),
+                         ENV("CP_URL=http://cp:8080", "RECONCILER_KAFKA_ACKS=all"), &hooked),
+                     CONFIG_RESULT_EXIT_OK);
+    ck_assert_int_eq(hook_calls, 2);
+    ck_assert_ptr_nonnull(strstr(hooked, "DRY_RUN=true\n"));
+    ck_assert_str_eq(hooked, plain);
+    free(plain);
+    free(hooked);
+}
+END_TEST
+
+START_TEST(test_config_validate_hook_is_not_called_for_help_version_or_a_bad_value)
+{
+    char *output = NULL;
+    hook_calls = 0;
+    ck_assert_int_eq(parse_program_with_output(
+                         &hooked_program, ARGV("--dry-run", "--checker-concurrency=200", "--help"),
+                         MINIMAL_ENV, &output),
+                     CONFIG_RESULT_EXIT_OK);
+    ck_assert_ptr_nonnull(strstr(output, "CHECKER_CONCURRENCY"));
+    free(output);
+    ck_assert_int_eq(parse_program(&hooked_program, ARGV("--version"), MINIMAL_ENV),
+                     CONFIG_RESULT_EXIT_OK);
+    /* The table's own error comes first; the hook never sees an unparsed struct. */
+    ck_assert_int_eq(
+        parse_program(&hooked_program, ARGV("--dry-run", "--check-timeout=forever"), MINIMAL_ENV),
+        CONFIG_RESULT_EXIT_USAGE);
+    assert_error_names("CHECK_TIMEOUT");
+    ck_assert_int_eq(hook_calls, 0);
+}
+END_TEST
+
+START_TEST(test_config_validate_hook_error_is_always_one_line)
+{
+    ck_assert_int_eq(parse_program(&silent_program, NO_ARGS, MINIMAL_ENV),
+                     CONFIG_RESULT_EXIT_USAGE);
+    ck_assert_msg(strncmp(error, "test-prog: ", 11) == 0 && strlen(error) > 11, "'%s'", error);
+    ck_assert_int_eq(parse_program(&two_line_program, NO_ARGS, MINIMAL_ENV),
+                     CONFIG_RESULT_EXIT_USAGE);
+    assert_error_names("NOTE");
+    ck_assert_str_eq(error, "test-prog: NOTE: first line?second line");
 }
 END_TEST
 
@@ -717,6 +878,12 @@ static Suite *config_suite(void)
     tcase_add_test(tcase, test_config_every_setting_has_a_distinct_flag);
     tcase_add_test(tcase, test_config_unknown_kafka_property_is_a_usage_error_naming_it);
     tcase_add_test(tcase, test_config_invalid_secret_kafka_property_error_hides_its_value);
+    tcase_add_test(tcase,
+                   test_config_validate_hook_rejecting_a_run_is_a_usage_error_with_settings_freed);
+    tcase_add_test(tcase, test_config_validate_hook_rejecting_check_config_prints_nothing);
+    tcase_add_test(tcase, test_config_validate_hook_accepting_changes_nothing);
+    tcase_add_test(tcase, test_config_validate_hook_is_not_called_for_help_version_or_a_bad_value);
+    tcase_add_test(tcase, test_config_validate_hook_error_is_always_one_line);
     suite_add_tcase(suite, tcase);
     return suite;
 }

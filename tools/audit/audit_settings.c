@@ -9,11 +9,11 @@
 #include "timeutil.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-extern char **environ;
+static bool validate_parsed(void *settings, const config_kafka_properties *kafka_properties,
+                            char *error_buffer, size_t error_size);
 
 static const config_setting audit_table[] = {
     COMMON_SETTING_KAFKA_BOOTSTRAP_SERVERS(audit_settings, common),
@@ -222,6 +222,7 @@ const config_program audit_program = {
     .settings = audit_table,
     .setting_count = sizeof audit_table / sizeof audit_table[0],
     .accepts_kafka_properties = true,
+    .validate = validate_parsed,
 };
 
 bool audit_kafka_property_is_fixed(const char *name)
@@ -325,96 +326,12 @@ bool audit_settings_validate(audit_settings *settings,
     return true;
 }
 
-/* argv without any "--check-config" (a copy of the pointer array; the strings are shared). */
-static char **without_check_config(int argc, char **argv, int *argc_out)
+/* audit_program's validate hook: audit_settings_validate with the wall clock as `now`. Reading
+ * the clock here keeps audit_settings_validate pure (the tests pass a fixed now); the run
+ * resolves the range again with its own now (audit_run.c), so this one only validates. */
+static bool validate_parsed(void *settings, const config_kafka_properties *kafka_properties,
+                            char *error_buffer, size_t error_size)
 {
-    char **copy = calloc((size_t)argc + 1, sizeof *copy);
-    if (copy == NULL) {
-        return NULL;
-    }
-    int count = 0;
-    for (int index = 0; index < argc; index++) {
-        if (index > 0 && strcmp(argv[index], "--check-config") == 0) {
-            continue;
-        }
-        copy[count++] = argv[index];
-    }
-    *argc_out = count;
-    return copy;
-}
-
-config_result audit_settings_load(audit_settings *settings,
-                                  config_kafka_properties *kafka_properties, int argc, char **argv)
-{
-    char error[1024];
-    char *captured = NULL;
-    size_t captured_length = 0;
-    /* --help, --version and --check-config output is captured first: --check-config must not
-     * print an effective configuration and exit 0 when only our validation rejects a value. */
-    FILE *out = open_memstream(&captured, &captured_length);
-    if (out == NULL) {
-        fprintf(stderr, "%s: out of memory\n", audit_program.program_name);
-        return CONFIG_RESULT_EXIT_USAGE;
-    }
-    config_result result =
-        config_parse_with_output(&audit_program, settings, kafka_properties, argc, argv, environ,
-                                 out, error, sizeof error, NULL);
-    fclose(out);
-
-    if (result == CONFIG_RESULT_EXIT_USAGE) {
-        fprintf(stderr, "%s\n", error);
-        free(captured);
-        return result;
-    }
-    if (result == CONFIG_RESULT_RUN) {
-        free(captured);
-        if (!audit_settings_validate(settings, kafka_properties, time_now_wall_ms(), error,
-                                     sizeof error)) {
-            fprintf(stderr, "%s\n", error);
-            config_free(&audit_program, settings, kafka_properties);
-            return CONFIG_RESULT_EXIT_USAGE;
-        }
-        return result;
-    }
-
-    /* --help / --version (nothing to validate) or --check-config (validate first). */
-    bool is_check_config = false;
-    for (int index = 1; index < argc; index++) {
-        if (strcmp(argv[index], "--help") == 0 || strcmp(argv[index], "-h") == 0 ||
-            strcmp(argv[index], "--version") == 0) {
-            break;
-        }
-        if (strcmp(argv[index], "--check-config") == 0) {
-            is_check_config = true;
-            break;
-        }
-    }
-    if (is_check_config) {
-        int run_argc = 0;
-        char **run_argv = without_check_config(argc, argv, &run_argc);
-        if (run_argv == NULL) {
-            free(captured);
-            fprintf(stderr, "%s: out of memory\n", audit_program.program_name);
-            return CONFIG_RESULT_EXIT_USAGE;
-        }
-        config_result run =
-            config_parse_with_output(&audit_program, settings, kafka_properties, run_argc, run_argv,
-                                     environ, NULL, error, sizeof error, NULL);
-        free(run_argv);
-        bool valid = run == CONFIG_RESULT_RUN &&
-                     audit_settings_validate(settings, kafka_properties, time_now_wall_ms(), error,
-                                             sizeof error);
-        config_free(&audit_program, settings, kafka_properties);
-        if (!valid) {
-            free(captured);
-            fprintf(stderr, "%s\n", error);
-            return CONFIG_RESULT_EXIT_USAGE;
-        }
-    }
-    if (captured != NULL) {
-        fwrite(captured, 1, captured_length, stdout);
-        fflush(stdout);
-    }
-    free(captured);
-    return result;
+    return audit_settings_validate(settings, kafka_properties, time_now_wall_ms(), error_buffer,
+                                   error_size);
 }

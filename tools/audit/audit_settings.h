@@ -36,7 +36,7 @@ typedef struct {
     int64_t read_timeout_ms;       /* AUDIT_READ_TIMEOUT */
     bool quiet;                    /* AUDIT_QUIET */
 
-    /* Derived by audit_settings_validate. */
+    /* Derived by audit_settings_validate (config_parse runs it). */
     audit_format format;
     audit_partitioner partitioner;
 } audit_settings;
@@ -50,15 +50,12 @@ bool audit_kafka_property_is_fixed(const char *name);
 /* Checks what the table cannot express (and fills the derived fields): --from/--to forms,
  * --format, --partitioner, avro only for the plain record dump, the fixed Kafka properties,
  * --strict only with --verify. now_ms resolves relative times (for validation only).
- * true when fine, else false with "reconciler-audit: NAME: ..." in error_buffer. */
+ * true when fine, else false with "reconciler-audit: NAME: ..." in error_buffer.
+ * audit_program runs it as its validate hook (now = the wall clock), so config_parse rejects
+ * the same values for a run and for --check-config, and fills the derived fields. */
 bool audit_settings_validate(audit_settings *settings,
                              const config_kafka_properties *kafka_properties, int64_t now_ms,
                              char *error_buffer, size_t error_size);
-
-/* config_parse plus audit_settings_validate, also for --check-config (which exits 2 on a
- * value only the validation rejects). Prints like config_parse and returns its result. */
-config_result audit_settings_load(audit_settings *settings,
-                                  config_kafka_properties *kafka_properties, int argc, char **argv);
 
 /* True when the run prints reports (--timeline, --summary or --verify) rather than streaming
  * the records themselves. */

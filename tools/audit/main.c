@@ -4,24 +4,17 @@
 #include "audit_settings.h"
 #include "codec.h"
 #include "log.h"
+#include "signals.h"
 
-#include <signal.h>
 #include <string.h>
-
-static volatile sig_atomic_t stop_requested = 0;
-
-static void on_stop_signal(int signal_number)
-{
-    (void)signal_number;
-    stop_requested = 1;
-}
 
 int main(int argc, char **argv)
 {
     audit_settings settings;
     memset(&settings, 0, sizeof settings);
     config_kafka_properties kafka_properties = {NULL, 0};
-    config_result parsed = audit_settings_load(&settings, &kafka_properties, argc, argv);
+    config_result parsed =
+        config_parse(&audit_program, &settings, &kafka_properties, argc, argv, NULL);
     if (parsed == CONFIG_RESULT_EXIT_OK) {
         return AUDIT_EXIT_OK;
     }
@@ -36,16 +29,16 @@ int main(int argc, char **argv)
         config_free(&audit_program, &settings, &kafka_properties);
         return AUDIT_EXIT_FAILURE;
     }
-    struct sigaction stop_action;
-    memset(&stop_action, 0, sizeof stop_action);
-    stop_action.sa_handler = on_stop_signal;
-    sigemptyset(&stop_action.sa_mask);
-    sigaction(SIGINT, &stop_action, NULL);
-    sigaction(SIGTERM, &stop_action, NULL);
-    /* A closed pipe (`| head`) becomes a write error the run reports, not a silent death. */
-    signal(SIGPIPE, SIG_IGN);
+    /* SIGPIPE ignored: a closed pipe (`| head`) becomes a write error the run reports, not a
+     * silent death. */
+    if (!signals_install_stop_handlers()) {
+        log_error("start-up failed", "{s:s}", "detail", "sigaction failed");
+        config_free(&audit_program, &settings, &kafka_properties);
+        codec_shutdown();
+        return AUDIT_EXIT_FAILURE;
+    }
 
-    int code = audit_run(&settings, &kafka_properties, &stop_requested);
+    int code = audit_run(&settings, &kafka_properties, &signals_stop_requested);
     config_free(&audit_program, &settings, &kafka_properties);
     codec_shutdown();
     return code;

@@ -10,36 +10,16 @@
 #include "seed_command.h"
 #include "seeding.h"
 #include "server.h"
+#include "signals.h"
 #include "sim_database.h"
 #include "sim_metrics.h"
 #include "sim_settings.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
-
-static volatile sig_atomic_t stop_requested = 0;
-
-static void on_stop_signal(int number)
-{
-    (void)number;
-    stop_requested = 1;
-}
-
-static void install_signal_handlers(void)
-{
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_handler = on_stop_signal;
-    sigemptyset(&action.sa_mask);
-    sigaction(SIGTERM, &action, NULL);
-    sigaction(SIGINT, &action, NULL);
-    /* A client that vanishes mid-answer must cost an error return, not the process. */
-    signal(SIGPIPE, SIG_IGN);
-}
 
 /* Every held request is an open socket: raise the soft open-files limit to fit the
  * connection limit (plus room for PostgreSQL, logs and the listeners), as far as the hard
@@ -111,7 +91,13 @@ int main(int argc, char **argv)
         return 2;
     }
     log_init("fleet-sim", (log_level)settings.log_level);
-    install_signal_handlers();
+    /* SIGPIPE ignored: a client that vanishes mid-answer must cost an error return, not the
+     * process. */
+    if (!signals_install_stop_handlers()) {
+        log_error("sigaction failed", NULL);
+        config_free(&fleet_sim_config_program, &settings, NULL);
+        return 1;
+    }
     raise_open_files_limit(settings.connection_limit);
 
     int exit_code = 1;
@@ -170,7 +156,7 @@ int main(int argc, char **argv)
              has_text(settings.database_url), "metrics_port",
              (json_int_t)(metrics_listener != NULL ? metrics_server_port(metrics_listener) : 0));
 
-    while (!stop_requested) {
+    while (!signals_stop_requested) {
         struct timespec interval = {0, 200 * 1000 * 1000};
         nanosleep(&interval, NULL);
         if (metrics_listener != NULL) {

@@ -19,7 +19,6 @@
 #include <librdkafka/rdkafka.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -28,8 +27,6 @@
 /* How long to wait between metadata polls while a freshly created topic's partitions elect
  * their leaders: short next to a typical TOPICS_TIMEOUT, long enough not to hammer a broker. */
 #define METADATA_RETRY_MS 250
-
-extern char **environ;
 
 typedef struct {
     common_settings common;
@@ -81,6 +78,9 @@ static const config_setting topics_table[] = {
     },
 };
 
+static bool topics_settings_validate(void *parsed, const config_kafka_properties *kafka_properties,
+                                     char *error_buffer, size_t error_size);
+
 static const config_program topics_program = {
     .program_name = TOPICS_PROGRAM,
     .summary = "Creates the reconciler's topics if they are missing: RECONCILER_TOPIC_CHECKS, "
@@ -105,6 +105,7 @@ static const config_program topics_program = {
     .settings = topics_table,
     .setting_count = sizeof topics_table / sizeof topics_table[0],
     .accepts_kafka_properties = true,
+    .validate = topics_settings_validate,
 };
 
 /* Every failure has a stable name: it is the "error" field of the log line, so an operator
@@ -170,12 +171,13 @@ static void wanted_topics_from(const topics_settings *settings, wanted_topic *ou
     }
 }
 
-/* Checks what config.c cannot: two roles sharing one topic would mix record types (a checker
- * would read its own verdicts as undecodable requests). false with a one-line error. */
-static bool topics_settings_validate(const topics_settings *settings,
-                                     const config_kafka_properties *kafka_properties,
+/* topics_program's validate hook: what the table cannot say. Two roles sharing one topic would
+ * mix record types (a checker would read its own verdicts as undecodable requests). false
+ * with a one-line error. */
+static bool topics_settings_validate(void *parsed, const config_kafka_properties *kafka_properties,
                                      char *error_buffer, size_t error_size)
 {
+    const topics_settings *settings = parsed;
     wanted_topic topics[TOPIC_KIND_COUNT];
     wanted_topics_from(settings, topics);
     for (int i = 0; i < TOPIC_KIND_COUNT; i++) {
@@ -199,68 +201,6 @@ static bool topics_settings_validate(const topics_settings *settings,
     }
     rd_kafka_conf_destroy(conf);
     return true;
-}
-
-/* True when argv holds `flag` before "--" or the first positional argument. */
-static bool has_flag(int argc, char **argv, const char *flag)
-{
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0 || argv[i][0] != '-') {
-            return false;
-        }
-        if (strcmp(argv[i], flag) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* config_parse plus the validation above. --check-config must also run that validation, which
- * config.c does not know about: parse without the flag, validate, then print the effective
- * configuration here (the checker does the same). --help and --version act before any
- * validation. */
-static config_result topics_settings_load(topics_settings *settings,
-                                          config_kafka_properties *kafka_properties, int argc,
-                                          char **argv)
-{
-    bool check_config = has_flag(argc, argv, "--check-config") && !has_flag(argc, argv, "--help") &&
-                        !has_flag(argc, argv, "-h") && !has_flag(argc, argv, "--version");
-    char **arguments = calloc((size_t)argc + 1, sizeof *arguments);
-    if (arguments == NULL) {
-        fprintf(stderr, "%s: out of memory\n", TOPICS_PROGRAM);
-        return CONFIG_RESULT_EXIT_USAGE;
-    }
-    int count = 0;
-    for (int i = 0; i < argc; i++) {
-        if (i == 0 || !check_config || strcmp(argv[i], "--check-config") != 0) {
-            arguments[count++] = argv[i];
-        }
-    }
-    char error[1024];
-    config_result result =
-        config_parse_with_output(&topics_program, settings, kafka_properties, count, arguments,
-                                 environ, stdout, error, sizeof error, NULL);
-    free(arguments);
-    fflush(stdout);
-    if (result == CONFIG_RESULT_EXIT_USAGE) {
-        fprintf(stderr, "%s\n", error);
-        return result;
-    }
-    if (result != CONFIG_RESULT_RUN) {
-        return result;
-    }
-    if (!topics_settings_validate(settings, kafka_properties, error, sizeof error)) {
-        fprintf(stderr, "%s\n", error);
-        config_free(&topics_program, settings, kafka_properties);
-        return CONFIG_RESULT_EXIT_USAGE;
-    }
-    if (check_config) {
-        config_print_effective(&topics_program, settings, kafka_properties, stdout);
-        fflush(stdout);
-        config_free(&topics_program, settings, kafka_properties);
-        return CONFIG_RESULT_EXIT_OK;
-    }
-    return CONFIG_RESULT_RUN;
 }
 
 static int64_t monotonic_ms(void)
@@ -531,7 +471,8 @@ int main(int argc, char **argv)
     topics_settings settings;
     memset(&settings, 0, sizeof settings);
     config_kafka_properties kafka_properties = {NULL, 0};
-    config_result parsed = topics_settings_load(&settings, &kafka_properties, argc, argv);
+    config_result parsed =
+        config_parse(&topics_program, &settings, &kafka_properties, argc, argv, NULL);
     if (parsed == CONFIG_RESULT_EXIT_OK) {
         return 0;
     }

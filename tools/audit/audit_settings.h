@@ -49,7 +49,7 @@ bool audit_kafka_property_is_fixed(const char *name);
 
 /* Checks what the table cannot express (and fills the derived fields): --from/--to forms,
  * --format, --partitioner, avro only for the plain record dump, the fixed Kafka properties,
- * --strict only with --verify. now_ms resolves relative times (for validation only).
+ * now_ms resolves relative times (for validation only).
  * true when fine, else false with "reconciler-audit: NAME: ..." in error_buffer.
  * audit_program runs it as its validate hook (now = the wall clock), so config_parse rejects
  * the same values for a run and for --check-config, and fills the derived fields. */

@@ -117,7 +117,9 @@ static void flag_of(const config_setting *setting, char *buffer, size_t size)
 
 bool config_kafka_property_is_secret(const char *name)
 {
-    static const char *const secret_words[] = {"password", "secret", "token", "key", "jaas"};
+    /* "oauthbearer.config" carries a client secret inside a free-form string. */
+    static const char *const secret_words[] = {"password", "secret", "token",
+                                               "key",      "jaas",   "oauthbearer.config"};
     if (name == NULL) {
         return false;
     }

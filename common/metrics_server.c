@@ -264,7 +264,8 @@ static enum MHD_Result handle_request(void *context, struct MHD_Connection *conn
 }
 
 /* libmicrohttpd's own error messages, as JSON log lines instead of raw stderr text. */
-static void log_from_microhttpd(void *context, const char *format, va_list arguments)
+__attribute__((format(printf, 2, 0))) static void
+log_from_microhttpd(void *context, const char *format, va_list arguments)
 {
     (void)context;
     char message[512];

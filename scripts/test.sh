@@ -68,5 +68,9 @@ run_tests() { # build dir
 run_tests build/test
 if ! $quick; then
   run_tests build/test-sanitize
+  step "fuzzing: each libFuzzer target for 30 s (clang, ASan + UBSan)"
+  scripts/fuzz.sh 30
+  step "integration tests under valgrind memcheck (zero bytes definitely lost)"
+  scripts/valgrind.sh build/test
 fi
 step "all tests passed"

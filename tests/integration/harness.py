@@ -14,6 +14,7 @@ import contextlib
 import io
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -58,8 +59,18 @@ def free_port():
         return sock.getsockname()[1]
 
 
+# A memory checker (scripts/valgrind.sh) runs every program started through Process under a
+# wrapper command (RECONCILER_TEST_WRAPPER, split like a shell would: "valgrind --log-file=...")
+# and makes everything many times slower, so every wait of the tests is stretched by
+# RECONCILER_TEST_TIMEOUT_SCALE. Unset, neither changes anything.
+TEST_WRAPPER = shlex.split(os.environ.get("RECONCILER_TEST_WRAPPER", ""))
+TIMEOUT_SCALE = float(os.environ.get("RECONCILER_TEST_TIMEOUT_SCALE") or 1.0)
+
+
 def wait_until(condition, timeout=30.0, interval=0.1, message="condition"):
-    """Polls `condition` until it returns a truthy value (returned) or fails the test."""
+    """Polls `condition` until it returns a truthy value (returned) or fails the test.
+    `timeout` is stretched by RECONCILER_TEST_TIMEOUT_SCALE."""
+    timeout *= TIMEOUT_SCALE
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
@@ -250,8 +261,8 @@ class Process:
         self._log = open(self.log_path, "wb")
         full_env = {**os.environ, **env}
         self.popen = subprocess.Popen(
-            [binary(program), *args], env=full_env, stdout=self._log, stderr=self._log,
-            stdin=subprocess.DEVNULL,
+            [*TEST_WRAPPER, binary(program), *args], env=full_env, stdout=self._log,
+            stderr=self._log, stdin=subprocess.DEVNULL,
         )
 
     @property
@@ -267,10 +278,12 @@ class Process:
 
     def kill(self):
         self.signal(signal.SIGKILL)
-        self.popen.wait(timeout=30)
+        self.popen.wait(timeout=30 * TIMEOUT_SCALE)
 
     def stop(self, timeout=20.0):
-        """SIGTERM, then wait; returns the exit code (SIGKILL after `timeout`)."""
+        """SIGTERM, then wait; returns the exit code (SIGKILL after `timeout`, which is
+        stretched by RECONCILER_TEST_TIMEOUT_SCALE)."""
+        timeout *= TIMEOUT_SCALE
         self.signal(signal.SIGTERM)
         try:
             return self.popen.wait(timeout=timeout)
@@ -545,3 +558,611 @@ def consumer_group_ids():
     admin = AdminClient({"bootstrap.servers": bootstrap_servers()})
     result = admin.list_consumer_groups(request_timeout=30).result()
     return {listing.group_id for listing in result.valid}
+
+
+# --- Reliability runs (tests/integration/test_reliability_*.py, docs/reliability.md) -------
+# A whole pipeline (fleet-sim, producers, checkers, actuator) that a test can kill and
+# restart piece by piece, background readers of its topics, and one function that checks the
+# reconciler's invariants at the end of a run.
+
+def build_is_sanitized():
+    """True when RECONCILER_BINARY_DIR was configured with -DRECONCILER_SANITIZE=ON (ASan +
+    UBSan): the programs are several times slower there, so runs scale down."""
+    import re
+
+    try:
+        with open(os.path.join(BINARY_DIR, "CMakeCache.txt")) as handle:
+            text = handle.read()
+    except OSError:
+        return False
+    return re.search(r"^RECONCILER_SANITIZE:BOOL=(ON|TRUE|YES|1)$", text, re.M | re.I) is not None
+
+
+def reliability_knob(name, normal, sanitized=None):
+    """The integer RECONCILER_RELIABILITY_<NAME> from the environment, else the CI default of
+    this build: `normal`, or `sanitized` in a sanitizer build (when given)."""
+    value = os.environ.get("RECONCILER_RELIABILITY_" + name)
+    if value not in (None, ""):
+        return int(value)
+    return sanitized if sanitized is not None and build_is_sanitized() else normal
+
+
+class FleetSimControl:
+    """A running fleet-sim (`process`) and its admin API."""
+
+    def __init__(self, process, port):
+        self.process = process
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+
+    def admin(self, method, path, body=None, expect=(200, 201), timeout=60):
+        import urllib.error
+        import urllib.request
+
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + "/admin" + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                status, text = response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            status, text = error.code, error.read().decode()
+        assert status in expect, f"fleet-sim {method} /admin{path}: {status} {text}"
+        return json.loads(text) if text else None
+
+    def seed(self, count):
+        answer = self.admin("POST", "/seed", {"count": count}, timeout=300)
+        assert answer["created"] == count, answer
+        return answer
+
+    def terminate(self, count, seed=None):
+        """Terminates `count` random running instances; returns [(workspace_id, instance_id)]."""
+        body = {"count": count}
+        if seed is not None:
+            body["seed"] = seed
+        answer = self.admin("POST", "/terminate", body)
+        return list(zip(answer["workspace_ids"], answer["instance_ids"]))
+
+    def add_fault(self, **rule):
+        return self.admin("POST", "/faults", rule)["fault"]["id"]
+
+    def delete_fault(self, fault_id):
+        self.admin("DELETE", f"/faults/{fault_id}")
+
+    def clear_faults(self):
+        self.admin("DELETE", "/faults")
+
+    def instance(self, workspace_id):
+        return self.admin("GET", f"/instances/{workspace_id}")
+
+    def metrics(self):
+        status, text = http_get(self.url + "/metrics")
+        assert status == 200, f"fleet-sim /metrics answered {status}"
+        return text
+
+    def metric(self, name, labels=None):
+        return metric_value(self.metrics(), name, labels) or 0.0
+
+
+def start_fleet_sim(database_url, name="fleet-sim", **settings):
+    """Starts fleet-sim on a free port with the simulator's write-back to `database_url`;
+    `settings` are extra environment variables (FLEETSIM_REPROVISION_DELAY="500ms", ...)."""
+    port = free_port()
+    env = {"FLEETSIM_ADDR": f"127.0.0.1:{port}", "METRICS_ADDR": "", "DATABASE_URL": database_url,
+           "LOG_LEVEL": "warn", **{key: str(value) for key, value in settings.items()}}
+    process = Process("fleet-sim", env, name=name)
+    sim = FleetSimControl(process, port)
+
+    def ready():
+        assert process.alive(), process.log_text()[-3000:]
+        return http_get(sim.url + "/readyz", timeout=1.0)[0] == 200
+
+    try:
+        wait_until(ready, timeout=30, message="fleet-sim /readyz")
+    except AssertionError:
+        process.close()
+        raise
+    return sim
+
+
+_raw_schemas = {}
+
+
+def _raw_schema(record_type):
+    """The record's schema without logical types: timestamps decode as ms integers, faster."""
+    def strip(node):
+        if isinstance(node, dict):
+            return {key: strip(value) for key, value in node.items() if key != "logicalType"}
+        if isinstance(node, list):
+            return [strip(item) for item in node]
+        return node
+
+    if record_type not in _raw_schemas:
+        with open(os.path.join(SOURCE_DIR, "schemas", _SCHEMA_FILES[record_type])) as handle:
+            _raw_schemas[record_type] = fastavro.parse_schema(strip(json.load(handle)))
+    return _raw_schemas[record_type]
+
+
+class TopicWatcher:
+    """Reads every partition of `topic` from the beginning in a background thread (assigned
+    partitions, no consumer group offsets), for as long as a run lasts. Each record that
+    decodes as `record_type` is kept as (partition, offset, project(value)); `project` picks
+    the fields a test needs (timestamps are integer ms). Records that do not decode are kept
+    in `undecodable` as (partition, offset, key, value, headers). `on_record`, if given, is
+    called in the reader thread with (partition, offset, value)."""
+
+    def __init__(self, topic, record_type, project=lambda value: value, on_record=None):
+        import threading
+
+        self.topic = topic
+        self._schema = _raw_schema(record_type)
+        self._header = b"\xc3\x01" + fingerprint_bytes(record_type)
+        self._project = project
+        self._on_record = on_record
+        self.records = []
+        self.undecodable = []
+        self.error = None
+        self._lock = threading.Lock()
+        self._stop = False
+        self._consumer = Consumer({
+            "bootstrap.servers": bootstrap_servers(),
+            "group.id": "test-watcher-" + uuid.uuid4().hex[:8],
+            "log_level": 2,  # quiet while a test restarts the broker; the reader just retries
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "auto.offset.reset": "earliest",
+        })
+        metadata = self._consumer.list_topics(topic, timeout=30)
+        partitions = sorted(metadata.topics[topic].partitions)
+        assert partitions, f"{topic}: no partitions"
+        from confluent_kafka import OFFSET_BEGINNING
+
+        self._consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        self._thread = threading.Thread(target=self._run, daemon=True, name=f"watch-{topic}")
+        self._thread.start()
+
+    def _run(self):
+        try:
+            while not self._stop:
+                batch = self._consumer.consume(1000, 0.2)
+                kept, odd = [], []
+                for message in batch:
+                    if message.error():
+                        continue
+                    data = message.value() or b""
+                    value = None
+                    if data[:10] == self._header:
+                        try:
+                            value = fastavro.schemaless_reader(io.BytesIO(data[10:]), self._schema)
+                        except Exception:  # noqa: BLE001 - any decoding failure is "undecodable"
+                            value = None
+                    if value is None:
+                        odd.append((message.partition(), message.offset(), message.key(), data,
+                                    message.headers()))
+                        continue
+                    if self._on_record is not None:
+                        self._on_record(message.partition(), message.offset(), value)
+                    kept.append((message.partition(), message.offset(), self._project(value)))
+                if kept or odd:
+                    with self._lock:
+                        self.records.extend(kept)
+                        self.undecodable.extend(odd)
+        except Exception as error:  # noqa: BLE001 - reported by snapshot()
+            self.error = error
+        finally:
+            self._consumer.close()
+
+    def snapshot(self):
+        """A copy of the records read so far."""
+        assert self.error is None, f"watcher of {self.topic} failed: {self.error!r}"
+        with self._lock:
+            return list(self.records)
+
+    def count(self):
+        with self._lock:
+            return len(self.records)
+
+    def close(self):
+        self._stop = True
+        self._thread.join(timeout=30)
+
+
+def end_offsets(topic):
+    """{partition: high watermark} of every partition of `topic`."""
+    consumer = Consumer({"bootstrap.servers": bootstrap_servers(),
+                         "group.id": "test-watermarks-" + uuid.uuid4().hex[:8]})
+    try:
+        partitions = consumer.list_topics(topic, timeout=30).topics[topic].partitions
+        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1]
+                for p in partitions}
+    finally:
+        consumer.close()
+
+
+def group_caught_up(group, topic):
+    """True when `group` has committed the end of every non-empty partition of `topic`."""
+    ends = end_offsets(topic)
+    committed = committed_offsets(group, topic, len(ends))
+    return all(end == 0 or committed.get(p) == end for p, end in ends.items())
+
+
+class Pipeline:
+    """reconciler-producer(s), -checker(s) and -actuator for one run, on one database, one
+    set of topics and one fleet-sim. Each member has a name (`producer-a`, `checker-1`,
+    `actuator`); its kind is the part before the first '-'. Members can be started, killed,
+    stopped and started again under the same name (a new process, the same configuration),
+    and every process ever started is kept for its log.
+
+    `settings` maps a kind (or a name) to extra environment variables; the defaults are the
+    tests' fast pacing, listed in docs/reliability.md."""
+
+    PROGRAMS = {"producer": "producer", "checker": "checker", "actuator": "actuator"}
+
+    def __init__(self, database_url, topics, sim, settings=None):
+        self.database_url = database_url
+        self.topics = topics
+        self.sim = sim
+        suffix = uuid.uuid4().hex[:8]
+        self.checker_group = f"rel-checker-{suffix}"
+        self.actuator_group = f"rel-actuator-{suffix}"
+        self.lock_key = str(uuid.uuid4().int % 2**62)
+        self.settings = settings or {}
+        self.current = {}   # name -> Process
+        self.ports = {}     # name -> metrics port of the current process
+        self.history = []   # every Process ever started
+        self.generation = {}
+
+    def _env(self, name, overrides=None):
+        kind = name.split("-")[0]
+        common = {**self.topics["env"], "DATABASE_URL": self.database_url, "LOG_LEVEL": "info"}
+        # Consumers: a SIGKILLed member's partitions are reassigned after session.timeout.ms;
+        # librdkafka's 45 s default would stall a chaos run, 6 s is the broker's minimum.
+        consumer = {"RECONCILER_KAFKA_SESSION_TIMEOUT_MS": "6000",
+                    "RECONCILER_KAFKA_HEARTBEAT_INTERVAL_MS": "1000"}
+        defaults = {
+            "producer": {"PRODUCER_INTERVAL": "3s", "PRODUCER_DEADLINE": "10m",
+                         "PRODUCER_LOCK_KEY": self.lock_key, "PRODUCER_ID": name},
+            "checker": {**consumer, "CP_URL": self.sim.url, "CHECKER_GROUP_ID": self.checker_group,
+                        "CHECKER_ID": name, "CHECKER_TIMEOUT": "2s"},
+            "actuator": {**consumer, "RESTART_URL": self.sim.url + "/workspaces/{id}/restart",
+                         "ACTUATOR_GROUP_ID": self.actuator_group, "ACTUATOR_ID": name,
+                         "ACTUATOR_MAX_RESTARTS_PER_MIN": "60000",
+                         "ACTUATOR_RESTART_BACKOFF_BASE": "200ms",
+                         "ACTUATOR_RESTART_BACKOFF_MAX": "2s",
+                         "ACTUATOR_RESTART_MAX_ATTEMPTS": "100",
+                         "ACTUATOR_RESTART_TIMEOUT": "5s"},
+        }[kind]
+        extra = {**self.settings.get(kind, {}), **self.settings.get(name, {}), **(overrides or {})}
+        return kind, {**common, **defaults, **{k: str(v) for k, v in extra.items()}}
+
+    def start(self, name, wait="healthz", timeout=60, env=None):
+        """Starts `name` (a new process); waits for /healthz (or /readyz, or nothing). `env`
+        overrides settings for this process only."""
+        assert name not in self.current or not self.current[name].alive(), f"{name} is running"
+        kind, env = self._env(name, env)
+        port = free_port()
+        env["METRICS_ADDR"] = f"127.0.0.1:{port}"
+        self.generation[name] = self.generation.get(name, 0) + 1
+        process = Process(self.PROGRAMS[kind], env, name=f"{name}-g{self.generation[name]}")
+        self.current[name], self.ports[name] = process, port
+        self.history.append(process)
+        if wait:
+            def up():
+                assert process.alive(), f"{name} exited:\n" + process.log_text()[-3000:]
+                return http_get(f"http://127.0.0.1:{port}/{wait}", timeout=1.0)[0] == 200
+
+            wait_until(up, timeout=timeout, message=f"{name} /{wait}")
+        return process
+
+    def kill(self, name):
+        """SIGKILL, no chance to clean up."""
+        self.current[name].kill()
+
+    def stop(self, name, timeout=15.0):
+        """SIGTERM; returns (exit code, seconds to exit); fails after `timeout` s."""
+        started = time.monotonic()
+        code = self.current[name].stop(timeout=timeout)
+        return code, time.monotonic() - started
+
+    def alive(self, name):
+        return name in self.current and self.current[name].alive()
+
+    def metrics(self, name):
+        status, text = http_get(f"http://127.0.0.1:{self.ports[name]}/metrics", timeout=5.0)
+        return text if status == 200 else ""
+
+    def metric(self, name, metric, labels=None):
+        return metric_value(self.metrics(name), metric, labels) or 0.0
+
+    def endpoint(self, name, path):
+        return http_get(f"http://127.0.0.1:{self.ports[name]}/{path}", timeout=2.0)[0]
+
+    def logs_tail(self, characters=4000):
+        """The end of every log, for a failure message."""
+        return "\n".join(f"--- {p.name} ({p.log_path})\n{p.log_text()[-characters:]}"
+                         for p in self.history)
+
+    def close(self):
+        for process in self.history:
+            process.close()
+
+
+def workspace_rows(database_url):
+    """{workspace_id: (status, instance_id, updated_at)} of every row."""
+    with psycopg.connect(database_url) as connection:
+        rows = connection.execute(
+            "SELECT id::text, status::text, instance_id, updated_at FROM workspaces").fetchall()
+    return {row[0]: (row[1], row[2], row[3]) for row in rows}
+
+
+def actuator_actions(database_url, group):
+    """The actuator's Action rows of `group`, in id order, as dicts."""
+    with psycopg.connect(database_url) as connection:
+        rows = connection.execute(
+            "SELECT workspace_id, instance_id, verdict_topic, verdict_partition, verdict_offset, "
+            "outcome, attempt, published_at IS NOT NULL, sweep_id FROM reconciler_actuator_actions "
+            "WHERE consumer_group = %s ORDER BY id", (group,)).fetchall()
+    keys = ("workspace_id", "instance_id", "verdict_topic", "verdict_partition", "verdict_offset",
+            "outcome", "attempt", "published", "sweep_id")
+    return [dict(zip(keys, row)) for row in rows]
+
+
+def actuator_restarts(database_url, group):
+    """{(verdict_partition, verdict_offset): (state, attempts)} of the restart outbox."""
+    with psycopg.connect(database_url) as connection:
+        rows = connection.execute(
+            "SELECT verdict_partition, verdict_offset, state, attempts FROM "
+            "reconciler_actuator_restarts WHERE consumer_group = %s", (group,)).fetchall()
+    return {(row[0], row[1]): (row[2], row[3]) for row in rows}
+
+
+def flips_by_instance(database_url, group):
+    """{(workspace_id, instance_id): number of FLIPPED_RESTART_REQUESTED Actions}."""
+    import collections
+
+    return collections.Counter(
+        (a["workspace_id"], a["instance_id"]) for a in actuator_actions(database_url, group)
+        if a["outcome"] == "FLIPPED_RESTART_REQUESTED")
+
+
+def check_reliability_invariants(database_url, sim, pipeline, deaths, rows_before, checks,
+                                 verdicts, actions_on_topic):
+    """The reconciler's promises after a run, checked from the outside. Call it once the run
+    has settled (producers stopped, every request answered, the actuator caught up).
+
+    deaths: [(workspace_id, instance_id)] the test terminated; rows_before: workspace_rows()
+    before the first death; checks: [(sweep_id, workspace_id)] of every CheckRequest on the
+    topic; verdicts: [(partition, offset, (workspace_id, instance_id, sweep_id, liveness))];
+    actions_on_topic: [(partition, offset, (verdict_partition, verdict_offset, outcome,
+    attempt))].
+
+    - healed exactly once per death: one FLIPPED_RESTART_REQUESTED Action per dead
+      (workspace, instance), its restart concluded (accepted, or skipped because an earlier
+      attempt already reprovisioned it), and the workspace back online on a new instance
+      that the CP reports running;
+    - no healthy workspace flipped: no flip of any other (workspace, instance), and every
+      row of a workspace that never died is exactly as it was (status, instance, updated_at);
+    - no verdict lost: every CheckRequest has a verdict (same sweep, same workspace), every
+      NOT_RUNNING verdict has an Action, and every Action row is published on the topic.
+
+    Returns the figures; fails with every violation found."""
+    import collections
+
+    group = pipeline.actuator_group
+    violations = []
+    actions = actuator_actions(database_url, group)
+    restarts = actuator_restarts(database_url, group)
+    rows_after = workspace_rows(database_url)
+    flips = collections.Counter()
+    flip_coordinates = collections.defaultdict(list)
+    for action in actions:
+        if action["outcome"] == "FLIPPED_RESTART_REQUESTED":
+            key = (action["workspace_id"], action["instance_id"])
+            flips[key] += 1
+            flip_coordinates[key].append((action["verdict_partition"], action["verdict_offset"]))
+    death_set = set(deaths)
+    dead_workspaces = {workspace for workspace, _ in deaths}
+
+    for key in deaths:
+        if flips[key] != 1:
+            violations.append(f"death {key}: flipped {flips[key]} times, expected exactly once")
+        for coordinates in flip_coordinates[key]:
+            state = restarts.get(coordinates, ("missing", 0))[0]
+            if state not in ("accepted", "skipped"):
+                violations.append(f"death {key}: restart of the flip at {coordinates} is {state}")
+    for key, count in flips.items():
+        if key not in death_set:
+            violations.append(f"healthy {key} flipped {count} times")
+    for workspace in sorted(dead_workspaces):
+        status, instance, _ = rows_after.get(workspace, (None, None, None))
+        dead_instances = {i for w, i in deaths if w == workspace}
+        record = sim.instance(workspace)
+        if status != "online" or instance in dead_instances or not instance:
+            violations.append(f"dead workspace {workspace} not back: row {status} on {instance}")
+        elif record["instance_id"] != instance or record["state"] != "running":
+            violations.append(f"dead workspace {workspace}: row on {instance}, CP says "
+                              f"{record['instance_id']} {record['state']}")
+    changed = [w for w, row in rows_before.items()
+               if w not in dead_workspaces and rows_after.get(w) != row]
+    if changed:
+        violations.append(f"{len(changed)} healthy rows changed, e.g. {changed[:3]}: "
+                          f"{[(rows_before[w], rows_after.get(w)) for w in changed[:3]]}")
+
+    answered = {(value[2], value[0]) for _, _, value in verdicts}
+    unanswered = [check for check in set(checks) if check not in answered]
+    if unanswered:
+        violations.append(f"{len(unanswered)} CheckRequests without a verdict, e.g. {unanswered[:3]}")
+    acted_on = {(a["verdict_partition"], a["verdict_offset"]) for a in actions}
+    undecided = [(p, o) for p, o, value in verdicts
+                 if value[3] == "NOT_RUNNING" and (p, o) not in acted_on]
+    if undecided:
+        violations.append(f"{len(undecided)} NOT_RUNNING verdicts without an Action, "
+                          f"e.g. {undecided[:3]}")
+    unpublished = [a for a in actions if not a["published"]]
+    if unpublished:
+        violations.append(f"{len(unpublished)} Action rows never published, e.g. {unpublished[:2]}")
+    on_topic = {tuple(value[:4]) for _, _, value in actions_on_topic}
+    in_database = {(a["verdict_partition"], a["verdict_offset"], a["outcome"], a["attempt"])
+                   for a in actions}
+    if in_database - on_topic:
+        missing = sorted(in_database - on_topic)
+        violations.append(f"{len(missing)} Actions not on the topic, e.g. {missing[:3]}")
+
+    liveness = collections.Counter(value[3] for _, _, value in verdicts)
+    figures = {
+        "deaths": len(deaths),
+        "flips_expected": len(deaths),
+        "flips_made": sum(flips.values()),
+        "healthy_flips": sum(count for key, count in flips.items() if key not in death_set),
+        "check_requests": len(checks),
+        "verdicts": len(verdicts),
+        "verdicts_unique": len(answered),
+        "verdicts_by_liveness": dict(liveness),
+        "actions_by_outcome": dict(collections.Counter(a["outcome"] for a in actions)),
+        "actions_on_topic": len(actions_on_topic),
+        "restarts_performed": int(sim.metric("fleet_sim_reprovisions_total", {"result": "done"})),
+    }
+    # A restart whose 2xx could not be recorded (database lost mid-call) is sent again:
+    # restarts are at-least-once (docs/actuator.md). Reported, not a violation.
+    figures["restarts_repeated"] = figures["restarts_performed"] - len(deaths)
+    assert not violations, "invariants violated:\n  " + "\n  ".join(violations[:40]) + \
+        f"\nfigures: {figures}"
+    return figures
+
+
+def audit_verify(topics, database_url, *extra):
+    """reconciler-audit --verify --strict over the run's topics, cross-checked with the
+    actuator's tables: (exit code, output)."""
+    env = {**os.environ, **topics["env"], "DATABASE_URL": database_url}
+    result = subprocess.run([binary("audit"), "--quiet", "--verify", "--strict", *extra], env=env,
+                            capture_output=True, timeout=300)
+    return result.returncode, result.stdout.decode() + result.stderr.decode()
+
+
+def report_figures(name, figures):
+    """Prints a run's figures (kept by pytest with -s, and in the CTest log on failure) and
+    appends them as one JSON line to RECONCILER_RELIABILITY_REPORT when that is set."""
+    line = json.dumps({"scenario": name, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                       "sanitized": build_is_sanitized(), **figures}, default=str, sort_keys=True)
+    print("RELIABILITY " + line)
+    target = os.environ.get("RECONCILER_RELIABILITY_REPORT")
+    if target:
+        with open(target, "a") as handle:
+            handle.write(line + "\n")
+
+
+def _check_fields(value):
+    return (value["sweep_id"], value["workspace_id"], value["enqueued_at"], value["sweep_size"])
+
+
+def _verdict_fields(value):
+    return (value["workspace_id"], value["instance_id"], value["sweep_id"], value["liveness"],
+            value["reason"], value["checked_at"])
+
+
+def _action_fields(value):
+    return (value["verdict_partition"], value["verdict_offset"], value["outcome"],
+            value["attempt"], value["workspace_id"], value["instance_id"])
+
+
+class RunObserver:
+    """Watches a run's checks, verdicts and actions topics (TopicWatcher each) and keeps a
+    tally per sweep: how many requests it enqueued and when the first was, which workspaces
+    have a verdict, and the verdicts by liveness and by reason."""
+
+    def __init__(self, topics):
+        import threading
+
+        self._lock = threading.Lock()
+        self._sweeps = {}
+        self.checks = TopicWatcher(topics["checks"], "check_request", _check_fields,
+                                   on_record=self._on_check)
+        self.verdicts = TopicWatcher(topics["verdicts"], "verdict", _verdict_fields,
+                                     on_record=self._on_verdict)
+        self.actions = TopicWatcher(topics["actions"], "action", _action_fields)
+
+    def _tally(self, sweep_id):
+        import collections
+
+        tally = self._sweeps.get(sweep_id)
+        if tally is None:
+            tally = {"requested": set(), "first_enqueued": None, "size": None, "answered": set(),
+                     "verdicts": 0, "liveness": collections.Counter(),
+                     "reasons": collections.Counter(), "last_checked": None,
+                     "max_latency_ms": 0}
+            self._sweeps[sweep_id] = tally
+        return tally
+
+    def _on_check(self, _partition, _offset, value):
+        with self._lock:
+            tally = self._tally(value["sweep_id"])
+            tally["requested"].add(value["workspace_id"])
+            tally["size"] = value["sweep_size"]
+            enqueued = value["enqueued_at"]
+            if tally["first_enqueued"] is None or enqueued < tally["first_enqueued"]:
+                tally["first_enqueued"] = enqueued
+
+    def _on_verdict(self, _partition, _offset, value):
+        with self._lock:
+            tally = self._tally(value["sweep_id"])
+            tally["answered"].add(value["workspace_id"])
+            tally["verdicts"] += 1
+            tally["liveness"][value["liveness"]] += 1
+            tally["reasons"][value["reason"]] += 1
+            tally["max_latency_ms"] = max(tally["max_latency_ms"], value["latency_ms"])
+            checked = value["checked_at"]
+            if tally["last_checked"] is None or checked > tally["last_checked"]:
+                tally["last_checked"] = checked
+
+    def sweeps_started_after(self, wall_ms):
+        """Ids of the sweeps whose every request was enqueued at or after `wall_ms`, oldest
+        first (judged by the requests read so far)."""
+        with self._lock:
+            found = [(t["first_enqueued"], s) for s, t in self._sweeps.items()
+                     if t["first_enqueued"] is not None and t["first_enqueued"] >= wall_ms]
+        return [sweep for _, sweep in sorted(found)]
+
+    def sweep(self, sweep_id):
+        """A copy of the tally of one sweep, with `complete`: every request of the sweep
+        (sweep_size of them) is on the topic and has a verdict."""
+        import copy
+
+        with self._lock:
+            tally = copy.deepcopy(self._sweeps.get(sweep_id))
+        if tally is None:
+            return None
+        tally["complete"] = (len(tally["requested"]) == tally["size"]
+                             and tally["requested"] <= tally["answered"])
+        return tally
+
+    def unanswered(self):
+        """(sweep_id, workspace_id) of the requests read so far that have no verdict yet."""
+        with self._lock:
+            return [(s, w) for s, t in self._sweeps.items() for w in t["requested"] - t["answered"]]
+
+    def close(self):
+        for watcher in (self.checks, self.verdicts, self.actions):
+            watcher.close()
+
+
+def query_one(database_url, sql, parameters=()):
+    """The first column of the first row of a query."""
+    with psycopg.connect(database_url) as connection:
+        return connection.execute(sql, parameters).fetchone()[0]
+
+
+class LazyMessage:
+    """A wait_until message computed when it is printed: `LazyMessage(lambda: f"... {state}")`
+    shows the state at the time of the timeout."""
+
+    def __init__(self, render):
+        self._render = render
+
+    def __str__(self):
+        return self._render()
+
+
+def query_all(database_url, sql, parameters=()):
+    """Every row of a query, as tuples."""
+    with psycopg.connect(database_url) as connection:
+        return connection.execute(sql, parameters).fetchall()

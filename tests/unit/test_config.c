@@ -668,6 +668,7 @@ START_TEST(test_config_kafka_secret_property_names_are_recognised)
     ck_assert(config_kafka_property_is_secret("sasl.jaas.config"));
     ck_assert(config_kafka_property_is_secret("ssl.key.pem"));
     ck_assert(config_kafka_property_is_secret("sasl.oauthbearer.client.secret"));
+    ck_assert(config_kafka_property_is_secret("sasl.oauthbearer.config"));
     ck_assert(config_kafka_property_is_secret("SASL.OAUTHBEARER.TOKEN.ENDPOINT.URL"));
     ck_assert(!config_kafka_property_is_secret("acks"));
     ck_assert(!config_kafka_property_is_secret("sasl.username"));

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The pipeline benchmark (issue #8): a 100,000-workspace fleet covered every interval by
+# the whole pipeline on this machine, side by side with a sequential sweeper.
+#
+#   bench/run.sh                     headline: 100,000 workspaces, 2 checkers, 3 sweeps,
+#                                    plus the sequential baseline (about 4 minutes)
+#   bench/run.sh --matrix            N = 1,000 / 10,000 / 100,000 x 1 / 2 / 4 checkers
+#                                    (+ the baseline with the headline; about 15 minutes)
+#   bench/run.sh --hang-scenario     every CP request hangs: memory, schedule, deadlines
+#   bench/run.sh --all               --matrix and --hang-scenario
+#
+# Other options (passed to bench/pipeline_bench.py): --workspaces N, --checkers C,
+# --sweeps S, --interval SECONDS (PRODUCER_INTERVAL, default 30), --terminate-percent P (1),
+# --latency-ms (20), --jitter-ms (10), --concurrency (CHECKER_CONCURRENCY, 256),
+# --baseline-intervals (3), --no-baseline, --hang-workspaces, --hang-interval (20),
+# --hang-timeout (CHECKER_TIMEOUT during the hang, 2s).
+#
+# Like scripts/demo.sh: installs what is missing (scripts/install-deps.sh, plus
+# bench/requirements.txt into the project's virtualenv), builds a Release build into
+# build/bench, starts its own PostgreSQL + Kafka (scripts/stack.sh) and tears them down at
+# the end. Results: bench/results/pipeline.{json,md,_coverage.png,_latency.png} and
+# bench/results/hang_scenario.{json,md}; logs of the last run in bench/results/tmp/.
+# Nothing asserts a time: the figures are printed and written down. The machine should be
+# as quiet as possible (the load average is recorded with the results).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+cd "$root"
+
+args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --all) args+=(--matrix --hang-scenario); shift ;;
+    *) args+=("$1"); shift ;;
+  esac
+done
+
+say() { printf '\033[1mbench:\033[0m %s\n' "$*" >&2; }
+
+scripts/install-deps.sh
+python="$root/.cache/venv/bin/python"
+if ! "$python" -c 'import matplotlib' 2>/dev/null; then
+  say "installing bench/requirements.txt into .cache/venv"
+  "$root/.cache/venv/bin/pip" install -q --disable-pip-version-check -r "$here/requirements.txt"
+fi
+
+# Release: the figures are about the optimized programs. Only the targets the benchmark runs
+# are built (the test executables are not needed here).
+build_dir="${RECONCILER_BENCH_BUILD_DIR:-$root/build/bench}"
+say "building (Release) into $build_dir"
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build_dir" -j "$(nproc)" --target reconciler-producer reconciler-checker \
+  reconciler-actuator fleet-sim sequential-sweeper >/dev/null
+
+stack_dir=$(mktemp -d /tmp/reconciler-bench.XXXXXX)
+teardown() { scripts/stack.sh stop "$stack_dir" >/dev/null 2>&1 || true; }
+trap teardown EXIT
+trap 'exit 130' INT TERM
+say "starting PostgreSQL and Kafka"
+scripts/stack.sh start "$stack_dir" 2>"$stack_dir.log" || { cat "$stack_dir.log" >&2; exit 1; }
+rm -f "$stack_dir.log"
+# shellcheck disable=SC1091
+source "$stack_dir/env"
+export RECONCILER_STACK_DIR
+
+# Only the last run's logs are kept.
+rm -rf "$here/results/tmp"
+say "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+PYTHONPATH="$here" "$python" "$here/pipeline_bench.py" --build "$build_dir" "${args[@]}"

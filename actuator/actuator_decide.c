@@ -164,7 +164,7 @@ const char *actuator_verdict_invalid_reason(const verdict *record, const char **
     }
     size_t instance_length = record->instance_id != NULL ? strlen(record->instance_id) : 0;
     if (instance_length > ACTUATOR_MAX_INSTANCE_ID_LENGTH) {
-        *detail_out = "instance_id is longer than 1024 bytes";
+        *detail_out = "instance_id is longer than the codec's string limit";
         return "invalid_instance_id";
     }
     *detail_out = NULL;

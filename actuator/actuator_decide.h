@@ -20,8 +20,10 @@
  * malformed verdict from producing a breaker key too long for a btree index, which would
  * fail its transaction on every retry and stall the partition. */
 #define ACTUATOR_MAX_SWEEP_ID_LENGTH 128
-/* Longest instance_id the actuator accepts (cloud instance ids are ~20 bytes). */
-#define ACTUATOR_MAX_INSTANCE_ID_LENGTH 1024
+/* Longest instance_id the actuator accepts: what the producer and checker carry (the codec's
+ * string limit), so a workspace they check can always be healed. Only a codec with a larger
+ * limit could deliver a longer one. */
+#define ACTUATOR_MAX_INSTANCE_ID_LENGTH CODEC_MAX_STRING
 
 /* Why the decision came out as it did. A closed set with stable snake_case names
  * (actuator_detail_name) that appear in logs and as the start of each Action's reason. */

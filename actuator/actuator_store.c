@@ -746,6 +746,43 @@ failed:
     return abort_transaction(database);
 }
 
+actuator_store_status
+actuator_store_restart_record_late(actuator_store *database, const actuator_store_restart_job *job,
+                                   const actuator_store_restart_result *result, bool *recorded)
+{
+    *recorded = false;
+    char id[24], attempts[16];
+    snprintf(id, sizeof id, "%" PRId64, job->id);
+    snprintf(attempts, sizeof attempts, "%" PRId32, job->attempts);
+    const char *parameters[] = {id, attempts};
+    if (!begin(database)) {
+        goto failed;
+    }
+    /* An ambiguous COMMIT (connection lost while it ran) may have gone through: then the
+     * attempt count has moved and recording again would duplicate the Action. */
+    PGresult *found = run(database, "re-claim restart to record its result", PGRES_TUPLES_OK,
+                          "SELECT 1 FROM reconciler_actuator_restarts WHERE id = $1::bigint AND "
+                          "state = 'pending' AND attempts = $2::integer FOR UPDATE SKIP LOCKED",
+                          2, parameters);
+    if (found == NULL) {
+        goto failed;
+    }
+    bool still_ours = PQntuples(found) == 1;
+    PQclear(found);
+    if (!still_ours) {
+        if (!commit(database)) {
+            goto failed;
+        }
+        return ACTUATOR_STORE_OK;
+    }
+    actuator_store_status status = actuator_store_restart_record(database, job, result);
+    *recorded = status == ACTUATOR_STORE_OK;
+    return status;
+
+failed:
+    return abort_transaction(database);
+}
+
 void actuator_store_restart_abandon(actuator_store *database)
 {
     rollback_quietly(database);

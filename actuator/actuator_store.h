@@ -122,6 +122,15 @@ actuator_store_status actuator_store_restart_record(actuator_store *database,
                                                     const actuator_store_restart_job *job,
                                                     const actuator_store_restart_result *result);
 
+/* Records a result whose first recording failed (the connection was lost after the call),
+ * in a transaction of its own: only if the row is still pending with the attempt count the
+ * job was claimed with and no other actuator holds it. *recorded false (and OK) when the row
+ * moved on meanwhile: the first COMMIT went through after all, or another actuator of the
+ * group claimed it again. */
+actuator_store_status
+actuator_store_restart_record_late(actuator_store *database, const actuator_store_restart_job *job,
+                                   const actuator_store_restart_result *result, bool *recorded);
+
 /* Rolls the claim back (shutdown mid-call): the row stays pending, attempts unchanged. */
 void actuator_store_restart_abandon(actuator_store *database);
 

@@ -4,9 +4,12 @@
  * in a transaction, check the workspace still needs it, POST, record the result and the
  * Action, COMMIT. The row stays locked during the call, so no other actuator sends the same
  * restart at the same time; if this process dies mid-call, the lock goes with the connection
- * and the row is due again at once. A restart whose result could not be recorded (database
- * lost right after the call) is sent again: restarts are at-least-once, and the pre-check
- * keeps a repeat from hitting a workspace that was already reprovisioned. */
+ * and the row is due again at once. A result that could not be recorded (database lost
+ * right after the call) is kept in memory and recorded once the database is back, before
+ * anything else is claimed, so a restart the server accepted is not sent twice. Only a
+ * crash in that window (or a database that keeps refusing the record) sends it again:
+ * restarts are at-least-once, and the pre-check keeps a repeat from hitting a workspace
+ * that was already reprovisioned. */
 #include "restart_worker.h"
 
 #include "log.h"
@@ -33,6 +36,9 @@
 /* Reconnect backoff after a database failure, doubling up to the cap. */
 #define WORKER_DB_BACKOFF_MIN_MS 500
 #define WORKER_DB_BACKOFF_MAX_MS 30000
+/* A result the server keeps rejecting (not a lost connection) is dropped after this many
+ * tries, so one bad row cannot stop every other restart; its restart is sent again. */
+#define WORKER_UNRECORDED_MAX_QUERY_FAILURES 5
 
 struct restart_worker {
     const actuator_settings *settings;
@@ -44,6 +50,12 @@ struct restart_worker {
     bool nudged;          /* under lock */
     atomic_bool stopping; /* read by the curl progress callback too */
     unsigned short random_state[3];
+    /* The result the database could not take, waiting to be recorded (worker thread only). */
+    bool has_unrecorded;
+    int unrecorded_query_failures;
+    actuator_store_restart_job unrecorded_job;
+    actuator_store_restart_result unrecorded_result;
+    char unrecorded_reason[256];
 };
 
 /* Sleeps up to wait_ms, returning early on a nudge or stop. */
@@ -140,19 +152,42 @@ static void count_result(restart_worker *worker, action_outcome outcome)
     }
 }
 
-/* Records a result; a failure to record is logged and counted, and the row stays pending
- * (the transaction rolled back), to be tried again. Returns whether it was recorded. */
+/* Takes over the job (the caller's copy is emptied) and a copy of the result. */
+static void keep_unrecorded(restart_worker *worker, actuator_store_restart_job *job,
+                            const actuator_store_restart_result *result)
+{
+    worker->unrecorded_job = *job;
+    memset(job, 0, sizeof *job);
+    worker->unrecorded_result = *result;
+    snprintf(worker->unrecorded_reason, sizeof worker->unrecorded_reason, "%s",
+             result->reason != NULL ? result->reason : "");
+    worker->unrecorded_result.reason = worker->unrecorded_reason;
+    worker->unrecorded_query_failures = 0;
+    worker->has_unrecorded = true;
+}
+
+static void drop_unrecorded(restart_worker *worker)
+{
+    actuator_store_restart_job_free(&worker->unrecorded_job);
+    memset(&worker->unrecorded_result, 0, sizeof worker->unrecorded_result);
+    worker->has_unrecorded = false;
+}
+
+/* Records a result. On failure the claim's transaction is gone (rolled back or died with
+ * the connection); the result is kept to be recorded later rather than the restart being
+ * sent again. Returns whether it was recorded now. */
 static bool record(restart_worker *worker, actuator_store *database,
-                   const actuator_store_restart_job *job,
-                   const actuator_store_restart_result *result)
+                   actuator_store_restart_job *job, const actuator_store_restart_result *result)
 {
     actuator_store_status status = actuator_store_restart_record(database, job, result);
     if (status != ACTUATOR_STORE_OK) {
         actuator_metrics_db_error(worker->metrics, ACTUATOR_COMPONENT_RESTART, status);
-        log_error("restart: recording the result failed; the restart stays pending",
+        log_error("restart: recording the result failed; it is kept and recorded once the "
+                  "database answers again",
                   "{s:s, s:s, s:s}", "workspace_id", job->workspace_id, "outcome",
                   action_outcome_name(result->outcome), "error",
                   actuator_store_last_error(database));
+        keep_unrecorded(worker, job, result);
         return false;
     }
     count_result(worker, result->outcome);
@@ -160,9 +195,45 @@ static bool record(restart_worker *worker, actuator_store *database,
     return true;
 }
 
+/* Second try at recording a kept result. ACTUATOR_STORE_OK once nothing is kept any more. */
+static actuator_store_status record_unrecorded(restart_worker *worker, actuator_store *database)
+{
+    const actuator_store_restart_job *job = &worker->unrecorded_job;
+    const actuator_store_restart_result *result = &worker->unrecorded_result;
+    bool recorded = false;
+    actuator_store_status status =
+        actuator_store_restart_record_late(database, job, result, &recorded);
+    if (status == ACTUATOR_STORE_OK) {
+        if (recorded) {
+            count_result(worker, result->outcome);
+            atomic_fetch_add(worker->actions_written, 1);
+            log_info("restart: result recorded after the database came back", "{s:s, s:s, s:s}",
+                     "workspace_id", job->workspace_id, "instance_id", job->instance_id, "outcome",
+                     action_outcome_name(result->outcome));
+        } else {
+            log_warn("restart: result not recorded, the restart row moved on meanwhile (its "
+                     "first recording went through, or another actuator claimed it)",
+                     "{s:s, s:s}", "workspace_id", job->workspace_id, "outcome",
+                     action_outcome_name(result->outcome));
+        }
+        drop_unrecorded(worker);
+        return ACTUATOR_STORE_OK;
+    }
+    if (status == ACTUATOR_STORE_ERROR_QUERY &&
+        ++worker->unrecorded_query_failures >= WORKER_UNRECORDED_MAX_QUERY_FAILURES) {
+        log_error("restart: giving up recording a result; the restart stays pending and will "
+                  "be sent again",
+                  "{s:s, s:s, s:s}", "workspace_id", job->workspace_id, "outcome",
+                  action_outcome_name(result->outcome), "error",
+                  actuator_store_last_error(database));
+        drop_unrecorded(worker);
+    }
+    return status;
+}
+
 /* Handles one claimed row; the claim's transaction is ended in every path. */
 static void handle_job(restart_worker *worker, actuator_store *database, token_bucket *bucket,
-                       const actuator_store_restart_job *job)
+                       actuator_store_restart_job *job)
 {
     const actuator_settings *settings = worker->settings;
     actuator_store_restart_result result = {
@@ -286,6 +357,10 @@ static void *worker_main(void *context)
 
     while (!atomic_load(&worker->stopping)) {
         actuator_store_status status = actuator_store_connect(database);
+        /* A kept result goes first: until it is recorded its row looks due again. */
+        if (status == ACTUATOR_STORE_OK && worker->has_unrecorded) {
+            status = record_unrecorded(worker, database);
+        }
         if (status == ACTUATOR_STORE_OK) {
             /* Rate limit first, claim second: a row is never held while waiting. */
             int64_t token_wait = token_bucket_wait_ms(&bucket, time_now_monotonic_ms());
@@ -334,6 +409,15 @@ static void *worker_main(void *context)
         database_backoff_ms = database_backoff_ms * 2 > WORKER_DB_BACKOFF_MAX_MS
                                   ? WORKER_DB_BACKOFF_MAX_MS
                                   : database_backoff_ms * 2;
+    }
+    if (worker->has_unrecorded) {
+        if (actuator_store_connect(database) != ACTUATOR_STORE_OK ||
+            record_unrecorded(worker, database) != ACTUATOR_STORE_OK) {
+            log_error("restart: a result could not be recorded before exit; that restart stays "
+                      "pending and will be sent again",
+                      "{s:s}", "workspace_id", worker->unrecorded_job.workspace_id);
+        }
+        drop_unrecorded(worker);
     }
     actuator_store_free(database);
     return NULL;

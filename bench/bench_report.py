@@ -131,11 +131,22 @@ def pipeline_markdown(report):
                          f"| {_seconds(stats['p99'])} | {_seconds(stats['max'])} |")
     victims = head.get("victims", {})
     counts = victims.get("counts", {})
+    worker = head.get("restart_worker")
     lines += [
         "",
         f"Terminated {counts.get('terminated', 0):,}; detected {counts.get('detected', 0):,}; flipped "
         f"{counts.get('flipped', 0):,}; restarts accepted {counts.get('restart_accepted', 0):,}; healthy "
         f"workspaces flipped {victims.get('healthy_workspaces_flipped', 0)}.",
+    ]
+    if worker:
+        lines += [
+            "",
+            f"The actuator's restart worker (one sequential thread) got {worker['per_s_during_sweeps']} restarts/s "
+            f"accepted while a sweep saturated the machine, and up to {worker['busiest_second_between_sweeps']} in "
+            f"a second between sweeps (the token bucket allows "
+            f"{report['settings']['actuator_max_restarts_per_min'] // 60}/s).",
+        ]
+    lines += [
         "",
         "## Cost growth: workspaces × checkers",
         "",
@@ -165,7 +176,7 @@ def pipeline_markdown(report):
             f"| {scenario['loadavg_before'][0]} |")
     lines += [
         "",
-        f"## Where the CPU goes during a sweep (headline)",
+        "## Where the CPU goes during a sweep (headline)",
         "",
         "| process | cores busy during the sweeps | CPU s / 1k checks | peak RSS MiB |",
         "|---|---|---|---|",
@@ -316,11 +327,28 @@ def _strip_for_json(report):
     return report
 
 
+def dump_json(value, path):
+    """JSON with one key per line but every list of numbers or pairs on one line: readable
+    and diffable, without a line per number of the coverage curves."""
+    def render(item, depth):
+        pad = " " * depth
+        if isinstance(item, dict):
+            if not item:
+                return "{}"
+            inner = ",\n".join(f"{pad} {json.dumps(key)}: {render(val, depth + 1)}" for key, val in item.items())
+            return "{\n" + inner + "\n" + pad + "}"
+        if isinstance(item, list) and any(isinstance(element, dict) for element in item):
+            inner = ",\n".join(pad + " " + render(element, depth + 1) for element in item)
+            return "[\n" + inner + "\n" + pad + "]"
+        return json.dumps(item, ensure_ascii=False)
+
+    with open(path, "w") as handle:
+        handle.write(render(value, 0) + "\n")
+
+
 def write_pipeline(report, results_dir):
     report = _strip_for_json(report)
-    with open(os.path.join(results_dir, "pipeline.json"), "w") as handle:
-        json.dump(report, handle, indent=1)
-        handle.write("\n")
+    dump_json(report, os.path.join(results_dir, "pipeline.json"))
     render_pipeline(report, results_dir)
 
 
@@ -358,7 +386,7 @@ def hang_markdown(report):
         f"({', '.join(f'{k}: {v:,}' for k, v in hang['verdict_reasons_during_hang'].items())}) |",
         f"| most CP requests in flight (checkers) / held at the CP | {hang['max_in_flight']:.0f} / "
         f"{hang['max_held_requests_at_cp']:.0f} |",
-        f"| checker RSS, largest per hanging interval (MiB) | "
+        "| checker RSS, largest per hanging interval (MiB) | "
         + "; ".join(f"{n}: {' → '.join(_fmt(v) for v in hang['checker_rss_mib_max_per_hang_interval'][n])}"
                     for n in checkers) + " |",
         f"| peak RSS (VmHWM): checkers / producer / actuator (MiB) | "
@@ -380,7 +408,7 @@ def hang_markdown(report):
 def plot_hang(report, path):
     hang = report["hang"]
     start, cleared = hang["started_at"], hang["cleared_at"]
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6.5), sharex=True)
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(10, 7.2), sharex=True)
     names = sorted({name for row in hang["timeline"] for name in row["rss_mib"]})
     for name in names:
         points = [(row["t"] - start, row["rss_mib"][name]) for row in hang["timeline"] if name in row["rss_mib"]]
@@ -401,23 +429,21 @@ def plot_hang(report, path):
     bottom.plot(xs, [row["lag"] / 1000 for row in rows], label="checkers' consumer lag (thousands)")
     bottom.set_ylabel("thousands of requests")
     bottom.set_xlabel("seconds since the producer started")
-    bottom.legend(fontsize=8, loc="upper left")
+    bottom.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     for axis in (top, bottom):
         axis.axvline(cleared - start, color="green", linestyle=":")
         for sweep in hang["producer_sweeps"]:
             if sweep.get("start"):
                 axis.axvline(sweep["start"] - start, color="grey", linewidth=0.6, alpha=0.6)
         axis.grid(True, alpha=0.3)
-    bottom.text(cleared - start, max(received or [1]) * 0.9, " fault cleared", color="green", fontsize=8)
+    bottom.text(cleared - start, 0, " fault cleared", color="green", fontsize=8, va="bottom")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
 
 
 def write_hang(report, results_dir):
-    with open(os.path.join(results_dir, "hang_scenario.json"), "w") as handle:
-        json.dump(report, handle, indent=1)
-        handle.write("\n")
+    dump_json(report, os.path.join(results_dir, "hang_scenario.json"))
     text = hang_markdown(report)
     with open(os.path.join(results_dir, "hang_scenario.md"), "w") as handle:
         handle.write(text)
@@ -433,5 +459,8 @@ if __name__ == "__main__":
     if os.path.exists(hang_path):
         with open(hang_path) as handle:
             hang_report = json.load(handle)
-        print(hang_markdown(hang_report))
+        text = hang_markdown(hang_report)
+        with open(os.path.join(directory, "hang_scenario.md"), "w") as handle:
+            handle.write(text)
+        print(text)
         plot_hang(hang_report, os.path.join(directory, "hang_scenario.png"))

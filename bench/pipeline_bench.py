@@ -491,6 +491,22 @@ def run_pipeline_scenario(args, workspaces, checkers, with_baseline):
         ok_sweeps = [s for s in sweep_results if "full_coverage_s" in s]
         windows = [(s["start"], s["last_verdict_ms"] / 1000.0) for s in ok_sweeps]
         total_checks = sum(s["distinct_workspaces"] for s in ok_sweeps)
+        # The restart worker is one sequential thread: how fast it gets restarts accepted
+        # while a sweep saturates the machine, and in between.
+        accepted = [a["acted_at"] / 1000.0 for a in actions if a["outcome"] == "RESTART_ACCEPTED"]
+        in_sweeps, outside = [], {}
+        for t in accepted:
+            if any(a <= t <= b for a, b in windows):
+                in_sweeps.append(t)
+            else:
+                outside[int(t)] = outside.get(int(t), 0) + 1
+        sweep_seconds = sum(b - a for a, b in windows)
+        restart_rate = {
+            "accepted_during_sweeps": len(in_sweeps),
+            "per_s_during_sweeps": round(len(in_sweeps) / sweep_seconds, 1) if sweep_seconds else None,
+            "accepted_between_sweeps": len(accepted) - len(in_sweeps),
+            "busiest_second_between_sweeps": max(outside.values(), default=0),
+        }
         names = ["producer"] + checker_names + ["actuator", "fleet-sim", "kafka", "postgresql", "bench-harness"]
         result.update({
             "sweeps": sweep_results,
@@ -498,6 +514,7 @@ def run_pipeline_scenario(args, workspaces, checkers, with_baseline):
             "termination_errors": terminator.errors if terminator else [],
             "resources": analyse_resources(scenario.sampler, names, run_start, run_end, total_checks, windows),
             "checks_total": total_checks,
+            "restart_worker": restart_rate,
             "verdicts_total": len(verdicts),
             "actions_total": len(actions),
         })
@@ -583,7 +600,7 @@ def run_baseline(args, scenario, workspaces, victims):
     for check in checks:
         liveness[check["liveness"]] = liveness.get(check["liveness"], 0) + 1
     return {
-        "mode": "alone on the machine, right after the pipeline was stopped (its best case)",
+        "mode": "right after the pipeline was stopped, so without it competing for the cores (its best case)",
         "interval_s": args.interval, "limit": args.baseline_limit, "timeout_s": 10,
         "intervals": [{k: i[k] for k in ("interval", "selected", "checked", "select_ms", "flipped")}
                       | {"work_s": round((i["finished_ms"] - i["started_ms"]) / 1000.0, 2),
@@ -788,7 +805,7 @@ def main():
     import bench_report  # matplotlib is imported only here, after run.sh installed it
 
     meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "machine": machine(), "command": " ".join(["bench/run.sh"] + sys.argv[1:]),
+            "machine": machine(), "command": os.environ.get("BENCH_COMMAND") or " ".join([sys.argv[0]] + sys.argv[1:]),
             "loadavg_at_start": loadavg(),
             "settings": {"interval_s": args.interval, "sweeps": args.sweeps, "latency_ms": args.latency_ms,
                          "jitter_ms": args.jitter_ms, "terminate_percent": args.terminate_percent,

@@ -7,7 +7,7 @@
 #   bench/run.sh --matrix            N = 1,000 / 10,000 / 100,000 x 1 / 2 / 4 checkers
 #                                    (+ the baseline with the headline; about 15 minutes)
 #   bench/run.sh --hang-scenario     every CP request hangs: memory, schedule, deadlines
-#   bench/run.sh --all               --matrix and --hang-scenario
+#   bench/run.sh --all               --matrix and --hang-scenario (about 18 minutes)
 #
 # Other options (passed to bench/pipeline_bench.py): --workspaces N, --checkers C,
 # --sweeps S, --interval SECONDS (PRODUCER_INTERVAL, default 30), --terminate-percent P (1),
@@ -19,7 +19,7 @@
 # bench/requirements.txt into the project's virtualenv), builds a Release build into
 # build/bench, starts its own PostgreSQL + Kafka (scripts/stack.sh) and tears them down at
 # the end. Results: bench/results/pipeline.{json,md,_coverage.png,_latency.png} and
-# bench/results/hang_scenario.{json,md}; logs of the last run in bench/results/tmp/.
+# bench/results/hang_scenario.{json,md,png}; logs of the last run in bench/results/tmp/.
 # Nothing asserts a time: the figures are printed and written down. The machine should be
 # as quiet as possible (the load average is recorded with the results).
 set -euo pipefail
@@ -27,6 +27,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 cd "$root"
 
+command="bench/run.sh $*" # as typed, for the results' record
 args=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -67,4 +68,4 @@ export RECONCILER_STACK_DIR
 # Only the last run's logs are kept.
 rm -rf "$here/results/tmp"
 say "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-PYTHONPATH="$here" "$python" "$here/pipeline_bench.py" --build "$build_dir" "${args[@]}"
+BENCH_COMMAND="${command% }" PYTHONPATH="$here" "$python" "$here/pipeline_bench.py" --build "$build_dir" "${args[@]}"

@@ -926,7 +926,7 @@ def flips_by_instance(database_url, group):
 
 
 def check_reliability_invariants(database_url, sim, pipeline, deaths, rows_before, checks,
-                                 verdicts, actions_on_topic):
+                                 verdicts, actions_on_topic, restarts_exactly_once=False):
     """The reconciler's promises after a run, checked from the outside. Call it once the run
     has settled (producers stopped, every request answered, the actuator caught up).
 
@@ -934,7 +934,8 @@ def check_reliability_invariants(database_url, sim, pipeline, deaths, rows_befor
     before the first death; checks: [(sweep_id, workspace_id)] of every CheckRequest on the
     topic; verdicts: [(partition, offset, (workspace_id, instance_id, sweep_id, liveness))];
     actions_on_topic: [(partition, offset, (verdict_partition, verdict_offset, outcome,
-    attempt))].
+    attempt))]; restarts_exactly_once: no actuator was killed or stopped mid-call, so every
+    death must have been restarted (reprovisioned) exactly once.
 
     - healed exactly once per death: one FLIPPED_RESTART_REQUESTED Action per dead
       (workspace, instance), its restart concluded (accepted, or skipped because an earlier
@@ -991,7 +992,8 @@ def check_reliability_invariants(database_url, sim, pipeline, deaths, rows_befor
     answered = {(value[2], value[0]) for _, _, value in verdicts}
     unanswered = [check for check in set(checks) if check not in answered]
     if unanswered:
-        violations.append(f"{len(unanswered)} CheckRequests without a verdict, e.g. {unanswered[:3]}")
+        violations.append(f"{len(unanswered)} CheckRequests without a verdict, "
+                          f"e.g. {unanswered[:3]}")
     acted_on = {(a["verdict_partition"], a["verdict_offset"]) for a in actions}
     undecided = [(p, o) for p, o, value in verdicts
                  if value[3] == "NOT_RUNNING" and (p, o) not in acted_on]
@@ -1022,9 +1024,12 @@ def check_reliability_invariants(database_url, sim, pipeline, deaths, rows_befor
         "actions_on_topic": len(actions_on_topic),
         "restarts_performed": int(sim.metric("fleet_sim_reprovisions_total", {"result": "done"})),
     }
-    # A restart whose 2xx could not be recorded (database lost mid-call) is sent again:
-    # restarts are at-least-once (docs/actuator.md). Reported, not a violation.
+    # An actuator killed between a restart's 2xx and the commit recording it sends it again
+    # (restarts are at-least-once, docs/actuator.md); a live one records the 2xx it kept.
     figures["restarts_repeated"] = figures["restarts_performed"] - len(deaths)
+    if restarts_exactly_once and figures["restarts_repeated"] != 0:
+        violations.append(f"{figures['restarts_performed']} restarts performed for "
+                          f"{len(deaths)} deaths with no actuator killed")
     assert not violations, "invariants violated:\n  " + "\n  ".join(violations[:40]) + \
         f"\nfigures: {figures}"
     return figures
@@ -1166,3 +1171,116 @@ def query_all(database_url, sql, parameters=()):
     """Every row of a query, as tuples."""
     with psycopg.connect(database_url) as connection:
         return connection.execute(sql, parameters).fetchall()
+
+
+def describe_unhealed(database_url, sim, deaths, limit=5):
+    """For a failure message: the dead workspaces not back online on a new instance, with
+    their row, the CP's record and the actuator's Actions about them."""
+    rows = workspace_rows(database_url)
+    dead_instances = {instance for _, instance in deaths}
+    stuck = sorted({w for w, _ in deaths
+                    if rows[w][0] != "online" or rows[w][1] in dead_instances})
+    details = []
+    for workspace in stuck[:limit]:
+        record = sim.instance(workspace)
+        actions = query_all(database_url, "SELECT outcome, instance_id, reason, acted_at FROM "
+                            "reconciler_actuator_actions WHERE workspace_id = %s ORDER BY id",
+                            (workspace,))
+        details.append({"workspace_id": workspace, "row": rows[workspace][:2],
+                        "cp": {k: record.get(k) for k in ("instance_id", "state", "last_answer",
+                                                          "restarts_received", "reprovisions",
+                                                          "history")},
+                        "actions": actions[-6:]})
+    return f"{len(stuck)} not healed: {details}"
+
+
+@contextlib.contextmanager
+def pipeline_run(database_url, topics, settings=None, **sim_settings):
+    """fleet-sim (`sim_settings` are its extra environment variables), a RunObserver of the
+    topics and a Pipeline (nothing of it started yet) on one database and set of topics.
+    Yields (sim, observer, pipeline); at the end every process is stopped and the tail of
+    every log printed (pytest shows it only when the test failed)."""
+    with contextlib.ExitStack() as cleanup:
+        sim = start_fleet_sim(database_url, **sim_settings)
+        cleanup.callback(sim.process.close)
+        observer = RunObserver(topics)
+        cleanup.callback(observer.close)
+        pipeline = Pipeline(database_url, topics, sim, settings)
+        cleanup.callback(pipeline.close)
+        cleanup.callback(lambda: print(pipeline.logs_tail(1500)))
+        yield sim, observer, pipeline
+
+
+def pending_restarts(database_url, group):
+    """Restarts of the actuator group `group` not concluded yet (flipped, not restarted)."""
+    return query_one(database_url, "SELECT count(*) FROM reconciler_actuator_restarts "
+                     "WHERE consumer_group = %s AND state = 'pending'", (group,))
+
+
+def wait_deaths_healed(database_url, sim, pipeline, deaths, timeout=180, interval=0.5,
+                       what="every death healed", members=None, check=None):
+    """Waits until every workspace of `deaths` [(workspace, instance)] is online on an
+    instance that is none of the dead ones. Fails at once when one of `members` (default:
+    those running at the call) exits, or when `check()` (called on every look) raises."""
+    dead = {workspace for workspace, _ in deaths}
+    dead_instances = {instance for _, instance in deaths}
+    if members is None:
+        members = [name for name in pipeline.current if pipeline.alive(name)]
+
+    def healed():
+        if check is not None:
+            check()
+        for name in members:
+            assert pipeline.alive(name), \
+                f"{name} exited:\n" + pipeline.current[name].log_text()[-3000:]
+        rows = workspace_rows(database_url)
+        return all(rows[w][0] == "online" and rows[w][1] not in dead_instances for w in dead)
+
+    wait_until(healed, timeout=timeout, interval=interval, message=LazyMessage(
+        lambda: f"{what}: " + describe_unhealed(database_url, sim, deaths)))
+
+
+def settle_pipeline(database_url, topics, observer, pipeline, producers, stop_timeout=15.0,
+                    answer_timeout=180):
+    """The end of a reliability run: stops `producers` (exit 0), waits until every
+    CheckRequest is answered, the actuator's group has committed every verdict, no restart is
+    pending, every Action is published and on the topic, then stops every other member still
+    running (exit 0). Returns the seconds each phase was done at, from the call."""
+    started = time.monotonic()
+    phases = {}
+    for name in producers:
+        code, _ = pipeline.stop(name, timeout=stop_timeout)
+        assert code == 0, name
+    wait_until(lambda: not observer.unanswered(), timeout=answer_timeout, interval=1.0,
+               message=LazyMessage(lambda: f"every request answered: {observer.unanswered()[:5]}"))
+    phases["answered"] = round(time.monotonic() - started, 1)
+    wait_until(lambda: group_caught_up(pipeline.actuator_group, topics["verdicts"]),
+               timeout=120, interval=1.0, message="the actuator caught up")
+    phases["caught_up"] = round(time.monotonic() - started, 1)
+    wait_until(lambda: pending_restarts(database_url, pipeline.actuator_group) == 0
+               and query_one(database_url, "SELECT count(*) FROM reconciler_actuator_actions "
+                             "WHERE published_at IS NULL") == 0,
+               timeout=120, interval=0.5, message="restarts concluded and actions published")
+    phases["published"] = round(time.monotonic() - started, 1)
+    actions = query_one(database_url, "SELECT count(*) FROM reconciler_actuator_actions")
+    wait_until(lambda: observer.actions.count() >= actions, timeout=60,
+               message="the actions on the topic")
+    phases["on_topic"] = round(time.monotonic() - started, 1)
+    for name in [n for n in pipeline.current if n not in producers and pipeline.alive(n)]:
+        code, _ = pipeline.stop(name, timeout=stop_timeout)
+        assert code == 0, name
+    return phases
+
+
+def verify_reliability_run(database_url, topics, sim, observer, pipeline, deaths, rows_before,
+                           restarts_exactly_once=False):
+    """check_reliability_invariants over everything the observer saw, then
+    `reconciler-audit --verify --strict` as a second opinion. Returns the figures."""
+    figures = check_reliability_invariants(
+        database_url, sim, pipeline, deaths, rows_before,
+        [(sweep, workspace) for _, _, (sweep, workspace, _, _) in observer.checks.snapshot()],
+        observer.verdicts.snapshot(), observer.actions.snapshot(),
+        restarts_exactly_once=restarts_exactly_once)
+    code, output = audit_verify(topics, database_url)
+    assert code == 0 and "PASSED" in output, output
+    return figures

@@ -676,6 +676,39 @@ def test_actuator_kill_9_between_flip_and_restart_still_restarts(
     assert second.process.stop() == 0
 
 
+def test_actuator_database_lost_during_restart_call_records_result_without_resending(
+        database, sim, topics, processes):
+    instance = new_instance_id()
+    [workspace] = make_fleet(database, sim, [
+        {"status": "online", "instance_id": instance, "sim_state": "terminated"}])
+    # The restart takes 3 s; the database drops every actuator connection meanwhile, so the
+    # accepted call cannot be recorded in the transaction that claimed it.
+    sim.add_fault(mode="latency", endpoint="restart", fixed_ms=3000,
+                  target={"workspace_id": workspace})
+    send_verdicts(topics, [verdict(workspace, instance)])
+    actuator = start_actuator(processes, database, sim, topics)
+    harness.wait_until(lambda: sim.restarts_received(workspace) >= 1,
+                       message="restart call in flight")
+    terminated = query(database, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                       "WHERE application_name = 'reconciler-actuator' AND datname = "
+                       "current_database()")
+    assert terminated[0][0] >= 1
+
+    wait_for_outcomes(database, workspace, "RESTART_ACCEPTED")
+    harness.wait_until(lambda: (r := row(database, workspace))["status"] == "online"
+                       and r["instance_id"] != instance, message="back online")
+    time.sleep(2)  # a resend would come at once: the row was due again when the claim died
+    assert outcomes(database, workspace) == ["FLIPPED_RESTART_REQUESTED", "RESTART_ACCEPTED"]
+    assert restarts(database, workspace) == [{"state": "accepted", "attempts": 1,
+                                              "last_error_name": None}]
+    assert sim.restarts_received(workspace) == 1
+    assert sim.restarts_performed(workspace) == 1
+    messages = [line.get("msg", "") for line in actuator.log_lines()]
+    assert any(m.startswith("restart: recording the result failed") for m in messages), messages
+    assert "restart: result recorded after the database came back" in messages, messages
+    assert actuator.process.stop() == 0
+
+
 # --- breaker ---------------------------------------------------------------------------------
 
 def run_whole_fleet_dead(database, sim, topics, processes, actuator_count):

@@ -421,7 +421,7 @@ END_TEST
 
 START_TEST(test_actuator_verdict_validation_bounds_keys)
 {
-    char long_text[2048];
+    static char long_text[ACTUATOR_MAX_INSTANCE_ID_LENGTH + 2];
     verdict record;
     memset(&record, 0, sizeof record);
     const char *detail = NULL;

@@ -541,8 +541,9 @@ START_TEST(test_codec_canonical_form_rejects_invalid_schemas)
         "{\"type\":\"fixed\",\"name\":\"F\",\"size\":\"16\"}",
         "{\"type\":\"record\",\"name\":\"1R\",\"fields\":[]}",
         "{\"type\":\"int\",\"type\":\"long\"}", /* duplicate key */
-        "[\"null\",{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[]},"
-        "{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[]}]", /* E defined twice */
+        /* E defined twice; parenthesized: one element split over two lines, not a lost comma */
+        ("[\"null\",{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[]},"
+         "{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[]}]"),
         "{\"type\":\"array\"}",
         "42",
     };

@@ -19,6 +19,7 @@
 #include "actuator_decide.h"
 #include "dlq.h"
 #include "kafka_config.h"
+#include "kafka_lag.h"
 #include "log.h"
 #include "restart_worker.h"
 #include "actuator_store.h"
@@ -35,6 +36,8 @@
 #define HOLD_BACKOFF_MIN_MS 250
 #define HOLD_BACKOFF_MAX_MS 15000
 #define GAUGE_INTERVAL_MS 5000
+/* The lag gauge reads librdkafka's cached watermarks only: cheap enough to refresh often. */
+#define LAG_INTERVAL_MS 1000
 #define PRUNE_INTERVAL_MS (3600 * 1000)
 /* Shutdown budget (the whole must stay under 15 s): publishing the outbox, then the
  * producer's flush. The consumer's close takes a round trip or two. */
@@ -83,6 +86,7 @@ typedef struct {
     bool fatal;
     bool stopping;
     int64_t next_gauges_ms;
+    int64_t next_lag_ms;
     int64_t next_prune_ms;
 } actuator_loop;
 
@@ -571,6 +575,13 @@ static void handle_message(actuator_loop *loop, rd_kafka_message_t *message)
 
 static void housekeeping(actuator_loop *loop, int64_t now_ms)
 {
+    if (now_ms >= loop->next_lag_ms) {
+        loop->next_lag_ms = now_ms + LAG_INTERVAL_MS;
+        int64_t lag = 0;
+        if (kafka_consumer_lag(loop->consumer, &lag)) {
+            metrics_gauge_set(loop->metrics->consumer_lag, (double)lag);
+        }
+    }
     if (now_ms >= loop->next_gauges_ms) {
         loop->next_gauges_ms = now_ms + GAUGE_INTERVAL_MS;
         /* The periodic reconnect too: it is how an outage ends when no verdict needs the

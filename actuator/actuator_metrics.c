@@ -142,6 +142,10 @@ bool actuator_metrics_init(actuator_metrics *metrics)
     metrics->paused = gauge(registry, "reconciler_actuator_consumption_paused",
                             "1 while consumption is paused because a verdict waits for the "
                             "database or the DLQ");
+    metrics->consumer_lag =
+        gauge(registry, "reconciler_actuator_consumer_lag",
+              "Verdicts on this actuator's assigned partitions not yet taken (high watermark "
+              "minus position, from librdkafka's cached watermarks; frozen while paused)");
     metrics->dry_run = gauge(registry, "reconciler_actuator_dry_run",
                              "1 when ACTUATOR_DRY_RUN is on (nothing is changed)");
 
@@ -156,7 +160,7 @@ bool actuator_metrics_init(actuator_metrics *metrics)
                metrics->dlq_extra[ACTUATOR_DLQ_INVALID_SWEEP_ID] != NULL &&
                metrics->dlq_extra[ACTUATOR_DLQ_INVALID_INSTANCE_ID] != NULL &&
                metrics->decision_seconds != NULL && metrics->paused != NULL &&
-               metrics->dry_run != NULL;
+               metrics->consumer_lag != NULL && metrics->dry_run != NULL;
     return complete;
 }
 

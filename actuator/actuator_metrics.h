@@ -54,6 +54,7 @@ typedef struct {
     metrics_counter *dlq_extra[ACTUATOR_DLQ_EXTRA_COUNT];
     metrics_histogram *decision_seconds;
     metrics_gauge *paused;
+    metrics_gauge *consumer_lag;
     metrics_gauge *dry_run;
 } actuator_metrics;
 

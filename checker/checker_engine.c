@@ -39,6 +39,7 @@
 #include "dlq.h"
 #include "http_client.h"
 #include "kafka_config.h"
+#include "kafka_lag.h"
 #include "log.h"
 #include "offset_tracker.h"
 #include "timeutil.h"
@@ -712,30 +713,10 @@ static bool register_metrics(checker_engine *engine, metrics_registry *registry)
 
 static void update_lag(checker_engine *engine)
 {
-    rd_kafka_topic_partition_list_t *assignment = NULL;
-    rd_kafka_resp_err_t error = rd_kafka_assignment(engine->consumer, &assignment);
-    if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        log_debug("rd_kafka_assignment failed", "{s:s}", "error", rd_kafka_err2str(error));
-        return;
-    }
-    error = rd_kafka_position(engine->consumer, assignment);
-    if (error != RD_KAFKA_RESP_ERR_NO_ERROR)
-        log_debug("rd_kafka_position failed", "{s:s}", "error", rd_kafka_err2str(error));
     int64_t lag = 0;
-    for (int index = 0; error == RD_KAFKA_RESP_ERR_NO_ERROR && index < assignment->cnt; index++) {
-        const rd_kafka_topic_partition_t *element = &assignment->elems[index];
-        int64_t low = 0, high = 0;
-        /* Cached from fetch responses: no broker round trip. */
-        if (rd_kafka_get_watermark_offsets(engine->consumer, element->topic, element->partition,
-                                           &low, &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-            high < 0)
-            continue;
-        int64_t position = element->offset >= 0 ? element->offset : low;
-        if (position >= 0 && high > position)
-            lag += high - position;
+    if (kafka_consumer_lag(engine->consumer, &lag)) {
+        metrics_gauge_set(engine->metrics.consumer_lag, (double)lag);
     }
-    rd_kafka_topic_partition_list_destroy(assignment);
-    metrics_gauge_set(engine->metrics.consumer_lag, (double)lag);
 }
 
 /* ---- set-up and tear-down -------------------------------------------------------------- */

@@ -892,6 +892,40 @@ def test_actuator_database_outage_pauses_consumption_and_resumes(
     assert_committed_everything(actuator, topics)
 
 
+def test_actuator_consumer_lag_counts_verdicts_waiting_and_drains_to_zero(
+        database, sim, topics, processes):
+    instance = new_instance_id()
+    [workspace] = make_fleet(database, sim, [
+        {"status": "online", "instance_id": instance, "sim_state": "terminated"}])
+    waiting = 20
+    # On one partition: a NOT_RUNNING verdict the actuator cannot decide while the database
+    # is cut, and RUNNING verdicts behind it, all there before the actuator's first fetch.
+    send_verdicts(topics, [verdict(workspace, instance)] +
+                  [verdict(str(uuid.uuid4()), new_instance_id(), "RUNNING")
+                   for _ in range(waiting)], partition=0)
+    host, port = harness.url_host_port(database)
+    with harness.TcpProxy(host, port) as proxy:
+        proxy.cut()
+        actuator = start_actuator(processes, harness.url_with_port(database, proxy.port), sim,
+                                  topics)
+        harness.wait_until(lambda: actuator.metric("reconciler_actuator_consumption_paused") == 1,
+                           message="consumption paused on the held verdict")
+        # The held verdict and everything behind it are not taken: the position is the held
+        # one's offset or the one after it, whichever librdkafka reports.
+        harness.wait_until(
+            lambda: waiting <= actuator.metric("reconciler_actuator_consumer_lag") <= waiting + 1,
+            message=harness.LazyMessage(lambda: "lag of the waiting verdicts: " + str(
+                actuator.metric("reconciler_actuator_consumer_lag"))))
+        proxy.restore()
+        wait_for_outcomes(database, workspace, "RESTART_ACCEPTED", timeout=60)
+        harness.wait_until(lambda: actuator.metric("reconciler_actuator_verdicts_total",
+                                                   {"liveness": "RUNNING"}) == waiting,
+                           message="the waiting verdicts taken")
+        harness.wait_until(lambda: actuator.metric("reconciler_actuator_consumer_lag") == 0,
+                           message="lag drained")
+        assert actuator.process.stop() == 0
+
+
 # --- poison -----------------------------------------------------------------------------------
 
 def test_actuator_undecodable_input_goes_to_dlq_and_consumption_goes_on(

@@ -3,9 +3,10 @@
  * States: idle -> (claim) in flight -> (all delivery reports) finished -> (mark) idle. A
  * delivery failure releases that row's claim so the next claim sends it again; a marking
  * failure (database down) keeps the finished batch and retries the marking on the next tick
- * before claiming anything new. Claims last PUBLISHER_CLAIM_MS: longer than librdkafka's
- * delivery timeout would be safer against duplicates, shorter lets another actuator take
- * over sooner after a crash; a minute bounds both, and a duplicate Action is harmless
+ * before claiming anything new. A claim names the database backend that made it: once that
+ * backend is gone (the actuator died, or lost the connection) any actuator of the group takes
+ * the rows over at its next scan. Otherwise a claim lasts PUBLISHER_CLAIM_MS, which only
+ * matters for a claimer that is alive but unreachable; a duplicate Action is harmless
  * (at-least-once, CONTRACTS §5). */
 #include "action_publisher.h"
 

@@ -844,10 +844,13 @@ actuator_store_claim_unpublished(actuator_store *database, const char *claimer, 
     PGresult *result =
         run(database, "claim unpublished actions", PGRES_TUPLES_OK,
             "UPDATE reconciler_actuator_actions SET publish_claimed_by = $2, publish_claimed_until "
-            "= now() + $3::bigint * interval '1 millisecond' WHERE id IN (SELECT id FROM "
-            "reconciler_actuator_actions WHERE consumer_group = $1 AND published_at IS NULL AND "
-            "(publish_claimed_until IS NULL OR publish_claimed_until < now()) ORDER BY id LIMIT "
-            "$4::integer FOR UPDATE SKIP LOCKED) RETURNING id, workspace_id, instance_id, "
+            "= now() + $3::bigint * interval '1 millisecond', publish_claimed_backend = "
+            "pg_backend_pid() WHERE id IN (SELECT id FROM reconciler_actuator_actions AS action "
+            "WHERE consumer_group = $1 AND published_at IS NULL AND (publish_claimed_until IS "
+            "NULL OR publish_claimed_until < now() OR (publish_claimed_backend IS NOT NULL AND "
+            "NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = "
+            "action.publish_claimed_backend))) ORDER BY id LIMIT $4::integer FOR UPDATE SKIP "
+            "LOCKED) RETURNING id, workspace_id, instance_id, "
             "verdict_topic, verdict_partition, verdict_offset, outcome, reason, "
             "(extract(epoch FROM acted_at) * 1000)::bigint, dry_run, sweep_id, "
             "(extract(epoch FROM verdict_checked_at) * 1000)::bigint, attempt, actuator_id",

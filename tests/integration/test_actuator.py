@@ -926,6 +926,49 @@ def test_actuator_consumer_lag_counts_verdicts_waiting_and_drains_to_zero(
         assert actuator.process.stop() == 0
 
 
+def test_actuator_takes_over_action_claims_of_a_gone_connection_at_once(
+        database, sim, topics, processes):
+    group = "actuator-it-" + uuid.uuid4().hex[:8]
+    workspace = str(uuid.uuid4())
+
+    def claimed_action(offset, backend):
+        """An unpublished Action row claimed for an hour by the connection `backend`."""
+        return query(database, "INSERT INTO reconciler_actuator_actions (consumer_group, "
+                     "workspace_id, instance_id, verdict_topic, verdict_partition, verdict_offset, "
+                     "outcome, reason, acted_at, dry_run, sweep_id, verdict_checked_at, "
+                     "publish_claimed_by, publish_claimed_until, publish_claimed_backend) VALUES "
+                     "(%s, %s, 'i-claimed', %s, 0, %s, 'SKIPPED_NOT_ONLINE', 'test', now(), "
+                     "false, 'sweep-claimed', now(), 'a-killed-actuator', now() + interval "
+                     "'1 hour', %s) RETURNING id",
+                     (group, workspace, topics["verdicts"], offset, backend))[0][0]
+
+    def published(action_id):
+        return query(database, "SELECT published_at IS NOT NULL FROM reconciler_actuator_actions "
+                     "WHERE id = %s", (action_id,))[0][0]
+
+    with psycopg.connect(database) as gone:
+        gone_backend = gone.execute("SELECT pg_backend_pid()").fetchone()[0]
+    live = psycopg.connect(database, autocommit=True)
+    try:
+        live_backend = live.execute("SELECT pg_backend_pid()").fetchone()[0]
+        # The live claim has the lower id: a publisher ignoring it would claim both rows in
+        # one batch, so it is still unpublished when the other one is published.
+        live_claim = claimed_action(1, live_backend)
+        gone_claim = claimed_action(2, gone_backend)
+        actuator = start_actuator(processes, database, sim, topics, group=group)
+        harness.wait_until(lambda: published(gone_claim), timeout=20,
+                           message="the gone connection's claim taken over before it expires")
+        assert not published(live_claim)
+    finally:
+        live.close()
+    harness.wait_until(lambda: published(live_claim), timeout=20,
+                       message="the claim taken over once its connection closed")
+    on_topic = {(record["verdict_offset"], record["outcome"])
+                for _, record in read_actions(topics, 2)}
+    assert on_topic == {(1, "SKIPPED_NOT_ONLINE"), (2, "SKIPPED_NOT_ONLINE")}
+    assert actuator.process.stop() == 0
+
+
 # --- poison -----------------------------------------------------------------------------------
 
 def test_actuator_undecodable_input_goes_to_dlq_and_consumption_goes_on(

@@ -9,7 +9,8 @@ random order, so that each kind is killed several times:
   to take over before starting the killed one again;
 - checkers: while requests are in flight (every CP answer is delayed 20-120 ms);
 - the actuator: while flipped workspaces wait for their restart (every restart answer is
-  delayed 100-300 ms, and the driver waits for a pending restart before killing it).
+  delayed 100-300 ms, and the driver waits for a pending restart before killing it; when
+  the round's wave is already restarted, it terminates 3 more instances first).
 
 Meanwhile 5 % of the fleet's instances are terminated, a wave at the start of each round. When the
 chaos ends and the pipeline has settled, the invariants must hold
@@ -34,6 +35,8 @@ FLEET = harness.reliability_knob("CHAOS_FLEET", 5000, sanitized=2500)
 ROUNDS = harness.reliability_knob("CHAOS_ROUNDS", 6, sanitized=4)
 SEED = harness.reliability_knob("CHAOS_SEED", random.randrange(1 << 30))
 TERMINATED = FLEET * 5 // 100
+# Deaths added before an actuator kill that would otherwise find no restart pending.
+EXTRA_WAVE = 3
 MEMBERS = {"producer": ("producer-a", "producer-b"), "checker": ("checker-1", "checker-2"),
            "actuator": ("actuator",)}
 
@@ -59,9 +62,9 @@ def poll_briefly(read, seconds=3.0):
     return value
 
 
-def kill_and_restart(kind, database_url, pipeline, rng, at):
+def kill_and_restart(kind, database_url, sim, pipeline, rng, at):
     """SIGKILLs a member of `kind` at a busy moment and starts it again; returns what was
-    going on at the kill."""
+    going on at the kill, and the deaths it added to make that moment (`extra_deaths`)."""
     victim = choose_victim(kind, pipeline, rng)
     context = {"at": at, "victim": victim}
     if kind == "checker":
@@ -71,9 +74,16 @@ def kill_and_restart(kind, database_url, pipeline, rng, at):
     elif kind == "producer":
         context["active"] = pipeline.metric(victim, "reconciler_producer_active") == 1
     else:
-        # Between flip and restart: restarts pending in the outbox.
-        context["pending_restarts"] = poll_briefly(
-            lambda: harness.pending_restarts(database_url, pipeline.actuator_group))
+        # Between flip and restart: restarts pending in the outbox. When the round's wave is
+        # already restarted (its kill came late in the round), a few more deaths make some:
+        # flipped within a sweep or two, each restart then pending for its 100-300 ms answer.
+        def pending():
+            return harness.pending_restarts(database_url, pipeline.actuator_group)
+
+        context["pending_restarts"] = poll_briefly(pending, seconds=1.0)
+        if not context["pending_restarts"]:
+            context["extra_deaths"] = sim.terminate(EXTRA_WAVE)
+            context["pending_restarts"] = poll_briefly(pending, seconds=60.0)
     pipeline.kill(victim)
     if kind == "producer" and context["active"]:
         # Failover: the standby takes the lock (it retries every min(interval, 5 s)) before
@@ -121,8 +131,13 @@ def run(database_url, topics, sim, observer, pipeline, rng):
         for kind in rng.sample(list(MEMBERS), len(MEMBERS)):
             # Pacing of the chaos itself (not a wait for a condition): 2-4 s between kills.
             time.sleep(rng.uniform(2.0, 4.0))
-            kill_log.append(kill_and_restart(kind, database_url, pipeline, rng,
-                                             round(time.monotonic() - chaos_started, 1)))
+            context = kill_and_restart(kind, database_url, sim, pipeline, rng,
+                                       round(time.monotonic() - chaos_started, 1))
+            extra = context.pop("extra_deaths", [])
+            deaths += extra
+            if extra:
+                context["extra_deaths"] = len(extra)
+            kill_log.append(context)
             kills[kind] += 1
     chaos_seconds = time.monotonic() - chaos_started
     assert any(k.get("pending_restarts") for k in kill_log), kill_log
@@ -149,6 +164,7 @@ def run(database_url, topics, sim, observer, pipeline, rng):
         "drain_seconds": round(drain_seconds, 1), "drain_phases": drain,
         "total_seconds": round(time.monotonic() - started, 1),
         "processes_started": len(pipeline.history),
+        "extra_deaths": sum(k.get("extra_deaths", 0) for k in kill_log),
     })
     harness.report_figures("crash_chaos", figures)
     print("kills:", kill_log, flush=True)

@@ -326,6 +326,20 @@ def test_secrets_appear_in_no_log_metric_config_output_or_topic(started):
 
 # --- (b) TLS ----------------------------------------------------------------------------------
 
+class JsonRequestHandler(http.server.BaseHTTPRequestHandler):
+    """The test servers' handler base: HTTP/1.1 (kept-alive connections, as the programs'
+    libcurl clients use them) and answer(status, document) with a JSON body and its length."""
+    protocol_version = "HTTP/1.1"
+
+    def answer(self, status, document):
+        body = json.dumps(document).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
 class TlsServer:
     """A local https server with a self-signed certificate for 127.0.0.1: the CP status
     endpoint answers {"state":"terminated"}, the restart endpoint 202. It records each request
@@ -345,21 +359,11 @@ class TlsServer:
         context.load_cert_chain(self.cert, key)
         owner = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(JsonRequestHandler):
             def setup(self):
                 self.request.settimeout(10)
                 self.request.do_handshake()  # here, not in the accept loop
                 super().setup()
-
-            def answer(self, status, document):
-                body = json.dumps(document).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
 
             def record(self):
                 length = int(self.headers.get("Content-Length") or 0)
@@ -509,17 +513,7 @@ class RecordingCp:
         self._lock = threading.Lock()
         owner = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def answer(self, status, document):
-                body = json.dumps(document).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
+        class Handler(JsonRequestHandler):
             def do_GET(self):  # noqa: N802 - http.server's naming
                 match = owner.UNRESERVED_TARGET.fullmatch(self.path)
                 if match is None:

@@ -701,12 +701,12 @@ static void abort_transfer(checker_engine *engine, work_item *item)
     engine->in_http--;
 }
 
-static size_t revoked_in_producer(const checker_engine *engine,
-                                  const rd_kafka_topic_partition_list_t *partitions)
+static size_t revoked_in_place(const checker_engine *engine,
+                               const rd_kafka_topic_partition_list_t *partitions, item_place place)
 {
     size_t count = 0;
     for (const work_item *item = engine->all_items; item != NULL; item = item->all_next) {
-        if (item->place == PLACE_PRODUCER && partition_listed(partitions, item->partition))
+        if (item->place == place && partition_listed(partitions, item->partition))
             count++;
     }
     return count;
@@ -727,7 +727,7 @@ static size_t await_revoked_deliveries(checker_engine *engine,
                           : CHECKER_REVOKE_DELIVERY_WAIT_MAX_MS;
     int64_t deadline_ms = time_now_monotonic_ms() + wait_ms;
     size_t left;
-    while ((left = revoked_in_producer(engine, partitions)) > 0 &&
+    while ((left = revoked_in_place(engine, partitions, PLACE_PRODUCER)) > 0 &&
            time_now_monotonic_ms() < deadline_ms && !engine->fatal) {
         rd_kafka_poll(engine->producer, 10);
         if (engine->options->server != NULL)
@@ -832,14 +832,18 @@ static void on_rebalance(rd_kafka_t *consumer, rd_kafka_resp_err_t event,
         bool lost = rd_kafka_assignment_lost(consumer);
         size_t counts[REVOKE_STAGE_COUNT] = {0};
         /* A lost assignment may already be someone else's: waiting helps nothing there. */
-        if (!lost) {
-            size_t before = revoked_in_producer(engine, partitions);
+        size_t produced = revoked_in_place(engine, partitions, PLACE_PRODUCER);
+        size_t retrying = revoked_in_place(engine, partitions, PLACE_PRODUCE_QUEUE);
+        if (!lost)
             counts[REVOKE_STAGE_UNDELIVERED] = await_revoked_deliveries(engine, partitions);
-            counts[REVOKE_STAGE_DELIVERED] = before - counts[REVOKE_STAGE_UNDELIVERED];
-        } else {
-            counts[REVOKE_STAGE_UNDELIVERED] = revoked_in_producer(engine, partitions);
-        }
+        else
+            counts[REVOKE_STAGE_UNDELIVERED] = produced;
         drop_revoked(engine, partitions, counts);
+        /* What left the producer during the wait either was delivered or failed and joined
+         * the retry queue, which drop_revoked counted. */
+        size_t failed_while_waiting = counts[REVOKE_STAGE_PRODUCE_RETRY] - retrying;
+        counts[REVOKE_STAGE_DELIVERED] =
+            produced - counts[REVOKE_STAGE_UNDELIVERED] - failed_while_waiting;
         if (!lost) {
             /* Offsets were stored as work completed; commit them now, synchronously, so the
              * next owner starts right after the last delivered verdict. */

@@ -395,26 +395,21 @@ static bool take_group_token(actuator_store *database, actuator_rate_kind kind, 
     const double burst = 1.0;
     const char *kind_name = actuator_rate_kind_name(kind);
     const char *lock_parameters[] = {database->consumer_group, kind_name};
+    /* RETURNING is computed after the row lock is granted, so the clock read there does not
+     * count the wait for the lock as refill time. */
     PGresult *result = run(
         database, "lock rate limit", PGRES_TUPLES_OK,
         "INSERT INTO reconciler_actuator_rate_limits AS bucket (consumer_group, kind, tokens, "
         "refilled_ms) VALUES ($1, $2, 1, (extract(epoch FROM clock_timestamp()) * 1000)::bigint) "
         "ON CONFLICT (consumer_group, kind) DO UPDATE SET tokens = bucket.tokens RETURNING "
-        "bucket.tokens, bucket.refilled_ms",
+        "bucket.tokens, bucket.refilled_ms, (extract(epoch FROM clock_timestamp()) * 1000)::bigint",
         2, lock_parameters);
     if (result == NULL) {
         return false;
     }
     double stored_tokens = strtod(PQgetvalue(result, 0, 0), NULL);
     int64_t stored_at_ms = integer_value(result, 0, 1);
-    PQclear(result);
-    /* Read after the lock was granted: the wait for it must not count as refill time lost. */
-    result = run(database, "read database clock", PGRES_TUPLES_OK,
-                 "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint", 0, NULL);
-    if (result == NULL) {
-        return false;
-    }
-    int64_t now_ms = integer_value(result, 0, 0);
+    int64_t now_ms = integer_value(result, 0, 2);
     PQclear(result);
 
     token_bucket bucket =

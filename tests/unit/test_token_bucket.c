@@ -1,4 +1,5 @@
-/* Unit tests of the token bucket: the rate limit of CP requests and restarts. */
+/* Unit tests of the token bucket: the rate limit of CP requests, and the group-wide flip and
+ * restart rates restored from and stored back to a database row. */
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>

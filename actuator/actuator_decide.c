@@ -22,7 +22,6 @@ static const char *const detail_names[ACTUATOR_DETAIL_COUNT] = {
     [ACTUATOR_DETAIL_STATUS_NOT_ONLINE] = "status_not_online",
     [ACTUATOR_DETAIL_CAS_NO_MATCH] = "compare_and_swap_no_match",
     [ACTUATOR_DETAIL_BREAKER_OPEN] = "breaker_open",
-    [ACTUATOR_DETAIL_BREAKER_HELD_OPEN] = "breaker_held_open",
     [ACTUATOR_DETAIL_DRY_RUN] = "dry_run",
     [ACTUATOR_DETAIL_FLIPPED] = "flipped",
 };
@@ -46,18 +45,27 @@ static bool text_empty(const char *text)
     return text == NULL || text[0] == '\0';
 }
 
-bool actuator_breaker_is_open(int64_t rank, int64_t limit)
+bool actuator_breaker_is_open(int64_t window_count, int64_t limit)
 {
-    return rank > limit;
+    return window_count >= limit;
 }
 
-bool actuator_breaker_carries_over(bool previous_found, int64_t previous_seen,
-                                   int64_t previous_limit, int64_t previous_idle_ms,
-                                   int64_t carry_over_ms)
+int64_t actuator_breaker_window_start_ms(int64_t now_ms, int64_t window_ms)
 {
-    return previous_found && carry_over_ms > 0 &&
-           actuator_breaker_is_open(previous_seen, previous_limit) && previous_idle_ms >= 0 &&
-           previous_idle_ms <= carry_over_ms;
+    if (window_ms <= 0) {
+        return now_ms;
+    }
+    if (now_ms < INT64_MIN + window_ms) {
+        return INT64_MIN;
+    }
+    return now_ms - window_ms;
+}
+
+bool actuator_breaker_counts(action_outcome outcome)
+{
+    return outcome == ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED ||
+           outcome == ACTION_OUTCOME_SKIPPED_DRY_RUN ||
+           outcome == ACTION_OUTCOME_SKIPPED_BREAKER_OPEN;
 }
 
 bool actuator_verdict_is_fresh(int64_t checked_at_ms, int64_t now_ms, int64_t max_age_ms)
@@ -114,13 +122,10 @@ actuator_decision actuator_decide(const actuator_verdict_facts *verdict_facts,
         return decision(ACTION_OUTCOME_SKIPPED_NOT_ONLINE, ACTUATOR_DETAIL_STATUS_NOT_ONLINE);
     }
 
-    /* 7. Mass-failure breaker: the first `limit` NOT_RUNNING workspaces of a sweep may act,
-     * none at all in a sweep that inherited an open breaker. */
-    if (actuator_breaker_is_open(breaker->rank, breaker->limit)) {
+    /* 7. Mass-failure breaker: the group acts on at most `limit` workspaces per rolling
+     * window, across sweeps and actuators; none while more than that look dead. */
+    if (actuator_breaker_is_open(breaker->window_count, breaker->limit)) {
         return decision(ACTION_OUTCOME_SKIPPED_BREAKER_OPEN, ACTUATOR_DETAIL_BREAKER_OPEN);
-    }
-    if (breaker->held_open) {
-        return decision(ACTION_OUTCOME_SKIPPED_BREAKER_OPEN, ACTUATOR_DETAIL_BREAKER_HELD_OPEN);
     }
 
     /* 8-9. Everything says act; dry run only reports it. */
@@ -189,14 +194,9 @@ void actuator_format_reason(actuator_detail detail, const actuator_verdict_facts
     }
     case ACTUATOR_DETAIL_BREAKER_OPEN:
         snprintf(buffer, size,
-                 "%s: workspace %" PRId64 " of this sweep reported not running, limit %" PRId64,
-                 name, breaker->rank, breaker->limit);
-        return;
-    case ACTUATOR_DETAIL_BREAKER_HELD_OPEN:
-        snprintf(buffer, size,
-                 "%s: the previous sweep ended beyond its limit; no workspace of this sweep "
-                 "is acted on",
-                 name);
+                 "%s: at least %" PRId64 " other workspaces of the group would have been acted on "
+                 "in the last %" PRId64 "s, limit %" PRId64,
+                 name, breaker->window_count, breaker->window_ms / 1000, breaker->limit);
         return;
     case ACTUATOR_DETAIL_NOT_A_UUID:
         snprintf(buffer, size, "%s: workspace_id is not a uuid, no row can match", name);

@@ -1,7 +1,7 @@
 /* actuator_decide.h — what the actuator does about one verdict: the pure decision and its guards.
  *
- * For: the decision function (verdict + current row + breaker position + clock -> outcome),
- * the breaker's limit for a sweep, the checks a verdict must pass before it may touch the
+ * For: the decision function (verdict + current row + breaker window + clock -> outcome),
+ * the breaker's limit and window, the checks a verdict must pass before it may touch the
  * database, and the closed set of details that explain each outcome. Everything here is a
  * pure function: no I/O, no clock read, no allocation; the unit tests call it with tables.
  * Not for: reading the row, counting the breaker or flipping anything (actuator_store.c does that
@@ -38,8 +38,7 @@ typedef enum {
     ACTUATOR_DETAIL_INSTANCE_CHANGED,    /* the row points at another instance now */
     ACTUATOR_DETAIL_STATUS_NOT_ONLINE,   /* the row is no longer online */
     ACTUATOR_DETAIL_CAS_NO_MATCH,        /* the conditional UPDATE changed no row */
-    ACTUATOR_DETAIL_BREAKER_OPEN,        /* beyond the sweep's mass-failure limit */
-    ACTUATOR_DETAIL_BREAKER_HELD_OPEN,   /* the previous sweep ended beyond its limit */
+    ACTUATOR_DETAIL_BREAKER_OPEN,        /* the group's breaker window is at its limit */
     ACTUATOR_DETAIL_DRY_RUN,             /* would have flipped; dry run changes nothing */
     ACTUATOR_DETAIL_FLIPPED,             /* flipped offline, restart queued */
     ACTUATOR_DETAIL_COUNT
@@ -63,11 +62,17 @@ typedef struct {
     const char *runtime;     /* NULL = SQL NULL */
 } actuator_row_facts;
 
-/* Where this verdict falls among its sweep's NOT_RUNNING verdicts. */
+/* The group's mass-failure breaker as this verdict finds it (one breaker per consumer group,
+ * shared by every actuator of the group through PostgreSQL, docs/actuator.md "Breaker").
+ * window_count: how many OTHER workspaces had a verdict that would act (flipped, dry-run
+ * "would flip", or held back by this breaker: actuator_breaker_counts) within the last
+ * window_ms, whatever sweep reported them and whichever actuator decided them. The verdict's
+ * own workspace is left out, so a workspace re-reported sweep after sweep is not counted
+ * against itself. */
 typedef struct {
-    int64_t rank;   /* 1-based position of this workspace in the sweep's count */
-    int64_t limit;  /* actuator_breaker_limit() for the sweep */
-    bool held_open; /* the sweep started with its breaker open (actuator_breaker_carries_over) */
+    int64_t window_count;
+    int64_t limit;     /* actuator_breaker_limit() for the verdict's sweep_size */
+    int64_t window_ms; /* ACTUATOR_BREAKER_WINDOW, for the Action's reason */
 } actuator_breaker_facts;
 
 typedef struct {
@@ -89,7 +94,7 @@ typedef struct {
  *   4. runtime 'external', instance_id NULL/''    -> SKIPPED_OUT_OF_SCOPE
  *   5. row's instance_id != verdict's             -> SKIPPED_INSTANCE_CHANGED
  *   6. status != 'online'                         -> SKIPPED_NOT_ONLINE
- *   7. rank > limit, or the breaker held open from the previous sweep -> SKIPPED_BREAKER_OPEN
+ *   7. the group's breaker is open (window_count >= limit) -> SKIPPED_BREAKER_OPEN
  *   8. dry run                                    -> SKIPPED_DRY_RUN
  *   9. otherwise                                  -> FLIPPED_RESTART_REQUESTED
  * Why this order: the first six make the verdict moot (there is nothing to act on), so they
@@ -102,27 +107,34 @@ actuator_decision actuator_decide(const actuator_verdict_facts *verdict_facts,
                                   const actuator_breaker_facts *breaker, int64_t now_ms,
                                   const actuator_policy *policy);
 
-/* How many NOT_RUNNING verdicts of one sweep may be acted on. An absolute threshold is used
- * as is; a percentage is config_threshold_resolve(threshold, sweep_size) (rounded down) but
- * at least 1, so that a small fleet (20% of 4 is 0) can still heal one workspace per sweep;
- * the harm a bogus "all dead" sweep can do is then bounded by one restart. 0 (absolute or
- * 0%) means "act on nothing": a kill switch that still records every decision. */
+/* How many workspaces the group may act on within one breaker window. An absolute threshold
+ * is used as is; a percentage is of the in-scope fleet, i.e. the sweep_size the verdict
+ * carries (the producer's count of in-scope rows when the sweep started):
+ * config_threshold_resolve(threshold, sweep_size) (rounded down) but at least 1, so that a
+ * small fleet (20% of 4 is 0) can still heal one workspace per window; the harm a bogus
+ * "all dead" report can do is then bounded by one restart. 0 (absolute or 0%) means "act on
+ * nothing": a kill switch that still records every decision. */
 int64_t actuator_breaker_limit(config_threshold threshold, int64_t sweep_size);
 
-/* Whether rank lies beyond the limit, i.e. the sweep's breaker is open for this verdict. */
-bool actuator_breaker_is_open(int64_t rank, int64_t limit);
+/* Whether the group's breaker is open for a verdict: window_count other workspaces would
+ * have acted within the window, and the limit allows no more. Re-evaluated at every
+ * decision, so it closes by itself once enough of the window has rolled past. Like Cluster
+ * API's maxUnhealthy: while more workspaces look dead than the limit, remediation stops
+ * altogether (those already held back keep counting while they are reported), because that
+ * many at once is more likely a lying CP than dying instances. */
+bool actuator_breaker_is_open(int64_t window_count, int64_t limit);
 
-/* Whether a new sweep starts with its breaker open: the group's previous sweep (previous_found)
- * ended beyond its limit (previous_seen > previous_limit) and saw a NOT_RUNNING verdict no
- * longer than carry_over_ms ago (previous_idle_ms). carry_over_ms 0 turns this off.
- * Why: a CP bug usually lasts longer than one sweep; per sweep alone, every sweep would let
- * another `limit` workspaces through and a few sweeps would restart the whole fleet. Held
- * over, only the first sweep of an incident acts (like Cluster API's maxUnhealthy, which
- * stops all remediation while the current count is beyond it); a sweep within its limit
- * closes the breaker for the next one. */
-bool actuator_breaker_carries_over(bool previous_found, int64_t previous_seen,
-                                   int64_t previous_limit, int64_t previous_idle_ms,
-                                   int64_t carry_over_ms);
+/* The oldest moment (ms since the epoch) still inside a window of window_ms ending at now_ms:
+ * an entry counted at or after it is in the window. Saturates instead of overflowing. */
+int64_t actuator_breaker_window_start_ms(int64_t now_ms, int64_t window_ms);
+
+/* Whether a decided outcome counts in the breaker window: the verdict would have acted
+ * (FLIPPED_RESTART_REQUESTED, SKIPPED_DRY_RUN) or only the breaker stopped it
+ * (SKIPPED_BREAKER_OPEN). Everything skipped for its own reason (stale, moot row, changed
+ * instance, CAS no match) is no evidence of dying instances and is not counted. Held-back
+ * verdicts count so that a CP reporting everything dead keeps the breaker open for as long
+ * as it does so, instead of letting `limit` more through every window. */
+bool actuator_breaker_counts(action_outcome outcome);
 
 /* Whether checked_at lies within max_age_ms of now on either side (the freshness guard).
  * Stale verdicts are not counted by the breaker: they never act, and a replayed old topic

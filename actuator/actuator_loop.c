@@ -6,7 +6,8 @@
  * RUNNING/UNKNOWN at once (nothing to do), NOT_RUNNING after its transaction commits, an
  * undecodable one after the DLQ's delivery report.
  *
- * Holding: when a NOT_RUNNING verdict's transaction fails (database down) or a DLQ record
+ * Holding: when a NOT_RUNNING verdict's transaction fails (database down), it would flip but
+ * the group's flip rate has no token for it yet (ACTUATOR_MAX_FLIPS_PER_MIN), or a DLQ record
  * cannot be written yet, the message is kept, every assigned partition is paused (librdkafka
  * then fetches nothing and resumes at the held message's successor), and it is retried with
  * backoff while rd_kafka_consumer_poll keeps serving the group. No verdict after it is looked
@@ -46,9 +47,10 @@
 
 typedef enum {
     HOLD_NONE = 0,
-    HOLD_DECISION, /* a NOT_RUNNING verdict waits for the database */
-    HOLD_DLQ_SEND, /* an undecodable message waits to be handed to the producer */
-    HOLD_DLQ_SENT, /* ... and then for its delivery report */
+    HOLD_DECISION,   /* a NOT_RUNNING verdict waits for the database */
+    HOLD_FLIP_TOKEN, /* a NOT_RUNNING verdict that would flip waits for the group's flip rate */
+    HOLD_DLQ_SEND,   /* an undecodable message waits to be handed to the producer */
+    HOLD_DLQ_SENT,   /* ... and then for its delivery report */
 } hold_state;
 
 /* The opaque of a DLQ record: freed by the delivery-report callback. */
@@ -81,6 +83,7 @@ typedef struct {
     rd_kafka_resp_err_t dlq_result;
     int64_t hold_retry_at_ms;
     int64_t hold_backoff_ms;
+    int64_t flip_token_wait_ms; /* set by decide() when the flip rate held the verdict back */
 
     bool database_ok;
     bool fatal;
@@ -336,16 +339,21 @@ static void log_decision(actuator_loop *loop, const verdict *record,
     action_outcome outcome = result->decision.outcome;
     if (result->breaker_tripped) {
         /* The loud line of the breaker (level error): an operator must look at the CP. */
-        log_error(result->breaker.held_open
-                      ? "breaker open: held over from the previous sweep, which ended beyond the "
-                        "limit; acting on no workspace of this sweep"
-                      : "breaker open: too many workspaces of one sweep reported not running; "
-                        "acting on none beyond the limit",
-                  "{s:s, s:I, s:I, s:I, s:b, s:s}", "sweep_id", record->sweep_id, "sweep_size",
+        log_error("breaker open: the group would act on more workspaces within the breaker "
+                  "window than ACTUATOR_MAX_UNHEALTHY allows; acting on none until the window "
+                  "holds fewer",
+                  "{s:s, s:I, s:I, s:I, s:I, s:s}", "sweep_id", record->sweep_id, "sweep_size",
                   (json_int_t)record->sweep_size, "limit", (json_int_t)result->breaker.limit,
-                  "not_running_seen", (json_int_t)result->breaker.rank, "held_open",
-                  result->breaker.held_open, "max_unhealthy_setting",
+                  "window_count", (json_int_t)result->breaker.window_count, "window_ms",
+                  (json_int_t)result->breaker.window_ms, "max_unhealthy_setting",
                   loop->settings->max_unhealthy.is_percent ? "percent" : "absolute");
+    }
+    if (result->breaker_closed) {
+        log_warn("breaker closed: the breaker window holds fewer workspaces than the limit "
+                 "again; acting resumes",
+                 "{s:s, s:I, s:I}", "sweep_id", record->sweep_id, "limit",
+                 (json_int_t)result->breaker.limit, "window_count",
+                 (json_int_t)result->breaker.window_count);
     }
     if (outcome == ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED) {
         log_info("workspace flipped offline, restart queued", "{s:s, s:s, s:s, s:i, s:I}",
@@ -364,10 +372,12 @@ static void log_decision(actuator_loop *loop, const verdict *record,
 }
 
 /* Runs the decision transaction for a NOT_RUNNING verdict. true when its outcome is durable
- * (or it was a duplicate) and its offset stored; false when the database failed (the caller
- * holds the message). */
+ * (or it was a duplicate) and its offset stored; false when the database failed or the
+ * group's flip rate had no token yet (then loop->flip_token_wait_ms > 0): the caller holds
+ * the message. */
 static bool decide(actuator_loop *loop, const rd_kafka_message_t *message, const verdict *record)
 {
+    loop->flip_token_wait_ms = 0;
     actuator_store_status status = actuator_store_connect(loop->database);
     if (status != ACTUATOR_STORE_OK) {
         note_database(loop, ACTUATOR_COMPONENT_DECISION, status);
@@ -380,7 +390,8 @@ static bool decide(actuator_loop *loop, const rd_kafka_message_t *message, const
         .partition = message->partition,
         .offset = message->offset,
         .max_unhealthy = settings->max_unhealthy,
-        .breaker_carry_over_ms = settings->breaker_carry_over_ms,
+        .breaker_window_ms = settings->breaker_window_ms,
+        .max_flips_per_minute = settings->max_flips_per_minute,
         .policy = {.max_verdict_age_ms = settings->max_verdict_age_ms,
                    .dry_run = settings->dry_run},
         .now_ms = time_now_wall_ms(),
@@ -391,6 +402,14 @@ static bool decide(actuator_loop *loop, const rd_kafka_message_t *message, const
     status = actuator_store_decide_verdict(loop->database, &input, &result);
     note_database(loop, ACTUATOR_COMPONENT_DECISION, status);
     if (status != ACTUATOR_STORE_OK) {
+        return false;
+    }
+    if (result.rate_limited) {
+        /* Nothing was decided: the verdict is decided again once a token is due. */
+        metrics_counter_add(loop->metrics->flips_rate_limited, 1);
+        log_debug("flip waits for the group's flip rate", "{s:s, s:I}", "workspace_id",
+                  record->workspace_id, "retry_in_ms", (json_int_t)result.retry_in_ms);
+        loop->flip_token_wait_ms = result.retry_in_ms;
         return false;
     }
     metrics_histogram_observe(loop->metrics->decision_seconds,
@@ -430,6 +449,16 @@ static void start_dlq(actuator_loop *loop, rd_kafka_message_t *message, const ch
     loop->dlq_counter = counter;
 }
 
+/* The verdict waits for the group's flip rate: retried exactly when a token is due, not with
+ * the database's backoff. The actuator stays ready: pacing is not a fault. */
+static void hold_for_flip_token(actuator_loop *loop)
+{
+    loop->hold = HOLD_FLIP_TOKEN;
+    loop->hold_backoff_ms = HOLD_BACKOFF_MIN_MS;
+    loop->hold_retry_at_ms = time_now_monotonic_ms() + loop->flip_token_wait_ms;
+    update_readiness(loop);
+}
+
 /* Advances a held message: retries the decision, (re)sends the DLQ record, or completes
  * once the DLQ's delivery report arrived. */
 static void advance_hold(actuator_loop *loop, int64_t now_ms)
@@ -452,12 +481,18 @@ static void advance_hold(actuator_loop *loop, int64_t now_ms)
     if (now_ms < loop->hold_retry_at_ms) {
         return;
     }
-    if (loop->hold == HOLD_DECISION) {
+    if (loop->hold == HOLD_DECISION || loop->hold == HOLD_FLIP_TOKEN) {
+        bool waited_for_token = loop->hold == HOLD_FLIP_TOKEN;
         if (decide(loop, loop->held, &loop->held_verdict)) {
-            log_info("held verdict decided; consumption resumes", "{s:s}", "workspace_id",
-                     loop->held_verdict.workspace_id);
+            log_at(waited_for_token ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO,
+                   "held verdict decided; consumption resumes", "{s:s}", "workspace_id",
+                   loop->held_verdict.workspace_id);
             leave_hold(loop, false, true); /* decide() stored the offset */
+        } else if (loop->flip_token_wait_ms > 0) {
+            hold_for_flip_token(loop);
         } else {
+            loop->hold = HOLD_DECISION;
+            update_readiness(loop);
             schedule_hold_retry(loop);
         }
         return;
@@ -554,9 +589,18 @@ static void handle_message(actuator_loop *loop, rd_kafka_message_t *message)
     }
     /* During an outage, don't wait for a connection timeout per message: hold at once and
      * let the hold's backoff pace the retries. */
+    loop->flip_token_wait_ms = 0;
     if (loop->database_ok && decide(loop, message, &record)) {
         verdict_free(&record);
         rd_kafka_message_destroy(message);
+        return;
+    }
+    if (loop->flip_token_wait_ms > 0) {
+        /* Consumption pauses until the token is due; rd_kafka_consumer_poll keeps serving
+         * the group meanwhile, and the verdicts after this one wait in order. */
+        enter_hold(loop, HOLD_FLIP_TOKEN, message);
+        loop->held_verdict = record; /* ownership moves to the hold */
+        hold_for_flip_token(loop);
         return;
     }
     log_warn("database unavailable; holding the verdict and pausing consumption", "{s:s, s:i, s:I}",
@@ -825,6 +869,16 @@ int actuator_loop_run(const actuator_loop_options *options)
              settings->max_unhealthy.is_percent ? "percent" : "absolute", "max_unhealthy_value",
              (json_int_t)settings->max_unhealthy.value, "max_restarts_per_min",
              (json_int_t)settings->max_restarts_per_minute);
+    log_info("actuator limits (group-wide)", "{s:I, s:I, s:I}", "breaker_window_ms",
+             (json_int_t)settings->breaker_window_ms, "max_flips_per_min",
+             (json_int_t)settings->max_flips_per_minute, "max_restarts_per_min",
+             (json_int_t)settings->max_restarts_per_minute);
+    if (getenv("ACTUATOR_BREAKER_CARRY_OVER") != NULL) {
+        /* Replaced by the rolling window; say so rather than ignore it silently. */
+        log_warn("ACTUATOR_BREAKER_CARRY_OVER is no longer read: the breaker counts a rolling "
+                 "window across sweeps (ACTUATOR_BREAKER_WINDOW)",
+                 NULL);
+    }
 
     while (!*options->stop_requested && !loop->fatal) {
         metrics_server_heartbeat(loop->server);

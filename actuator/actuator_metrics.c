@@ -50,11 +50,24 @@ bool actuator_metrics_init(actuator_metrics *metrics)
         registry, "reconciler_actuator_duplicate_verdicts_total",
         "NOT_RUNNING verdicts already decided (redelivery or replay): nothing done", NULL, NULL);
     metrics->breaker_open = gauge(registry, "reconciler_actuator_breaker_open",
-                                  "1 while the sweep of the latest NOT_RUNNING verdict is beyond "
-                                  "ACTUATOR_MAX_UNHEALTHY (its breaker is open), else 0");
+                                  "1 while the group's mass-failure breaker held back this "
+                                  "actuator's latest verdict that would have acted (the "
+                                  "breaker window is at ACTUATOR_MAX_UNHEALTHY), else 0");
     metrics->breaker_trips =
         counter(registry, "reconciler_actuator_breaker_trips_total",
-                "Sweeps whose mass-failure breaker this actuator opened", NULL, NULL);
+                "Times this actuator found the group's closed mass-failure breaker at its "
+                "limit and opened it",
+                NULL, NULL);
+    metrics->flips_rate_limited =
+        counter(registry, "reconciler_actuator_rate_limited_total",
+                "Times a flip or restart waited for the group's rate (ACTUATOR_MAX_FLIPS_PER_MIN, "
+                "ACTUATOR_MAX_RESTARTS_PER_MIN), by kind",
+                "kind", "flip");
+    metrics->restarts_rate_limited =
+        counter(registry, "reconciler_actuator_rate_limited_total",
+                "Times a flip or restart waited for the group's rate (ACTUATOR_MAX_FLIPS_PER_MIN, "
+                "ACTUATOR_MAX_RESTARTS_PER_MIN), by kind",
+                "kind", "restart");
 
     const char *result_names[] = {"result"};
     const char *accepted[] = {"accepted"}, *retried[] = {"retried"}, *failed[] = {"failed"},
@@ -150,7 +163,8 @@ bool actuator_metrics_init(actuator_metrics *metrics)
                              "1 when ACTUATOR_DRY_RUN is on (nothing is changed)");
 
     complete = complete && metrics->duplicates != NULL && metrics->breaker_open != NULL &&
-               metrics->breaker_trips != NULL && metrics->restarts_accepted != NULL &&
+               metrics->breaker_trips != NULL && metrics->flips_rate_limited != NULL &&
+               metrics->restarts_rate_limited != NULL && metrics->restarts_accepted != NULL &&
                metrics->restarts_retried != NULL && metrics->restarts_failed != NULL &&
                metrics->restarts_skipped != NULL && metrics->restart_failures != NULL &&
                metrics->restart_seconds != NULL && metrics->restarts_pending != NULL &&

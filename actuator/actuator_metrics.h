@@ -36,6 +36,8 @@ typedef struct {
     metrics_counter *duplicates;
     metrics_gauge *breaker_open;
     metrics_counter *breaker_trips;
+    metrics_counter *flips_rate_limited;    /* a flip waited for the group's flip rate */
+    metrics_counter *restarts_rate_limited; /* a restart waited for the group's restart rate */
     metrics_counter *restarts_accepted;
     metrics_counter *restarts_retried;
     metrics_counter *restarts_failed;

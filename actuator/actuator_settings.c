@@ -73,22 +73,45 @@ static const config_setting actuator_table[] = {
         .type = CONFIG_TYPE_THRESHOLD,
         .offset = offsetof(actuator_settings, max_unhealthy),
         .default_text = "20%",
-        .help = "Mass-failure breaker: at most this many NOT_RUNNING workspaces per sweep are "
-                "acted on (count or % of the sweep, a percentage at least 1), the rest are "
-                "SKIPPED_BREAKER_OPEN. 20% is far above normal attrition and far below a CP "
-                "bug reporting the fleet dead; 0 acts on nothing",
+        .help = "Mass-failure breaker, one per consumer group: the group acts on at most this "
+                "many workspaces per ACTUATOR_BREAKER_WINDOW (a count, or a % of the in-scope "
+                "fleet, the sweep_size the verdicts carry; a percentage at least 1); while that "
+                "many would have been acted on (flipped, or held back by the breaker) within "
+                "the window, every further NOT_RUNNING verdict is SKIPPED_BREAKER_OPEN. 20% is "
+                "far above normal attrition and far below a CP bug reporting the fleet dead; 0 "
+                "acts on nothing",
     },
     {
-        .env_name = "ACTUATOR_BREAKER_CARRY_OVER",
+        .env_name = "ACTUATOR_BREAKER_WINDOW",
         .type = CONFIG_TYPE_DURATION,
-        .offset = offsetof(actuator_settings, breaker_carry_over_ms),
+        .offset = offsetof(actuator_settings, breaker_window_ms),
         .default_text = "10m",
-        .minimum = 0,
-        .maximum = 24LL * 3600 * 1000,
-        .help = "A sweep starts with its breaker open when the previous sweep ended beyond "
-                "ACTUATOR_MAX_UNHEALTHY and saw a NOT_RUNNING verdict within this time, so a CP "
-                "bug lasting many sweeps lets only its first sweep act; 10m spans several "
-                "sweeps at the producer's 60s default. 0 = each sweep on its own",
+        .minimum = 1000,
+        /* Not above ACTUATOR_RETENTION's minimum, so pruning never removes a row still in
+         * the window. */
+        .maximum = 3600 * 1000,
+        .help = "Length of the breaker's rolling window: ACTUATOR_MAX_UNHEALTHY counts the "
+                "distinct workspaces the whole group would have acted on within this time "
+                "before each decision, across overlapping sweeps and every actuator of the "
+                "group (shared in PostgreSQL). A workspace held back keeps counting while it "
+                "is reported, so a CP bug keeps the breaker open as long as it lasts; the "
+                "breaker closes by itself one window after it stops. 10m spans several sweeps "
+                "at the producer's 60s interval (a sweep under backlog overlaps the next) and "
+                "is short enough that a real failure beyond the limit heals in steps of 10m. "
+                "At most 1h",
+    },
+    {
+        .env_name = "ACTUATOR_MAX_FLIPS_PER_MIN",
+        .type = CONFIG_TYPE_INTEGER,
+        .offset = offsetof(actuator_settings, max_flips_per_minute),
+        .default_text = "60",
+        .minimum = 1,
+        .maximum = 600000,
+        .help = "Workspaces flipped offline per minute by the whole consumer group (a token "
+                "bucket in PostgreSQL, burst 1), however many actuators share it; a verdict "
+                "that finds no token waits (consumption pauses briefly), none is dropped. 60 "
+                "matches ACTUATOR_MAX_RESTARTS_PER_MIN's default: keep the two equal, or rows "
+                "flipped faster than restarts go out sit offline waiting for their restart",
     },
     {
         .env_name = "ACTUATOR_MAX_RESTARTS_PER_MIN",
@@ -97,9 +120,11 @@ static const config_setting actuator_table[] = {
         .default_text = "60",
         .minimum = 1,
         .maximum = 600000,
-        .help = "Restart requests per minute per actuator, evenly spaced (token bucket, burst "
-                "1); the rest wait, none are dropped. 60 (one a second) keeps a breaker-sized "
-                "wave from hitting the provisioner at once",
+        .help = "Restart requests per minute sent by the whole consumer group (a token bucket "
+                "in PostgreSQL, burst 1, evenly spaced), however many actuators share it; the "
+                "rest wait, none are dropped. 60 (one a second) keeps a breaker-sized wave "
+                "from hitting the provisioner at once; keep it equal to "
+                "ACTUATOR_MAX_FLIPS_PER_MIN",
     },
     {
         .env_name = "ACTUATOR_RESTART_MAX_ATTEMPTS",
@@ -177,10 +202,11 @@ const config_program actuator_program = {
     .summary =
         "Consumes Verdicts from RECONCILER_TOPIC_VERDICTS and heals dead workspaces. RUNNING "
         "and UNKNOWN verdicts are only counted. A NOT_RUNNING verdict that passes every guard "
-        "(fresh, row still online on the same instance and in scope, sweep below the "
-        "mass-failure breaker, not a dry run) flips the workspaces row offline with a "
+        "(fresh, row still online on the same instance and in scope, the group's "
+        "mass-failure breaker closed, not a dry run) flips the workspaces row offline with a "
         "compare-and-swap and queues a restart in the same transaction as the idempotency "
-        "record; the restart is POSTed to RESTART_URL afterwards, rate-limited and retried "
+        "record, at most ACTUATOR_MAX_FLIPS_PER_MIN per group; the restart is POSTed to "
+        "RESTART_URL afterwards, rate-limited and retried "
         "with backoff, also across crashes. Every NOT_RUNNING verdict yields an Action record "
         "on RECONCILER_TOPIC_ACTIONS saying what happened and why. Offsets are stored only "
         "after the decision is committed; a database outage pauses consumption.",

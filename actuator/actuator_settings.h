@@ -21,8 +21,9 @@ typedef struct {
     char *group_id;                  /* ACTUATOR_GROUP_ID */
     int64_t max_verdict_age_ms;      /* ACTUATOR_MAX_VERDICT_AGE */
     config_threshold max_unhealthy;  /* ACTUATOR_MAX_UNHEALTHY */
-    int64_t breaker_carry_over_ms;   /* ACTUATOR_BREAKER_CARRY_OVER, 0 = per sweep only */
-    int64_t max_restarts_per_minute; /* ACTUATOR_MAX_RESTARTS_PER_MIN */
+    int64_t breaker_window_ms;       /* ACTUATOR_BREAKER_WINDOW */
+    int64_t max_flips_per_minute;    /* ACTUATOR_MAX_FLIPS_PER_MIN, group-wide */
+    int64_t max_restarts_per_minute; /* ACTUATOR_MAX_RESTARTS_PER_MIN, group-wide */
     int64_t restart_max_attempts;    /* ACTUATOR_RESTART_MAX_ATTEMPTS */
     int64_t restart_timeout_ms;      /* ACTUATOR_RESTART_TIMEOUT */
     int64_t restart_backoff_base_ms; /* ACTUATOR_RESTART_BACKOFF_BASE */

@@ -12,6 +12,8 @@
  * workspace_status or plain text (CONTRACTS §2). */
 #include "actuator_store.h"
 
+#include "token_bucket.h"
+
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -294,140 +296,152 @@ static bool insert_action(actuator_store *database, const action_values *values)
 
 /* ---- the decision transaction ------------------------------------------------------------ */
 
-/* Returns `result`'s sweep row (not_running_seen, breaker_limit, held_open, opened_at IS NOT
- * NULL) into the breaker facts. */
-static void read_sweep_row(const PGresult *result, int64_t *seen, actuator_breaker_facts *breaker,
-                           bool *was_open)
+/* Locks the group's breaker row (creating it on first use) for the rest of the transaction,
+ * which serialises every counted decision of the group across actuators, and reads the
+ * database's clock (the window's one timeline, whatever the hosts' clocks say) and whether
+ * the breaker was open. */
+static bool lock_breaker(actuator_store *database, int64_t *database_now_ms, bool *was_open)
 {
-    *seen = integer_value(result, 0, 0);
-    breaker->limit = integer_value(result, 0, 1);
-    breaker->held_open = boolean_value(result, 0, 2);
-    *was_open = boolean_value(result, 0, 3);
+    const char *parameters[] = {database->consumer_group};
+    PGresult *result =
+        run(database, "lock breaker", PGRES_TUPLES_OK,
+            "INSERT INTO reconciler_actuator_breaker AS breaker (consumer_group) VALUES ($1) "
+            "ON CONFLICT (consumer_group) DO UPDATE SET updated_at = now() RETURNING "
+            "breaker.opened_at IS NOT NULL, (extract(epoch FROM now()) * 1000)::bigint",
+            1, parameters);
+    if (result == NULL) {
+        return false;
+    }
+    *was_open = boolean_value(result, 0, 0);
+    *database_now_ms = integer_value(result, 0, 1);
+    PQclear(result);
+    return true;
 }
 
-/* Counts the verdict's workspace in its sweep and returns its rank (the existing rank for a
- * workspace the sweep already counted), the sweep's limit, whether the sweep inherited an open
- * breaker and whether its breaker had opened before. Every path takes the sweep row's lock
- * first, so concurrent actuators count one at a time and a workspace is counted once even
- * when two of them see duplicates at once. */
-static bool count_in_sweep(actuator_store *database, const actuator_store_decision_input *input,
-                           actuator_breaker_facts *breaker, bool *was_open)
+/* Fills the breaker facts: the verdict's limit and how many other workspaces of the group are
+ * in the window. The count stops at the limit (all the decision needs to know), which bounds
+ * its cost when a CP bug has put the whole fleet in the window. The caller holds the breaker
+ * row's lock, so no concurrent decision changes the window meanwhile. */
+static bool read_breaker_window(actuator_store *database,
+                                const actuator_store_decision_input *input, int64_t database_now_ms,
+                                actuator_breaker_facts *breaker)
 {
-    const verdict *record = input->record;
-    const char *key_parameters[] = {database->consumer_group, record->sweep_id};
-    int64_t seen = 0;
-
-    /* The common case: the sweep exists, count one more. */
-    PGresult *result = run(database, "count verdict in sweep", PGRES_TUPLES_OK,
-                           "UPDATE reconciler_actuator_sweeps SET not_running_seen = "
-                           "not_running_seen + 1, last_seen_at = now() WHERE consumer_group = $1 "
-                           "AND sweep_id = $2 RETURNING not_running_seen, breaker_limit, "
-                           "held_open, opened_at IS NOT NULL",
-                           2, key_parameters);
+    breaker->limit = actuator_breaker_limit(input->max_unhealthy, input->record->sweep_size);
+    breaker->window_ms = input->breaker_window_ms;
+    char window_start[24], limit[24];
+    snprintf(window_start, sizeof window_start, "%" PRId64,
+             actuator_breaker_window_start_ms(database_now_ms, input->breaker_window_ms));
+    snprintf(limit, sizeof limit, "%" PRId64, breaker->limit);
+    const char *parameters[] = {database->consumer_group, window_start, input->record->workspace_id,
+                                limit};
+    PGresult *result =
+        run(database, "count breaker window", PGRES_TUPLES_OK,
+            "SELECT count(*) FROM (SELECT 1 FROM reconciler_actuator_breaker_window WHERE "
+            "consumer_group = $1 AND counted_at >= timestamptz 'epoch' + $2::bigint * interval "
+            "'1 millisecond' AND workspace_id <> $3::uuid LIMIT $4::bigint) AS in_window",
+            4, parameters);
     if (result == NULL) {
         return false;
     }
-    if (PQntuples(result) == 1) {
-        read_sweep_row(result, &seen, breaker, was_open);
-        PQclear(result);
-    } else {
-        PQclear(result);
-        /* A new sweep. Its breaker starts open when the group's previous sweep ended beyond
-         * its limit recently (actuator_decide.h: actuator_breaker_carries_over). */
-        result = run(database, "read previous sweep", PGRES_TUPLES_OK,
-                     "SELECT not_running_seen, breaker_limit, (extract(epoch FROM now() - "
-                     "last_seen_at) * 1000)::bigint FROM reconciler_actuator_sweeps WHERE "
-                     "consumer_group = $1 AND sweep_id <> $2 ORDER BY first_seen_at DESC "
-                     "LIMIT 1",
-                     2, key_parameters);
-        if (result == NULL) {
-            return false;
-        }
-        bool found = PQntuples(result) == 1;
-        bool held_open = actuator_breaker_carries_over(
-            found, found ? integer_value(result, 0, 0) : 0, found ? integer_value(result, 0, 1) : 0,
-            found ? integer_value(result, 0, 2) : 0, input->breaker_carry_over_ms);
-        PQclear(result);
-
-        /* The limit is fixed by the sweep's first NOT_RUNNING verdict, so every actuator of
-         * the group applies the same one even if their settings differ during a roll-out.
-         * Another actuator may create the row first: then this counts in it instead. */
-        char sweep_size[24], limit_text[24];
-        snprintf(sweep_size, sizeof sweep_size, "%" PRId64, record->sweep_size);
-        snprintf(limit_text, sizeof limit_text, "%" PRId64,
-                 actuator_breaker_limit(input->max_unhealthy, record->sweep_size));
-        const char *create_parameters[] = {database->consumer_group, record->sweep_id, sweep_size,
-                                           limit_text, held_open ? "true" : "false"};
-        result = run(database, "create sweep", PGRES_TUPLES_OK,
-                     "INSERT INTO reconciler_actuator_sweeps AS sweeps (consumer_group, sweep_id, "
-                     "sweep_size, not_running_seen, breaker_limit, held_open) VALUES ($1, $2, "
-                     "$3::bigint, 1, $4::bigint, $5::boolean) ON CONFLICT (consumer_group, "
-                     "sweep_id) DO UPDATE SET not_running_seen = sweeps.not_running_seen + 1, "
-                     "last_seen_at = now() RETURNING not_running_seen, breaker_limit, held_open, "
-                     "opened_at IS NOT NULL",
-                     5, create_parameters);
-        if (result == NULL) {
-            return false;
-        }
-        read_sweep_row(result, &seen, breaker, was_open);
-        PQclear(result);
-    }
-
-    char rank_text[24];
-    snprintf(rank_text, sizeof rank_text, "%" PRId64, seen);
-    const char *member_parameters[] = {database->consumer_group, record->sweep_id,
-                                       record->workspace_id, rank_text};
-    result = run(database, "record sweep member", PGRES_TUPLES_OK,
-                 "INSERT INTO reconciler_actuator_sweep_members (consumer_group, sweep_id, "
-                 "workspace_id, rank) VALUES ($1, $2, $3::uuid, $4::bigint) "
-                 "ON CONFLICT DO NOTHING RETURNING rank",
-                 4, member_parameters);
-    if (result == NULL) {
-        return false;
-    }
-    bool counted_before = PQntuples(result) == 0;
+    breaker->window_count = integer_value(result, 0, 0);
     PQclear(result);
-    if (!counted_before) {
-        breaker->rank = seen;
+    return true;
+}
+
+/* Puts (or keeps) the verdict's workspace in the window, stamped now. */
+static bool count_in_breaker_window(actuator_store *database, const verdict *record)
+{
+    const char *parameters[] = {database->consumer_group, record->workspace_id};
+    return run_command(database, "count in breaker window",
+                       "INSERT INTO reconciler_actuator_breaker_window (consumer_group, "
+                       "workspace_id, counted_at) VALUES ($1, $2::uuid, now()) ON CONFLICT "
+                       "(consumer_group, workspace_id) DO UPDATE SET counted_at = "
+                       "EXCLUDED.counted_at",
+                       2, parameters);
+}
+
+/* Records the breaker's new state when it changed (opened_at set or cleared). */
+static bool set_breaker_open(actuator_store *database, bool open)
+{
+    const char *parameters[] = {database->consumer_group};
+    return run_command(database, open ? "open breaker" : "close breaker",
+                       open ? "UPDATE reconciler_actuator_breaker SET opened_at = now() WHERE "
+                              "consumer_group = $1"
+                            : "UPDATE reconciler_actuator_breaker SET opened_at = NULL WHERE "
+                              "consumer_group = $1",
+                       1, parameters);
+}
+
+const char *actuator_rate_kind_name(actuator_rate_kind kind)
+{
+    switch (kind) {
+    case ACTUATOR_RATE_FLIP:
+        return "flip";
+    case ACTUATOR_RATE_RESTART:
+        return "restart";
+    }
+    return "unknown";
+}
+
+/* Takes one token of the group's `kind` bucket inside the current transaction: the row is
+ * created full on first use and locked, refilled and taken from with common/token_bucket.c
+ * against the database's clock, and written back. *wait_ms 0 when a token was taken, else
+ * the time until one is due (the row is then left as it was). The lock is held until the
+ * caller's COMMIT or ROLLBACK, so the actuators of the group take tokens one at a time. */
+static bool take_group_token(actuator_store *database, actuator_rate_kind kind, int64_t per_minute,
+                             int64_t *wait_ms)
+{
+    /* Burst 1: evenly spaced, so N actuators together never send a wave. */
+    const double burst = 1.0;
+    const char *kind_name = actuator_rate_kind_name(kind);
+    const char *lock_parameters[] = {database->consumer_group, kind_name};
+    /* RETURNING is computed after the row lock is granted, so the clock read there does not
+     * count the wait for the lock as refill time. */
+    PGresult *result = run(
+        database, "lock rate limit", PGRES_TUPLES_OK,
+        "INSERT INTO reconciler_actuator_rate_limits AS bucket (consumer_group, kind, tokens, "
+        "refilled_ms) VALUES ($1, $2, 1, (extract(epoch FROM clock_timestamp()) * 1000)::bigint) "
+        "ON CONFLICT (consumer_group, kind) DO UPDATE SET tokens = bucket.tokens RETURNING "
+        "bucket.tokens, bucket.refilled_ms, (extract(epoch FROM clock_timestamp()) * 1000)::bigint",
+        2, lock_parameters);
+    if (result == NULL) {
+        return false;
+    }
+    double stored_tokens = strtod(PQgetvalue(result, 0, 0), NULL);
+    int64_t stored_at_ms = integer_value(result, 0, 1);
+    int64_t now_ms = integer_value(result, 0, 2);
+    PQclear(result);
+
+    token_bucket bucket =
+        token_bucket_restore((double)per_minute / 60.0, burst, stored_tokens, stored_at_ms);
+    if (!token_bucket_take(&bucket, now_ms)) {
+        *wait_ms = token_bucket_wait_ms(&bucket, now_ms);
+        if (*wait_ms < 1) {
+            *wait_ms = 1;
+        }
         return true;
     }
-
-    /* A second verdict about a workspace this sweep already counted (a checker redelivered
-     * it): take the count back and reuse the first rank. We hold the sweep row's lock, so
-     * nobody saw the intermediate count. */
-    const char *member_key[] = {database->consumer_group, record->sweep_id, record->workspace_id};
-    if (!run_command(database, "uncount duplicate workspace",
-                     "UPDATE reconciler_actuator_sweeps SET not_running_seen = not_running_seen "
-                     "- 1 WHERE consumer_group = $1 AND sweep_id = $2",
-                     2, key_parameters)) {
-        return false;
-    }
-    result = run(database, "read sweep member", PGRES_TUPLES_OK,
-                 "SELECT rank FROM reconciler_actuator_sweep_members WHERE consumer_group = $1 "
-                 "AND sweep_id = $2 AND workspace_id = $3::uuid",
-                 3, member_key);
-    if (result == NULL) {
-        return false;
-    }
-    breaker->rank = PQntuples(result) == 1 ? integer_value(result, 0, 0) : seen;
-    PQclear(result);
-    return true;
+    *wait_ms = 0;
+    char tokens_text[48], refilled_text[24];
+    snprintf(tokens_text, sizeof tokens_text, "%.17g", bucket.tokens);
+    snprintf(refilled_text, sizeof refilled_text, "%" PRId64, bucket.last_refill_ms);
+    const char *store_parameters[] = {database->consumer_group, kind_name, tokens_text,
+                                      refilled_text};
+    return run_command(database, "take rate limit token",
+                       "UPDATE reconciler_actuator_rate_limits SET tokens = $3::double precision, "
+                       "refilled_ms = $4::bigint WHERE consumer_group = $1 AND kind = $2",
+                       4, store_parameters);
 }
 
-static bool open_breaker(actuator_store *database, const verdict *record, bool *tripped)
+actuator_store_status actuator_store_take_token(actuator_store *database, actuator_rate_kind kind,
+                                                int64_t per_minute, int64_t *wait_ms)
 {
-    const char *parameters[] = {database->consumer_group, record->sweep_id};
-    PGresult *result = run(database, "open breaker", PGRES_TUPLES_OK,
-                           "UPDATE reconciler_actuator_sweeps SET opened_at = now() WHERE "
-                           "consumer_group = $1 AND sweep_id = $2 AND opened_at IS NULL "
-                           "RETURNING 1",
-                           2, parameters);
-    if (result == NULL) {
-        return false;
+    *wait_ms = 0;
+    if (!begin(database) || !take_group_token(database, kind, per_minute, wait_ms) ||
+        !commit(database)) {
+        return abort_transaction(database);
     }
-    *tripped = PQntuples(result) == 1;
-    PQclear(result);
-    return true;
+    return ACTUATOR_STORE_OK;
 }
 
 /* The compare-and-swap (CONTRACTS §2) and the restart outbox row. *flipped false when the
@@ -480,6 +494,10 @@ actuator_store_status actuator_store_decide_verdict(actuator_store *database,
     memset(outcome, 0, sizeof *outcome);
     const verdict *record = input->record;
     PGresult *row_result = NULL;
+    bool breaker_evaluated = false;
+    /* Until evaluated, the breaker reads closed (all-zero facts would read open); a verdict
+     * that is not evaluated (stale, not a uuid) is skipped before the breaker's guard anyway. */
+    outcome->breaker.limit = INT64_MAX;
     char partition[16], offset[24];
     snprintf(partition, sizeof partition, "%" PRId32, input->partition);
     snprintf(offset, sizeof offset, "%" PRId64, input->offset);
@@ -509,20 +527,22 @@ actuator_store_status actuator_store_decide_verdict(actuator_store *database,
         return ACTUATOR_STORE_OK;
     }
 
-    /* 2. Breaker count, and 3. the row, locked until COMMIT so that nothing changes between
-     * the decision and the conditional UPDATE. A workspace id that is not a uuid can match no
-     * row and is not a workspace to count. */
+    /* 2. The group's breaker window, and 3. the row, locked until COMMIT so that nothing
+     * changes between the decision and the conditional UPDATE. A workspace id that is not a
+     * uuid can match no row and is not a workspace to count. */
     actuator_row_facts row = {.workspace_id_is_uuid = actuator_is_uuid(record->workspace_id)};
     bool was_open = false;
     if (row.workspace_id_is_uuid) {
-        /* Stale verdicts never act and are not counted: a replayed old topic must not hold a
-         * breaker open. */
+        /* Stale verdicts never act: they are not evaluated (nor counted), so a replayed old
+         * topic neither takes the breaker's lock nor holds the breaker open. */
         if (actuator_verdict_is_fresh(record->checked_at, input->now_ms,
                                       input->policy.max_verdict_age_ms)) {
-            if (!count_in_sweep(database, input, &outcome->breaker, &was_open)) {
+            int64_t database_now_ms = 0;
+            if (!lock_breaker(database, &database_now_ms, &was_open) ||
+                !read_breaker_window(database, input, database_now_ms, &outcome->breaker)) {
                 goto failed;
             }
-            outcome->breaker_counted = true;
+            breaker_evaluated = true;
         }
         const char *row_parameters[] = {record->workspace_id};
         row_result = run(database, "lock workspace row", PGRES_TUPLES_OK,
@@ -551,7 +571,24 @@ actuator_store_status actuator_store_decide_verdict(actuator_store *database,
     PQclear(row_result);
     row_result = NULL;
 
-    /* 5. The effect. The UPDATE repeats every condition, so even a wrong decision could not
+    /* 5. The group's flip rate: a flip takes a token first. None left: the whole decision
+     * is rolled back (nothing of it happened) and the caller holds the verdict until one is
+     * due, so it is decided again then, against the breaker and row as they are by then. */
+    if (outcome->decision.outcome == ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED) {
+        int64_t wait_ms = 0;
+        if (!take_group_token(database, ACTUATOR_RATE_FLIP, input->max_flips_per_minute,
+                              &wait_ms)) {
+            goto failed;
+        }
+        if (wait_ms > 0) {
+            rollback_quietly(database);
+            outcome->rate_limited = true;
+            outcome->retry_in_ms = wait_ms;
+            return ACTUATOR_STORE_OK;
+        }
+    }
+
+    /* 6. The effect. The UPDATE repeats every condition, so even a wrong decision could not
      * flip a row outside the compare-and-swap. */
     if (outcome->decision.outcome == ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED) {
         bool flipped = false;
@@ -564,14 +601,22 @@ actuator_store_status actuator_store_decide_verdict(actuator_store *database,
         }
     }
 
-    /* 6. The breaker opens when the sweep's count first goes beyond the limit (or at its first
-     * verdict when it was held open), whatever this particular verdict's outcome. */
-    if (outcome->breaker_counted) {
-        bool open_now = actuator_breaker_is_open(outcome->breaker.rank, outcome->breaker.limit) ||
-                        outcome->breaker.held_open;
-        outcome->breaker_open = open_now || was_open;
-        if (open_now && !was_open && !open_breaker(database, record, &outcome->breaker_tripped)) {
+    /* 6b. The window counts what would have acted (actuator_breaker_counts). The breaker's
+     * state changes with the verdicts it governs: it opens when one is held back and closes
+     * when one may act again, so the trip is logged and counted once per incident. */
+    if (breaker_evaluated && actuator_breaker_counts(outcome->decision.outcome)) {
+        if (!count_in_breaker_window(database, record)) {
             goto failed;
+        }
+        bool open_now = outcome->decision.outcome == ACTION_OUTCOME_SKIPPED_BREAKER_OPEN;
+        outcome->breaker_counted = true;
+        outcome->breaker_open = open_now;
+        if (open_now != was_open) {
+            if (!set_breaker_open(database, open_now)) {
+                goto failed;
+            }
+            outcome->breaker_tripped = open_now;
+            outcome->breaker_closed = !open_now;
         }
     }
 
@@ -999,9 +1044,14 @@ actuator_store_status actuator_store_prune(actuator_store *database, int64_t ret
         {"prune decisions",
          "DELETE FROM reconciler_actuator_decisions WHERE consumer_group = $1 AND decided_at < "
          "now() - $2::bigint * interval '1 millisecond'"},
+        /* 003's per-sweep breaker, no longer written since 005: drains what is left. */
         {"prune sweeps",
          "DELETE FROM reconciler_actuator_sweeps WHERE consumer_group = $1 AND last_seen_at < "
          "now() - $2::bigint * interval '1 millisecond'"},
+        /* Retention is at least 1h, the breaker window at most 1h: never a row in use. */
+        {"prune breaker window",
+         "DELETE FROM reconciler_actuator_breaker_window WHERE consumer_group = $1 AND "
+         "counted_at < now() - $2::bigint * interval '1 millisecond'"},
         {"prune published actions",
          "DELETE FROM reconciler_actuator_actions WHERE consumer_group = $1 AND published_at < "
          "now() - $2::bigint * interval '1 millisecond'"},

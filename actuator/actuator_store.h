@@ -56,30 +56,53 @@ typedef struct {
     int32_t partition;
     int64_t offset;
     config_threshold max_unhealthy;
-    int64_t breaker_carry_over_ms;
+    int64_t breaker_window_ms;    /* ACTUATOR_BREAKER_WINDOW */
+    int64_t max_flips_per_minute; /* ACTUATOR_MAX_FLIPS_PER_MIN, the group's flip bucket */
     actuator_policy policy;
     int64_t now_ms; /* wall clock, for freshness and acted_at */
     const char *actuator_id;
 } actuator_store_decision_input;
 
 typedef struct {
-    bool duplicate;             /* the verdict was decided before: nothing was changed */
+    bool duplicate; /* the verdict was decided before: nothing was changed */
+    /* The verdict would flip but the group's flip bucket is empty: nothing was changed or
+     * recorded (the transaction was rolled back); decide it again in retry_in_ms. */
+    bool rate_limited;
+    int64_t retry_in_ms;
     actuator_decision decision; /* what was done (after the compare-and-swap) */
     actuator_breaker_facts breaker;
-    bool breaker_counted; /* the verdict was counted (its workspace id is a uuid) */
-    bool breaker_open;    /* the sweep is beyond its limit (for the gauge) */
-    bool breaker_tripped; /* this verdict opened the sweep's breaker */
+    bool breaker_counted; /* the verdict counts in the breaker window (actuator_breaker_counts) */
+    bool breaker_open;    /* the group's breaker held this verdict back (for the gauge) */
+    bool breaker_tripped; /* ... and had been closed: this verdict opened it */
+    bool breaker_closed;  /* the breaker had been open and this verdict may act again */
     char reason[256];     /* the Action's reason */
 } actuator_store_decision_result;
 
-/* In one transaction: record the idempotency key (a duplicate stops here), count the verdict
- * in its sweep's breaker, lock and read the workspaces row, actuator_decide(), on a flip the
- * conditional UPDATE plus the restart outbox row, the Action row; COMMIT. On any failure the
+/* In one transaction: record the idempotency key (a duplicate stops here), lock the group's
+ * breaker and count its window, lock and read the workspaces row, actuator_decide(), on a flip
+ * a token of the group's flip bucket (none: roll back, rate_limited) then the conditional
+ * UPDATE plus the restart outbox row, the window entry, the Action row; COMMIT. On any failure the
  * transaction is rolled back (or died with the connection) and nothing of it is visible;
  * the caller keeps the verdict and retries it. */
 actuator_store_status actuator_store_decide_verdict(actuator_store *database,
                                                     const actuator_store_decision_input *input,
                                                     actuator_store_decision_result *result);
+
+/* ---- the group's rate limits -------------------------------------------------------------- */
+
+/* The group-wide token buckets (reconciler_actuator_rate_limits, migration 005). */
+typedef enum {
+    ACTUATOR_RATE_FLIP,    /* ACTUATOR_MAX_FLIPS_PER_MIN, taken in the decision transaction */
+    ACTUATOR_RATE_RESTART, /* ACTUATOR_MAX_RESTARTS_PER_MIN, taken before a restart claim */
+} actuator_rate_kind;
+
+/* "flip", "restart": the kind column and log field. */
+const char *actuator_rate_kind_name(actuator_rate_kind kind);
+
+/* Takes one token of the group's `kind` bucket (per_minute, burst 1) in a transaction of its
+ * own. *wait_ms 0 when taken, else how long until a token is due (none was taken). */
+actuator_store_status actuator_store_take_token(actuator_store *database, actuator_rate_kind kind,
+                                                int64_t per_minute, int64_t *wait_ms);
 
 /* ---- the restart outbox ------------------------------------------------------------------ */
 

@@ -1,6 +1,8 @@
 /* restart_worker.c — the restart outbox's consumer thread (see restart_worker.h).
  *
- * One iteration: wait for a token (ACTUATOR_MAX_RESTARTS_PER_MIN), claim the oldest due row
+ * One iteration: when a restart is due, take a token of the group's restart rate
+ * (ACTUATOR_MAX_RESTARTS_PER_MIN, a bucket row in PostgreSQL shared by every actuator of the
+ * group, so N actuators restart no faster than one), claim the oldest due row
  * in a transaction, check the workspace still needs it, POST, record the result and the
  * Action, COMMIT. The row stays locked during the call, so no other actuator sends the same
  * restart at the same time; if this process dies mid-call, the lock goes with the connection
@@ -18,7 +20,6 @@
 #include "restart_policy.h"
 #include "actuator_store.h"
 #include "timeutil.h"
-#include "token_bucket.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -232,7 +233,7 @@ static actuator_store_status record_unrecorded(restart_worker *worker, actuator_
 }
 
 /* Handles one claimed row; the claim's transaction is ended in every path. */
-static void handle_job(restart_worker *worker, actuator_store *database, token_bucket *bucket,
+static void handle_job(restart_worker *worker, actuator_store *database,
                        actuator_store_restart_job *job)
 {
     const actuator_settings *settings = worker->settings;
@@ -267,8 +268,6 @@ static void handle_job(restart_worker *worker, actuator_store *database, token_b
         actuator_store_restart_abandon(database);
         return;
     }
-    /* The caller checked a token is available; taking it cannot fail on this thread. */
-    token_bucket_take(bucket, time_now_monotonic_ms());
     http_response response;
     bool aborted = false;
     send_restart(worker, url, &response, &aborted);
@@ -340,6 +339,31 @@ static void handle_job(restart_worker *worker, actuator_store *database, token_b
     }
 }
 
+/* Takes a token of the group's restart rate, but only when a restart is due, so an idle
+ * worker's polling spends none. *due false: nothing to send now (no token taken);
+ * *token_wait_ms > 0: due, but the group's rate allows the next call only after that long.
+ * A token taken for a row another actuator claims first, or that its pre-check skips, is
+ * spent without a call: that can only make the group slower, never faster. */
+static actuator_store_status take_restart_token(restart_worker *worker, actuator_store *database,
+                                                bool *due, int64_t *token_wait_ms)
+{
+    bool any = false;
+    int64_t due_in_ms = 0;
+    *due = false;
+    *token_wait_ms = 0;
+    actuator_store_status status = actuator_store_restart_next_due(database, &any, &due_in_ms);
+    if (status != ACTUATOR_STORE_OK || !any || due_in_ms > 0) {
+        return status;
+    }
+    *due = true;
+    status = actuator_store_take_token(database, ACTUATOR_RATE_RESTART,
+                                       worker->settings->max_restarts_per_minute, token_wait_ms);
+    if (status == ACTUATOR_STORE_OK && *token_wait_ms > 0) {
+        metrics_counter_add(worker->metrics->restarts_rate_limited, 1);
+    }
+    return status;
+}
+
 static void *worker_main(void *context)
 {
     restart_worker *worker = context;
@@ -350,8 +374,6 @@ static void *worker_main(void *context)
         log_error("restart worker: out of memory", NULL);
         return NULL;
     }
-    token_bucket bucket = token_bucket_make((double)settings->max_restarts_per_minute / 60.0, 1.0,
-                                            time_now_monotonic_ms());
     int64_t database_backoff_ms = WORKER_DB_BACKOFF_MIN_MS;
     bool database_was_down = false;
 
@@ -362,17 +384,21 @@ static void *worker_main(void *context)
             status = record_unrecorded(worker, database);
         }
         if (status == ACTUATOR_STORE_OK) {
-            /* Rate limit first, claim second: a row is never held while waiting. */
-            int64_t token_wait = token_bucket_wait_ms(&bucket, time_now_monotonic_ms());
-            if (token_wait > 0) {
+            /* The group's rate first, claim second: a row is never held while waiting. */
+            bool due = false;
+            int64_t token_wait = 0;
+            status = take_restart_token(worker, database, &due, &token_wait);
+            if (status == ACTUATOR_STORE_OK && token_wait > 0) {
                 worker_wait(worker, token_wait);
                 continue;
             }
             actuator_store_restart_job job;
             bool claimed = false;
-            status = actuator_store_restart_claim(database, &job, &claimed);
+            if (status == ACTUATOR_STORE_OK && due) {
+                status = actuator_store_restart_claim(database, &job, &claimed);
+            }
             if (status == ACTUATOR_STORE_OK && claimed) {
-                handle_job(worker, database, &bucket, &job);
+                handle_job(worker, database, &job);
                 actuator_store_restart_job_free(&job);
                 database_backoff_ms = WORKER_DB_BACKOFF_MIN_MS;
                 continue;

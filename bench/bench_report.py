@@ -78,7 +78,8 @@ def pipeline_markdown(report):
         f"Everything on this machine: Kafka, PostgreSQL, fleet-sim (CP latency {settings['latency_ms']} ms + "
         f"uniform 0–{settings['jitter_ms']} ms), 1 producer (PRODUCER_INTERVAL {interval} s), the checkers "
         f"(CHECKER_CONCURRENCY {settings['checker_concurrency']} each), 1 actuator "
-        f"(ACTUATOR_MAX_RESTARTS_PER_MIN {settings['actuator_max_restarts_per_min']}); "
+        f"(ACTUATOR_MAX_RESTARTS_PER_MIN and ACTUATOR_MAX_FLIPS_PER_MIN "
+        f"{settings['actuator_max_restarts_per_min']}); "
         f"{settings['terminate_percent']} % of the instances terminated in {settings['termination_waves']} "
         f"waves at random moments of the first interval; {settings['sweeps']} sweeps per scenario.",
         "",

@@ -156,6 +156,8 @@ class Scenario:
             # 100 restarts/s: the benchmark's 1 % of 100,000 is healed within seconds; the
             # production default (60/min) spaces restarts for a provisioner's sake.
             "ACTUATOR_MAX_RESTARTS_PER_MIN": str(self.args.max_restarts_per_min),
+            # Flips at the same rate as restarts (docs/actuator.md: keep the two equal).
+            "ACTUATOR_MAX_FLIPS_PER_MIN": str(self.args.max_restarts_per_min),
             **(actuator_env or {})})
         for index in range(1, checkers + 1):
             self.start(f"checker-{index}", self.binary("checker/reconciler-checker"), {

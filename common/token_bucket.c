@@ -13,6 +13,15 @@ token_bucket token_bucket_make(double rate_per_second, double burst, int64_t now
     return bucket;
 }
 
+token_bucket token_bucket_restore(double rate_per_second, double burst, double tokens,
+                                  int64_t last_refill_ms)
+{
+    token_bucket bucket = token_bucket_make(rate_per_second, burst, last_refill_ms);
+    /* !(tokens >= 0) also catches NaN. */
+    bucket.tokens = !(tokens >= 0) ? 0 : tokens < bucket.burst ? tokens : bucket.burst;
+    return bucket;
+}
+
 static double refilled_tokens(const token_bucket *bucket, int64_t now_ms)
 {
     /* A clock that seems to go backwards (a caller mixing clocks) adds nothing rather than

@@ -1,8 +1,10 @@
 /* token_bucket.h — a rate limit as a pure value: no clock read, no locking.
  *
- * Used for CHECKER_MAX_RPS (requests per second to the CP) and
- * ACTUATOR_MAX_RESTARTS_PER_MIN (restarts per minute). The caller passes the current
- * monotonic time in milliseconds; the bucket refills continuously at `rate_per_second`
+ * Used for CHECKER_MAX_RPS (requests per second to the CP, per process) and the actuator's
+ * group-wide ACTUATOR_MAX_FLIPS_PER_MIN and ACTUATOR_MAX_RESTARTS_PER_MIN, whose bucket is a
+ * PostgreSQL row every actuator of the group reads and writes under a row lock
+ * (token_bucket_restore, then take, then store tokens and last_refill_ms back). The caller passes
+ * the current monotonic time in milliseconds; the bucket refills continuously at `rate_per_second`
  * up to `burst` tokens. A rate of 0 means "unlimited". */
 #ifndef RECONCILER_TOKEN_BUCKET_H
 #define RECONCILER_TOKEN_BUCKET_H
@@ -19,6 +21,13 @@ typedef struct {
 
 /* A full bucket at `now_ms`. burst below 1 is raised to 1 so a positive rate can act. */
 token_bucket token_bucket_make(double rate_per_second, double burst, int64_t now_ms);
+
+/* A bucket kept elsewhere (a database row shared by several processes) holding `tokens` as of
+ * last_refill_ms, with the caller's rate and burst. Tokens outside [0, burst] (the burst was
+ * lowered since, or the value is not a number) are clamped, so a stored value can never grant
+ * more than a full bucket. */
+token_bucket token_bucket_restore(double rate_per_second, double burst, double tokens,
+                                  int64_t last_refill_ms);
 
 /* Takes one token if available at now_ms: true = go ahead. */
 bool token_bucket_take(token_bucket *bucket, int64_t now_ms);

@@ -100,10 +100,11 @@ start_program() { # name, binary, extra env...
 start_program producer "$build_dir/producer/reconciler-producer" PRODUCER_INTERVAL="$interval"
 start_program checker-1 "$build_dir/checker/reconciler-checker" CP_URL="$sim_url" CHECKER_ID=checker-1
 start_program checker-2 "$build_dir/checker/reconciler-checker" CP_URL="$sim_url" CHECKER_ID=checker-2
-# 600 restarts a minute: the demo's 5% of 1,000 heal within one interval; production's
+# 600 flips and restarts a minute: the demo's 5% of 1,000 heal within one interval; production's
 # default is lower (see the README's guards section).
 start_program actuator "$build_dir/actuator/reconciler-actuator" \
-  RESTART_URL="$sim_url/workspaces/{id}/restart" ACTUATOR_MAX_RESTARTS_PER_MIN=600
+  RESTART_URL="$sim_url/workspaces/{id}/restart" ACTUATOR_MAX_RESTARTS_PER_MIN=600 \
+  ACTUATOR_MAX_FLIPS_PER_MIN=600
 for name in producer checker-1 checker-2 actuator; do
   wait_healthy "$name" "${metrics_urls[$name]}/healthz"
 done

@@ -827,6 +827,7 @@ class Pipeline:
             "actuator": {**consumer, "RESTART_URL": self.sim.url + "/workspaces/{id}/restart",
                          "ACTUATOR_GROUP_ID": self.actuator_group, "ACTUATOR_ID": name,
                          "ACTUATOR_MAX_RESTARTS_PER_MIN": "60000",
+                         "ACTUATOR_MAX_FLIPS_PER_MIN": "60000",
                          "ACTUATOR_RESTART_BACKOFF_BASE": "200ms",
                          "ACTUATOR_RESTART_BACKOFF_MAX": "2s",
                          "ACTUATOR_RESTART_MAX_ATTEMPTS": "100",

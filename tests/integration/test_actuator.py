@@ -17,7 +17,7 @@ What each proves:
   hangs -> the restart still happens after the actuator comes back.
 - breaker: the whole fleet reported dead -> exactly the threshold is flipped, the rest are
   SKIPPED_BREAKER_OPEN, the breaker shows in metrics and a loud log line; also with two
-  actuators sharing the partitions.
+  actuators sharing the partitions; it stays open across sweeps until the window rolls past.
 - dry run: every decision recorded (dry_run=true), no row changed, no restart sent.
 - database outage: consumption pauses (nothing after the held verdict is consumed), readyz
   fails, and everything is decided once the database is back.
@@ -204,6 +204,7 @@ def start_actuator(processes, database_url, sim, topics, group=None, name=None, 
         "ACTUATOR_ID": name,
         # Fast pacing for tests: the defaults (60/min, 1s..5m backoff) are for production.
         "ACTUATOR_MAX_RESTARTS_PER_MIN": "60000",
+        "ACTUATOR_MAX_FLIPS_PER_MIN": "60000",
         "ACTUATOR_RESTART_BACKOFF_BASE": "100ms",
         "ACTUATOR_RESTART_BACKOFF_MAX": "400ms",
         "ACTUATOR_RESTART_TIMEOUT": "5s",
@@ -745,9 +746,12 @@ def run_whole_fleet_dead(database, sim, topics, processes, actuator_count):
         assert restarts(database, workspace) == []
         assert sim.restarts_received(workspace) == 0
     assert sum(sim.restarts_performed(w) for w in ids) == limit
-    sweeps = query(database, "SELECT not_running_seen, breaker_limit, opened_at IS NOT NULL "
-                   "FROM reconciler_actuator_sweeps WHERE sweep_id = %s", (sweep,))
-    assert sweeps == [(fleet_size, limit, True)]
+    # Every workspace counts in the group's window (flipped or held back), and the group's
+    # breaker is recorded open.
+    assert query(database, "SELECT count(*) FROM reconciler_actuator_breaker_window WHERE "
+                 "consumer_group = %s", (group,)) == [(fleet_size,)]
+    assert query(database, "SELECT opened_at IS NOT NULL FROM reconciler_actuator_breaker "
+                 "WHERE consumer_group = %s", (group,)) == [(True,)]
     trips = sum(a.metric("reconciler_actuator_breaker_trips_total") for a in actuators)
     assert trips == 1
     loud = [line for a in actuators for line in a.log_lines()
@@ -769,19 +773,22 @@ def test_actuator_breaker_holds_across_two_actuators_sharing_partitions(
     run_whole_fleet_dead(database, sim, topics, processes, actuator_count=2)
 
 
-def test_actuator_breaker_held_open_across_sweeps_until_one_is_within_limit(
+def test_actuator_breaker_stays_open_across_sweeps_until_the_window_rolls_past(
         database, sim, topics, processes):
-    """A CP bug lasting several sweeps: only the first sweep acts (up to its limit); the next
-    sweep inherits the open breaker and acts on nothing; a sweep within its limit closes it, so
-    the sweep after that acts again."""
+    """A CP bug lasting several sweeps: the first sweep acts up to the limit; a later sweep,
+    within the limit on its own, still acts on nothing while the group's window holds the
+    first sweep's count; once the window has rolled past it, the breaker closes by itself and
+    a new dead workspace is healed."""
     def dead_fleet(count):
         specs = [{"status": "online", "instance_id": new_instance_id(),
                   "sim_state": "terminated"} for _ in range(count)]
         return list(zip(make_fleet(database, sim, specs), (s["instance_id"] for s in specs)))
 
     group = "actuator-it-" + uuid.uuid4().hex[:8]
+    window_s = 4
     actuator = start_actuator(processes, database, sim, topics, group=group,
-                              ACTUATOR_MAX_UNHEALTHY="20%")
+                              ACTUATOR_MAX_UNHEALTHY="20%",
+                              ACTUATOR_BREAKER_WINDOW=f"{window_s}s")
 
     def run_sweep(fleet, sweep_size):
         sweep = str(uuid.uuid4())
@@ -789,27 +796,32 @@ def test_actuator_breaker_held_open_across_sweeps_until_one_is_within_limit(
                                for w, i in fleet])
         harness.wait_until(lambda: all(actions(database, w) for w, _ in fleet),
                            message="sweep decided")
-        return sweep, [actions(database, w)[0] for w, _ in fleet]
+        return [actions(database, w)[0] for w, _ in fleet]
 
     # Sweep 1: 10 of 10 reported dead, limit 2.
-    _, first = run_sweep(dead_fleet(10), sweep_size=10)
+    first = run_sweep(dead_fleet(10), sweep_size=10)
     assert sum(a["outcome"] == "FLIPPED_RESTART_REQUESTED" for a in first) == 2
-    # Sweep 2: 5 more reported dead in a sweep of 100 (limit 20, so within it on its own):
-    # held open by sweep 1, none acted on.
-    _, second = run_sweep(dead_fleet(5), sweep_size=100)
-    assert [a["outcome"] for a in second] == ["SKIPPED_BREAKER_OPEN"] * 5
-    assert all(a["reason"].startswith("breaker_held_open") for a in second)
-    # Sweep 3: sweep 2 ended within its limit (5 <= 20): the breaker is closed again.
-    _, third = run_sweep(dead_fleet(1), sweep_size=100)
+    # Sweep 2, at once: 1 more reported dead in a sweep of 10 (limit 2): the window holds
+    # sweep 1's 10, so it is held back.
+    second = run_sweep(dead_fleet(1), sweep_size=10)
+    assert [a["outcome"] for a in second] == ["SKIPPED_BREAKER_OPEN"]
+    assert second[0]["reason"].startswith("breaker_open: at least 2 other workspaces")
+    # The window rolls past both sweeps (measured on the database's clock, which stamps it).
+    harness.wait_until(
+        lambda: query(database, "SELECT count(*) FROM reconciler_actuator_breaker_window WHERE "
+                      "consumer_group = %s AND counted_at >= now() - %s * interval '1 second'",
+                      (group, window_s))[0][0] == 0,
+        timeout=window_s + 10, message="the breaker window rolled past")
+    # Sweep 3: 1 reported dead: the breaker closed by itself, it is healed.
+    third = run_sweep(dead_fleet(1), sweep_size=10)
     assert [a["outcome"] for a in third] == ["FLIPPED_RESTART_REQUESTED"]
 
-    held = query(database, "SELECT held_open FROM reconciler_actuator_sweeps WHERE "
-                 "consumer_group = %s ORDER BY first_seen_at", (group,))
-    assert held == [(False,), (True,), (False,)]
     loud = [line for line in actuator.log_lines()
             if line.get("level") == "error" and "breaker open" in line.get("msg", "")]
-    assert [line["held_open"] for line in loud] == [False, True]
-    assert actuator.metric("reconciler_actuator_breaker_trips_total") == 2
+    assert len(loud) == 1, loud
+    assert any("breaker closed" in line.get("msg", "") for line in actuator.log_lines())
+    assert actuator.metric("reconciler_actuator_breaker_trips_total") == 1
+    assert actuator.metric("reconciler_actuator_breaker_open") == 0
     assert actuator.process.stop() == 0
 
 
@@ -1183,11 +1195,10 @@ def test_actuator_end_to_end_whole_fleet_terminated_restarts_only_the_threshold(
                         "consumer_group = %s AND outcome = 'FLIPPED_RESTART_REQUESTED'",
                         (group,))[0][0]
         assert flipped == limit
-        later = query(database, "SELECT held_open, opened_at IS NOT NULL FROM "
-                      "reconciler_actuator_sweeps WHERE consumer_group = %s ORDER BY "
-                      "first_seen_at", (group,))
-        assert later[0] == (False, True)
-        assert all(entry == (True, True) for entry in later[1:]), later
+        # The held-back workspaces are reported again every sweep and keep the group's window
+        # beyond the limit: the breaker stays open.
+        assert query(database, "SELECT opened_at IS NOT NULL FROM reconciler_actuator_breaker "
+                     "WHERE consumer_group = %s", (group,)) == [(True,)]
         for process in (producer, checker):
             assert process.stop() == 0
         assert actuator.process.stop() == 0

@@ -93,6 +93,7 @@ def test_audit_of_a_real_pipeline_run_verifies_and_tells_the_story():
             processes.append(start("actuator", {
                 **common, "RESTART_URL": sim_url + "/workspaces/{id}/restart",
                 "ACTUATOR_GROUP_ID": actuator_group, "ACTUATOR_MAX_RESTARTS_PER_MIN": "600",
+                "ACTUATOR_MAX_FLIPS_PER_MIN": "600",
                 "ACTUATOR_ID": "actuator-e2e"}, "actuator"))
 
             terminated = admin(sim_url, "POST", "/terminate", {"count": TERMINATED})

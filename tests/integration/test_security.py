@@ -59,7 +59,7 @@ FAST_CONSUMER = {"RECONCILER_KAFKA_SESSION_TIMEOUT_MS": "6000",
                  "RECONCILER_KAFKA_HEARTBEAT_INTERVAL_MS": "1000"}
 # The actuator's production pacing (60 restarts/min, 1 s..5 m backoff) is too slow for a test;
 # the breaker is opened wide because these fleets are small and half dead on purpose.
-FAST_ACTUATOR = {"ACTUATOR_MAX_RESTARTS_PER_MIN": "60000", "ACTUATOR_RESTART_BACKOFF_BASE": "200ms",
+FAST_ACTUATOR = {"ACTUATOR_MAX_RESTARTS_PER_MIN": "60000", "ACTUATOR_MAX_FLIPS_PER_MIN": "60000", "ACTUATOR_RESTART_BACKOFF_BASE": "200ms",
                  "ACTUATOR_RESTART_BACKOFF_MAX": "1s", "ACTUATOR_RESTART_TIMEOUT": "5s",
                  "ACTUATOR_RESTART_MAX_ATTEMPTS": "1000", "ACTUATOR_MAX_UNHEALTHY": "100%"}
 

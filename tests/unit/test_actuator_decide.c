@@ -25,7 +25,7 @@ typedef struct {
     const char *status;
     const char *row_instance;
     const char *runtime;
-    int64_t rank;
+    int64_t window_count; /* other workspaces in the group's breaker window */
     int64_t limit;
     bool dry_run;
     action_outcome expected;
@@ -36,13 +36,13 @@ static actuator_decision run_case(const decide_case *c)
 {
     actuator_verdict_facts verdict_facts = {c->liveness, c->verdict_instance, c->checked_at};
     actuator_row_facts row = {c->is_uuid, c->found, c->status, c->row_instance, c->runtime};
-    actuator_breaker_facts breaker = {c->rank, c->limit, false};
+    actuator_breaker_facts breaker = {c->window_count, c->limit, 600000};
     actuator_policy policy = {MAX_AGE, c->dry_run};
     return actuator_decide(&verdict_facts, &row, &breaker, NOW, &policy);
 }
 
 /* A row and verdict that pass every guard: the base every case changes one thing of. */
-#define GOOD LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true, true, "online", "i-0abc", NULL, 1, 5
+#define GOOD LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true, true, "online", "i-0abc", NULL, 0, 5
 
 static const decide_case cases[] = {
     /* The one path that acts. */
@@ -50,49 +50,49 @@ static const decide_case cases[] = {
      ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED, ACTUATOR_DETAIL_FLIPPED},
     /* RUNNING and UNKNOWN never act, whatever else holds. */
     {"RUNNING never acts", LIVENESS_RUNNING, "i-0abc", NOW - 1000, true, true, "online", "i-0abc",
-     NULL, 1, 5, false, ACTION_OUTCOME_UNSPECIFIED, ACTUATOR_DETAIL_NONE},
+     NULL, 0, 5, false, ACTION_OUTCOME_UNSPECIFIED, ACTUATOR_DETAIL_NONE},
     {"UNKNOWN never acts", LIVENESS_UNKNOWN, "i-0abc", NOW - 1000, true, true, "online", "i-0abc",
-     NULL, 1, 5, false, ACTION_OUTCOME_UNSPECIFIED, ACTUATOR_DETAIL_NONE},
+     NULL, 0, 5, false, ACTION_OUTCOME_UNSPECIFIED, ACTUATOR_DETAIL_NONE},
     {"UNKNOWN in dry run records nothing", LIVENESS_UNKNOWN, "i-0abc", NOW - 1000, true, true,
-     "online", "i-0abc", NULL, 1, 5, true, ACTION_OUTCOME_UNSPECIFIED, ACTUATOR_DETAIL_NONE},
+     "online", "i-0abc", NULL, 0, 5, true, ACTION_OUTCOME_UNSPECIFIED, ACTUATOR_DETAIL_NONE},
     {"a liveness value beyond the enum never acts", (liveness)7, "i-0abc", NOW - 1000, true, true,
-     "online", "i-0abc", NULL, 1, 5, false, ACTION_OUTCOME_UNSPECIFIED, ACTUATOR_DETAIL_NONE},
+     "online", "i-0abc", NULL, 0, 5, false, ACTION_OUTCOME_UNSPECIFIED, ACTUATOR_DETAIL_NONE},
     {"RUNNING with a stale, missing row still records nothing", LIVENESS_RUNNING, "i-0abc", 0,
-     false, false, NULL, NULL, NULL, 99, 0, false, ACTION_OUTCOME_UNSPECIFIED,
+     false, false, NULL, NULL, NULL, 98, 0, false, ACTION_OUTCOME_UNSPECIFIED,
      ACTUATOR_DETAIL_NONE},
     /* Freshness boundaries. */
     {"exactly max age old is fresh", LIVENESS_NOT_RUNNING, "i-0abc", NOW - MAX_AGE, true, true,
-     "online", "i-0abc", NULL, 1, 5, false, ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED,
+     "online", "i-0abc", NULL, 0, 5, false, ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED,
      ACTUATOR_DETAIL_FLIPPED},
     {"one ms beyond max age is stale", LIVENESS_NOT_RUNNING, "i-0abc", NOW - MAX_AGE - 1, true,
-     true, "online", "i-0abc", NULL, 1, 5, false, ACTION_OUTCOME_SKIPPED_STALE,
+     true, "online", "i-0abc", NULL, 0, 5, false, ACTION_OUTCOME_SKIPPED_STALE,
      ACTUATOR_DETAIL_VERDICT_TOO_OLD},
     {"checked exactly now is fresh", LIVENESS_NOT_RUNNING, "i-0abc", NOW, true, true, "online",
-     "i-0abc", NULL, 1, 5, false, ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED,
+     "i-0abc", NULL, 0, 5, false, ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED,
      ACTUATOR_DETAIL_FLIPPED},
     {"max age in the future is tolerated skew", LIVENESS_NOT_RUNNING, "i-0abc", NOW + MAX_AGE, true,
-     true, "online", "i-0abc", NULL, 1, 5, false, ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED,
+     true, "online", "i-0abc", NULL, 0, 5, false, ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED,
      ACTUATOR_DETAIL_FLIPPED},
     {"beyond max age in the future is stale", LIVENESS_NOT_RUNNING, "i-0abc", NOW + MAX_AGE + 1,
-     true, true, "online", "i-0abc", NULL, 1, 5, false, ACTION_OUTCOME_SKIPPED_STALE,
+     true, true, "online", "i-0abc", NULL, 0, 5, false, ACTION_OUTCOME_SKIPPED_STALE,
      ACTUATOR_DETAIL_VERDICT_FROM_FUTURE},
     {"checked_at zero (a replayed ancient verdict) is stale", LIVENESS_NOT_RUNNING, "i-0abc", 0,
-     true, true, "online", "i-0abc", NULL, 1, 5, false, ACTION_OUTCOME_SKIPPED_STALE,
+     true, true, "online", "i-0abc", NULL, 0, 5, false, ACTION_OUTCOME_SKIPPED_STALE,
      ACTUATOR_DETAIL_VERDICT_TOO_OLD},
     {"checked_at INT64_MIN is stale without overflow", LIVENESS_NOT_RUNNING, "i-0abc", INT64_MIN,
-     true, true, "online", "i-0abc", NULL, 1, 5, false, ACTION_OUTCOME_SKIPPED_STALE,
+     true, true, "online", "i-0abc", NULL, 0, 5, false, ACTION_OUTCOME_SKIPPED_STALE,
      ACTUATOR_DETAIL_VERDICT_TOO_OLD},
     {"checked_at INT64_MAX is from the future", LIVENESS_NOT_RUNNING, "i-0abc", INT64_MAX, true,
-     true, "online", "i-0abc", NULL, 1, 5, false, ACTION_OUTCOME_SKIPPED_STALE,
+     true, "online", "i-0abc", NULL, 0, 5, false, ACTION_OUTCOME_SKIPPED_STALE,
      ACTUATOR_DETAIL_VERDICT_FROM_FUTURE},
     /* The row. */
     {"workspace id not a uuid is row missing", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, false,
-     false, NULL, NULL, NULL, 0, 5, false, ACTION_OUTCOME_SKIPPED_ROW_MISSING,
+     false, NULL, NULL, NULL, -1, 5, false, ACTION_OUTCOME_SKIPPED_ROW_MISSING,
      ACTUATOR_DETAIL_NOT_A_UUID},
     {"no such row is row missing", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true, false, NULL,
-     NULL, NULL, 1, 5, false, ACTION_OUTCOME_SKIPPED_ROW_MISSING, ACTUATOR_DETAIL_NO_SUCH_ROW},
+     NULL, NULL, 0, 5, false, ACTION_OUTCOME_SKIPPED_ROW_MISSING, ACTUATOR_DETAIL_NO_SUCH_ROW},
     {"external runtime is out of scope", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true, true,
-     "online", "i-0abc", "external", 1, 5, false, ACTION_OUTCOME_SKIPPED_OUT_OF_SCOPE,
+     "online", "i-0abc", "external", 0, 5, false, ACTION_OUTCOME_SKIPPED_OUT_OF_SCOPE,
      ACTUATOR_DETAIL_EXTERNAL_RUNTIME},
     {"another runtime is in scope", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true, true,
      "online", "i-0abc", "docker", 1, 5, false, ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED,
@@ -104,78 +104,78 @@ static const decide_case cases[] = {
      true, true, "online", "i-0abc", "External", 1, 5, false,
      ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED, ACTUATOR_DETAIL_FLIPPED},
     {"NULL instance_id is out of scope", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true, true,
-     "online", NULL, NULL, 1, 5, false, ACTION_OUTCOME_SKIPPED_OUT_OF_SCOPE,
+     "online", NULL, NULL, 0, 5, false, ACTION_OUTCOME_SKIPPED_OUT_OF_SCOPE,
      ACTUATOR_DETAIL_NO_INSTANCE},
     {"empty instance_id is out of scope", LIVENESS_NOT_RUNNING, "", NOW - 1000, true, true,
-     "online", "", NULL, 1, 5, false, ACTION_OUTCOME_SKIPPED_OUT_OF_SCOPE,
+     "online", "", NULL, 0, 5, false, ACTION_OUTCOME_SKIPPED_OUT_OF_SCOPE,
      ACTUATOR_DETAIL_NO_INSTANCE},
     {"row moved to a new instance", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true, true,
-     "online", "i-0new", NULL, 1, 5, false, ACTION_OUTCOME_SKIPPED_INSTANCE_CHANGED,
+     "online", "i-0new", NULL, 0, 5, false, ACTION_OUTCOME_SKIPPED_INSTANCE_CHANGED,
      ACTUATOR_DETAIL_INSTANCE_CHANGED},
     {"instance ids compare byte for byte", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true, true,
-     "online", "I-0ABC", NULL, 1, 5, false, ACTION_OUTCOME_SKIPPED_INSTANCE_CHANGED,
+     "online", "I-0ABC", NULL, 0, 5, false, ACTION_OUTCOME_SKIPPED_INSTANCE_CHANGED,
      ACTUATOR_DETAIL_INSTANCE_CHANGED},
     {"a prefix is not the same instance", LIVENESS_NOT_RUNNING, "i-0ab", NOW - 1000, true, true,
-     "online", "i-0abc", NULL, 1, 5, false, ACTION_OUTCOME_SKIPPED_INSTANCE_CHANGED,
+     "online", "i-0abc", NULL, 0, 5, false, ACTION_OUTCOME_SKIPPED_INSTANCE_CHANGED,
      ACTUATOR_DETAIL_INSTANCE_CHANGED},
     {"a verdict without instance never matches", LIVENESS_NOT_RUNNING, NULL, NOW - 1000, true, true,
-     "online", "i-0abc", NULL, 1, 5, false, ACTION_OUTCOME_SKIPPED_INSTANCE_CHANGED,
+     "online", "i-0abc", NULL, 0, 5, false, ACTION_OUTCOME_SKIPPED_INSTANCE_CHANGED,
      ACTUATOR_DETAIL_INSTANCE_CHANGED},
     {"offline row is not online", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true, true, "offline",
-     "i-0abc", NULL, 1, 5, false, ACTION_OUTCOME_SKIPPED_NOT_ONLINE,
+     "i-0abc", NULL, 0, 5, false, ACTION_OUTCOME_SKIPPED_NOT_ONLINE,
      ACTUATOR_DETAIL_STATUS_NOT_ONLINE},
     {"status Online (other case) is not online", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true,
-     true, "Online", "i-0abc", NULL, 1, 5, false, ACTION_OUTCOME_SKIPPED_NOT_ONLINE,
+     true, "Online", "i-0abc", NULL, 0, 5, false, ACTION_OUTCOME_SKIPPED_NOT_ONLINE,
      ACTUATOR_DETAIL_STATUS_NOT_ONLINE},
     {"NULL status is not online", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true, true, NULL,
-     "i-0abc", NULL, 1, 5, false, ACTION_OUTCOME_SKIPPED_NOT_ONLINE,
+     "i-0abc", NULL, 0, 5, false, ACTION_OUTCOME_SKIPPED_NOT_ONLINE,
      ACTUATOR_DETAIL_STATUS_NOT_ONLINE},
-    /* Breaker boundary. */
-    {"rank exactly at the limit acts", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true, true,
-     "online", "i-0abc", NULL, 5, 5, false, ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED,
+    /* Breaker boundary: open once the window holds `limit` other workspaces. */
+    {"window one below the limit acts", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true, true,
+     "online", "i-0abc", NULL, 4, 5, false, ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED,
      ACTUATOR_DETAIL_FLIPPED},
-    {"rank one beyond the limit is breaker open", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true,
-     true, "online", "i-0abc", NULL, 6, 5, false, ACTION_OUTCOME_SKIPPED_BREAKER_OPEN,
+    {"window at the limit is breaker open", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true, true,
+     "online", "i-0abc", NULL, 5, 5, false, ACTION_OUTCOME_SKIPPED_BREAKER_OPEN,
      ACTUATOR_DETAIL_BREAKER_OPEN},
     {"limit 0 acts on nothing", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true, true, "online",
-     "i-0abc", NULL, 1, 0, false, ACTION_OUTCOME_SKIPPED_BREAKER_OPEN,
+     "i-0abc", NULL, 0, 0, false, ACTION_OUTCOME_SKIPPED_BREAKER_OPEN,
      ACTUATOR_DETAIL_BREAKER_OPEN},
     /* Dry run: replaces only the flip. */
     {"dry run reports the flip it would make", GOOD, true, ACTION_OUTCOME_SKIPPED_DRY_RUN,
      ACTUATOR_DETAIL_DRY_RUN},
     {"dry run with breaker open says breaker open", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000,
-     true, true, "online", "i-0abc", NULL, 6, 5, true, ACTION_OUTCOME_SKIPPED_BREAKER_OPEN,
+     true, true, "online", "i-0abc", NULL, 5, 5, true, ACTION_OUTCOME_SKIPPED_BREAKER_OPEN,
      ACTUATOR_DETAIL_BREAKER_OPEN},
     {"dry run with stale says stale", LIVENESS_NOT_RUNNING, "i-0abc", NOW - MAX_AGE - 1, true, true,
-     "online", "i-0abc", NULL, 1, 5, true, ACTION_OUTCOME_SKIPPED_STALE,
+     "online", "i-0abc", NULL, 0, 5, true, ACTION_OUTCOME_SKIPPED_STALE,
      ACTUATOR_DETAIL_VERDICT_TOO_OLD},
     {"dry run with instance changed says so", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true,
-     true, "online", "i-0new", NULL, 1, 5, true, ACTION_OUTCOME_SKIPPED_INSTANCE_CHANGED,
+     true, "online", "i-0new", NULL, 0, 5, true, ACTION_OUTCOME_SKIPPED_INSTANCE_CHANGED,
      ACTUATOR_DETAIL_INSTANCE_CHANGED},
     {"dry run with offline row says not online", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true,
-     true, "offline", "i-0abc", NULL, 1, 5, true, ACTION_OUTCOME_SKIPPED_NOT_ONLINE,
+     true, "offline", "i-0abc", NULL, 0, 5, true, ACTION_OUTCOME_SKIPPED_NOT_ONLINE,
      ACTUATOR_DETAIL_STATUS_NOT_ONLINE},
     {"dry run with external row says out of scope", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000,
-     true, true, "online", "i-0abc", "external", 1, 5, true, ACTION_OUTCOME_SKIPPED_OUT_OF_SCOPE,
+     true, true, "online", "i-0abc", "external", 0, 5, true, ACTION_OUTCOME_SKIPPED_OUT_OF_SCOPE,
      ACTUATOR_DETAIL_EXTERNAL_RUNTIME},
     {"dry run with missing row says row missing", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true,
-     false, NULL, NULL, NULL, 1, 5, true, ACTION_OUTCOME_SKIPPED_ROW_MISSING,
+     false, NULL, NULL, NULL, 0, 5, true, ACTION_OUTCOME_SKIPPED_ROW_MISSING,
      ACTUATOR_DETAIL_NO_SUCH_ROW},
     /* Precedence between guards. */
     {"stale wins over a missing row", LIVENESS_NOT_RUNNING, "i-0abc", NOW - MAX_AGE - 1, true,
-     false, NULL, NULL, NULL, 9, 5, false, ACTION_OUTCOME_SKIPPED_STALE,
+     false, NULL, NULL, NULL, 8, 5, false, ACTION_OUTCOME_SKIPPED_STALE,
      ACTUATOR_DETAIL_VERDICT_TOO_OLD},
     {"row missing wins over breaker open", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true, false,
-     NULL, NULL, NULL, 9, 5, false, ACTION_OUTCOME_SKIPPED_ROW_MISSING,
+     NULL, NULL, NULL, 8, 5, false, ACTION_OUTCOME_SKIPPED_ROW_MISSING,
      ACTUATOR_DETAIL_NO_SUCH_ROW},
     {"out of scope wins over instance changed and offline", LIVENESS_NOT_RUNNING, "i-0abc",
-     NOW - 1000, true, true, "offline", "i-0new", "external", 1, 5, false,
+     NOW - 1000, true, true, "offline", "i-0new", "external", 0, 5, false,
      ACTION_OUTCOME_SKIPPED_OUT_OF_SCOPE, ACTUATOR_DETAIL_EXTERNAL_RUNTIME},
     {"instance changed wins over not online", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true,
-     true, "provisioning", "i-0new", NULL, 1, 5, false, ACTION_OUTCOME_SKIPPED_INSTANCE_CHANGED,
+     true, "provisioning", "i-0new", NULL, 0, 5, false, ACTION_OUTCOME_SKIPPED_INSTANCE_CHANGED,
      ACTUATOR_DETAIL_INSTANCE_CHANGED},
     {"not online wins over breaker open", LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000, true, true,
-     "offline", "i-0abc", NULL, 9, 5, false, ACTION_OUTCOME_SKIPPED_NOT_ONLINE,
+     "offline", "i-0abc", NULL, 8, 5, false, ACTION_OUTCOME_SKIPPED_NOT_ONLINE,
      ACTUATOR_DETAIL_STATUS_NOT_ONLINE},
 };
 
@@ -198,7 +198,7 @@ START_TEST(test_actuator_every_non_online_status_is_not_online)
     for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
         actuator_verdict_facts verdict_facts = {LIVENESS_NOT_RUNNING, "i-1", NOW};
         actuator_row_facts row = {true, true, statuses[i], "i-1", NULL};
-        actuator_breaker_facts breaker = {1, 1, false};
+        actuator_breaker_facts breaker = {0, 1, 600000};
         actuator_policy policy = {MAX_AGE, false};
         actuator_decision decision = actuator_decide(&verdict_facts, &row, &breaker, NOW, &policy);
         ck_assert_msg(decision.outcome == ACTION_OUTCOME_SKIPPED_NOT_ONLINE, "status '%s'",
@@ -220,7 +220,7 @@ enum {
     ROW_ONLINE,
     ROW_COUNT
 };
-enum { BREAKER_BELOW, BREAKER_AT, BREAKER_BEYOND, BREAKER_HELD_OPEN, BREAKER_COUNT };
+enum { BREAKER_EMPTY, BREAKER_BELOW, BREAKER_AT, BREAKER_BEYOND, BREAKER_COUNT };
 
 static action_outcome oracle(liveness value, int age, int row, int breaker, bool dry_run)
 {
@@ -242,7 +242,8 @@ static action_outcome oracle(liveness value, int age, int row, int breaker, bool
     default:
         break;
     }
-    if (breaker == BREAKER_BEYOND || breaker == BREAKER_HELD_OPEN)
+    /* The window already holds `limit` other workspaces (or more): no more this window. */
+    if (breaker == BREAKER_AT || breaker == BREAKER_BEYOND)
         return ACTION_OUTCOME_SKIPPED_BREAKER_OPEN;
     return dry_run ? ACTION_OUTCOME_SKIPPED_DRY_RUN : ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED;
 }
@@ -270,11 +271,11 @@ START_TEST(test_actuator_decide_exhaustive_combinations)
                             row.instance_id = NULL;
                             row.runtime = NULL;
                         }
-                        actuator_breaker_facts breaker = {breaker_state == BREAKER_BELOW       ? 3
-                                                          : breaker_state == BREAKER_AT        ? 4
-                                                          : breaker_state == BREAKER_HELD_OPEN ? 1
-                                                                                               : 5,
-                                                          4, breaker_state == BREAKER_HELD_OPEN};
+                        actuator_breaker_facts breaker = {breaker_state == BREAKER_EMPTY   ? 0
+                                                          : breaker_state == BREAKER_BELOW ? 3
+                                                          : breaker_state == BREAKER_AT    ? 4
+                                                                                           : 5,
+                                                          4, 600000};
                         actuator_policy policy = {MAX_AGE, dry_run == 1};
                         actuator_decision decision =
                             actuator_decide(&verdict_facts, &row, &breaker, NOW, &policy);
@@ -303,7 +304,7 @@ END_TEST
 START_TEST(test_actuator_decide_zero_max_age_accepts_only_now)
 {
     actuator_row_facts row = {true, true, "online", "i-1", NULL};
-    actuator_breaker_facts breaker = {1, 1, false};
+    actuator_breaker_facts breaker = {0, 1, 600000};
     actuator_policy policy = {0, false};
     actuator_verdict_facts now_facts = {LIVENESS_NOT_RUNNING, "i-1", NOW};
     actuator_verdict_facts older = {LIVENESS_NOT_RUNNING, "i-1", NOW - 1};
@@ -314,41 +315,77 @@ START_TEST(test_actuator_decide_zero_max_age_accepts_only_now)
 }
 END_TEST
 
-START_TEST(test_actuator_decide_held_open_breaker_acts_on_nothing)
+/* The breaker across sweeps: what the window holds decides, not which sweep a verdict is
+ * from. A table of (window count, limit) as a sequence of decisions sees them. */
+START_TEST(test_actuator_breaker_window_table)
 {
-    actuator_verdict_facts verdict_facts = {LIVENESS_NOT_RUNNING, "i-1", NOW - 1000};
-    actuator_row_facts online = {true, true, "online", "i-1", NULL};
-    actuator_row_facts offline = {true, true, "offline", "i-1", NULL};
-    actuator_breaker_facts held = {1, 100, true};
-    actuator_breaker_facts held_and_beyond = {101, 100, true};
-    actuator_policy live = {MAX_AGE, false};
-    actuator_policy dry = {MAX_AGE, true};
-
-    actuator_decision decision = actuator_decide(&verdict_facts, &online, &held, NOW, &live);
-    ck_assert_int_eq(decision.outcome, ACTION_OUTCOME_SKIPPED_BREAKER_OPEN);
-    ck_assert_int_eq(decision.detail, ACTUATOR_DETAIL_BREAKER_HELD_OPEN);
-    /* Dry run shows the held breaker too; a moot verdict names its own reason. */
-    ck_assert_int_eq(actuator_decide(&verdict_facts, &online, &held, NOW, &dry).outcome,
-                     ACTION_OUTCOME_SKIPPED_BREAKER_OPEN);
-    ck_assert_int_eq(actuator_decide(&verdict_facts, &offline, &held, NOW, &live).outcome,
-                     ACTION_OUTCOME_SKIPPED_NOT_ONLINE);
-    /* Beyond the sweep's own limit is the more specific reason. */
-    ck_assert_int_eq(actuator_decide(&verdict_facts, &online, &held_and_beyond, NOW, &live).detail,
-                     ACTUATOR_DETAIL_BREAKER_OPEN);
+    static const struct {
+        const char *name;
+        int64_t window_count, limit;
+        bool open;
+    } window_cases[] = {
+        {"empty window, limit 1", 0, 1, false},
+        {"one below the limit", 19, 20, false},
+        {"at the limit: the next would exceed it", 20, 20, true},
+        {"beyond (workspaces held back keep counting)", 350, 20, true},
+        {"kill switch: limit 0 with an empty window", 0, 0, true},
+        {"a second sweep's verdicts meet the first sweep's count", 20, 20, true},
+        {"the window rolled past the first sweep", 3, 20, false},
+    };
+    for (size_t i = 0; i < sizeof window_cases / sizeof window_cases[0]; i++) {
+        ck_assert_msg(actuator_breaker_is_open(window_cases[i].window_count,
+                                               window_cases[i].limit) == window_cases[i].open,
+                      "%s", window_cases[i].name);
+        actuator_verdict_facts verdict_facts = {LIVENESS_NOT_RUNNING, "i-1", NOW - 1000};
+        actuator_row_facts online = {true, true, "online", "i-1", NULL};
+        actuator_breaker_facts breaker = {window_cases[i].window_count, window_cases[i].limit,
+                                          600000};
+        actuator_policy live = {MAX_AGE, false};
+        actuator_decision decision = actuator_decide(&verdict_facts, &online, &breaker, NOW, &live);
+        ck_assert_msg(decision.outcome == (window_cases[i].open
+                                               ? ACTION_OUTCOME_SKIPPED_BREAKER_OPEN
+                                               : ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED),
+                      "%s: %s", window_cases[i].name, action_outcome_name(decision.outcome));
+    }
 }
 END_TEST
 
-START_TEST(test_actuator_breaker_carries_over_only_from_a_recent_open_sweep)
+START_TEST(test_actuator_breaker_window_start_saturates)
 {
     const int64_t window = 10 * 60 * 1000;
-    ck_assert(!actuator_breaker_carries_over(false, 0, 0, 0, window));      /* first sweep */
-    ck_assert(!actuator_breaker_carries_over(true, 20, 20, 1000, window));  /* at the limit */
-    ck_assert(actuator_breaker_carries_over(true, 21, 20, 1000, window));   /* beyond */
-    ck_assert(actuator_breaker_carries_over(true, 1, 0, 1000, window));     /* kill switch */
-    ck_assert(actuator_breaker_carries_over(true, 21, 20, window, window)); /* boundary */
-    ck_assert(!actuator_breaker_carries_over(true, 21, 20, window + 1, window));
-    ck_assert(!actuator_breaker_carries_over(true, 21, 20, 1000, 0));    /* turned off */
-    ck_assert(!actuator_breaker_carries_over(true, 21, 20, -5, window)); /* odd clock */
+    ck_assert_int_eq(actuator_breaker_window_start_ms(NOW, window), NOW - window);
+    ck_assert_int_eq(actuator_breaker_window_start_ms(NOW, 1000), NOW - 1000);
+    ck_assert_int_eq(actuator_breaker_window_start_ms(NOW, 0), NOW);  /* no window */
+    ck_assert_int_eq(actuator_breaker_window_start_ms(NOW, -5), NOW); /* odd input */
+    ck_assert_int_eq(actuator_breaker_window_start_ms(INT64_MIN + 10, window), INT64_MIN);
+    ck_assert_int_eq(actuator_breaker_window_start_ms(INT64_MIN + window, window), INT64_MIN);
+}
+END_TEST
+
+/* What the window counts: would-act verdicts, including those the breaker held back; nothing
+ * skipped for a reason of its own. */
+START_TEST(test_actuator_breaker_counts_only_would_act_outcomes)
+{
+    static const struct {
+        action_outcome outcome;
+        bool counts;
+    } window_cases[] = {
+        {ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED, true},
+        {ACTION_OUTCOME_SKIPPED_DRY_RUN, true},
+        {ACTION_OUTCOME_SKIPPED_BREAKER_OPEN, true},
+        {ACTION_OUTCOME_UNSPECIFIED, false},
+        {ACTION_OUTCOME_SKIPPED_STALE, false},
+        {ACTION_OUTCOME_SKIPPED_ROW_MISSING, false},
+        {ACTION_OUTCOME_SKIPPED_OUT_OF_SCOPE, false},
+        {ACTION_OUTCOME_SKIPPED_INSTANCE_CHANGED, false},
+        {ACTION_OUTCOME_SKIPPED_NOT_ONLINE, false},
+        {ACTION_OUTCOME_RESTART_ACCEPTED, false},
+        {ACTION_OUTCOME_RESTART_FAILED, false},
+    };
+    for (size_t i = 0; i < sizeof window_cases / sizeof window_cases[0]; i++) {
+        ck_assert_msg(actuator_breaker_counts(window_cases[i].outcome) == window_cases[i].counts,
+                      "%s", action_outcome_name(window_cases[i].outcome));
+    }
 }
 END_TEST
 
@@ -407,13 +444,14 @@ END_TEST
 
 START_TEST(test_actuator_breaker_opens_beyond_percentage_of_sweep)
 {
-    /* A sweep of 1000 with the default 20%: the 200th NOT_RUNNING acts, the 201st does not. */
+    /* An in-scope fleet of 1000 with the default 20%: with 199 others in the window the 200th
+     * acts, with 200 the 201st does not. */
     int64_t limit = actuator_breaker_limit(percent(20), 1000);
     ck_assert_int_eq(limit, 200);
-    ck_assert(!actuator_breaker_is_open(200, limit));
-    ck_assert(actuator_breaker_is_open(201, limit));
-    ck_assert(!actuator_breaker_is_open(1, limit));
-    ck_assert(actuator_breaker_is_open(1, 0));
+    ck_assert(!actuator_breaker_is_open(199, limit));
+    ck_assert(actuator_breaker_is_open(200, limit));
+    ck_assert(!actuator_breaker_is_open(0, limit));
+    ck_assert(actuator_breaker_is_open(0, 0));
 }
 END_TEST
 
@@ -494,7 +532,7 @@ END_TEST
 START_TEST(test_actuator_reason_starts_with_detail_and_states_numbers)
 {
     actuator_verdict_facts verdict_facts = {LIVENESS_NOT_RUNNING, "i-1", NOW - 412000};
-    actuator_breaker_facts breaker = {21, 20, false};
+    actuator_breaker_facts breaker = {20, 20, 600000};
     actuator_policy policy = {MAX_AGE, false};
     char reason[256];
     for (int i = 0; i < ACTUATOR_DETAIL_COUNT; i++) {
@@ -509,8 +547,8 @@ START_TEST(test_actuator_reason_starts_with_detail_and_states_numbers)
     ck_assert_str_eq(reason, "verdict_too_old: checked 412s ago, limit 300s");
     actuator_format_reason(ACTUATOR_DETAIL_BREAKER_OPEN, &verdict_facts, &breaker, NOW, &policy,
                            reason, sizeof reason);
-    ck_assert_ptr_nonnull(strstr(reason, "21"));
-    ck_assert_ptr_nonnull(strstr(reason, "limit 20"));
+    ck_assert_str_eq(reason, "breaker_open: at least 20 other workspaces of the group would have "
+                             "been acted on in the last 600s, limit 20");
     /* A tiny buffer truncates, never overflows. */
     char small[8];
     actuator_format_reason(ACTUATOR_DETAIL_DRY_RUN, &verdict_facts, &breaker, NOW, &policy, small,
@@ -528,7 +566,7 @@ int main(void)
     tcase_add_test(decision, test_actuator_every_non_online_status_is_not_online);
     tcase_add_test(decision, test_actuator_decide_exhaustive_combinations);
     tcase_add_test(decision, test_actuator_decide_zero_max_age_accepts_only_now);
-    tcase_add_test(decision, test_actuator_decide_held_open_breaker_acts_on_nothing);
+    tcase_add_test(decision, test_actuator_breaker_window_table);
     tcase_add_test(decision, test_actuator_verdict_freshness_boundaries);
     suite_add_tcase(suite, decision);
 
@@ -536,7 +574,8 @@ int main(void)
     tcase_add_test(breaker, test_actuator_breaker_limit_absolute_ignores_sweep_size);
     tcase_add_test(breaker, test_actuator_breaker_limit_percent_rounds_down_with_floor_one);
     tcase_add_test(breaker, test_actuator_breaker_opens_beyond_percentage_of_sweep);
-    tcase_add_test(breaker, test_actuator_breaker_carries_over_only_from_a_recent_open_sweep);
+    tcase_add_test(breaker, test_actuator_breaker_window_start_saturates);
+    tcase_add_test(breaker, test_actuator_breaker_counts_only_would_act_outcomes);
     suite_add_tcase(suite, breaker);
 
     TCase *input = tcase_create("input");

@@ -48,7 +48,8 @@ START_TEST(test_actuator_settings_defaults)
     ck_assert_int_eq(settings.max_verdict_age_ms, 5 * 60 * 1000);
     ck_assert(settings.max_unhealthy.is_percent);
     ck_assert(settings.max_unhealthy.value == 20.0);
-    ck_assert_int_eq(settings.breaker_carry_over_ms, 10 * 60 * 1000);
+    ck_assert_int_eq(settings.breaker_window_ms, 10 * 60 * 1000);
+    ck_assert_int_eq(settings.max_flips_per_minute, 60);
     ck_assert_int_eq(settings.max_restarts_per_minute, 60);
     ck_assert_int_eq(settings.restart_max_attempts, 15);
     ck_assert_int_eq(settings.restart_timeout_ms, 10000);
@@ -138,6 +139,10 @@ START_TEST(test_actuator_settings_bad_values_name_the_variable)
         {"ACTUATOR_MAX_UNHEALTHY=lots", "ACTUATOR_MAX_UNHEALTHY"},
         {"ACTUATOR_MAX_UNHEALTHY=120%", "ACTUATOR_MAX_UNHEALTHY"},
         {"ACTUATOR_MAX_RESTARTS_PER_MIN=0", "ACTUATOR_MAX_RESTARTS_PER_MIN"},
+        {"ACTUATOR_MAX_FLIPS_PER_MIN=0", "ACTUATOR_MAX_FLIPS_PER_MIN"},
+        {"ACTUATOR_MAX_FLIPS_PER_MIN=600001", "ACTUATOR_MAX_FLIPS_PER_MIN"},
+        {"ACTUATOR_BREAKER_WINDOW=0", "ACTUATOR_BREAKER_WINDOW"},
+        {"ACTUATOR_BREAKER_WINDOW=2h", "ACTUATOR_BREAKER_WINDOW"},
         {"ACTUATOR_RESTART_MAX_ATTEMPTS=0", "ACTUATOR_RESTART_MAX_ATTEMPTS"},
         {"ACTUATOR_MAX_VERDICT_AGE=5 minutes", "ACTUATOR_MAX_VERDICT_AGE"},
         {"ACTUATOR_DRY_RUN=maybe", "ACTUATOR_DRY_RUN"},

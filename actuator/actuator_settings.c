@@ -73,6 +73,8 @@ static const config_setting actuator_table[] = {
         .type = CONFIG_TYPE_THRESHOLD,
         .offset = offsetof(actuator_settings, max_unhealthy),
         .default_text = "20%",
+        .minimum = 0,
+        .maximum = 1000000000,
         .help = "Mass-failure breaker: at most this many NOT_RUNNING workspaces per sweep are "
                 "acted on (count or % of the sweep, a percentage at least 1), the rest are "
                 "SKIPPED_BREAKER_OPEN. 20% is far above normal attrition and far below a CP "
@@ -193,6 +195,7 @@ const config_program actuator_program = {
     .settings = actuator_table,
     .setting_count = sizeof actuator_table / sizeof actuator_table[0],
     .accepts_kafka_properties = true,
+    .kafka_roles = CONFIG_KAFKA_ROLE_CONSUMER | CONFIG_KAFKA_ROLE_PRODUCER,
     .validate = validate_parsed,
 };
 

@@ -73,6 +73,8 @@ static const config_setting actuator_table[] = {
         .type = CONFIG_TYPE_THRESHOLD,
         .offset = offsetof(actuator_settings, max_unhealthy),
         .default_text = "20%",
+        .minimum = 0,
+        .maximum = 1000000000,
         .help = "Mass-failure breaker, one per consumer group: the group acts on at most this "
                 "many workspaces per ACTUATOR_BREAKER_WINDOW (a count, or a % of the in-scope "
                 "fleet, the sweep_size the verdicts carry; a percentage at least 1); while that "
@@ -219,6 +221,7 @@ const config_program actuator_program = {
     .settings = actuator_table,
     .setting_count = sizeof actuator_table / sizeof actuator_table[0],
     .accepts_kafka_properties = true,
+    .kafka_roles = CONFIG_KAFKA_ROLE_CONSUMER | CONFIG_KAFKA_ROLE_PRODUCER,
     .validate = validate_parsed,
 };
 

@@ -998,24 +998,6 @@ static void update_lag(checker_engine *engine)
 
 /* ---- set-up and tear-down -------------------------------------------------------------- */
 
-/* Requires a property the at-least-once design depends on to keep its value even if an
- * operator passed another one. */
-static bool require_property(rd_kafka_conf_t *conf, const char *name, const char *expected,
-                             char *error_buffer, size_t error_size)
-{
-    char value[64];
-    size_t size = sizeof value;
-    if (rd_kafka_conf_get(conf, name, value, &size) != RD_KAFKA_CONF_OK ||
-        strcmp(value, expected) != 0) {
-        snprintf(error_buffer, error_size,
-                 "kafka property '%s' must be %s: the checker commits an offset only after "
-                 "its verdict is delivered",
-                 name, expected);
-        return false;
-    }
-    return true;
-}
-
 static rd_kafka_t *create_consumer(checker_engine *engine, char *error_buffer, size_t error_size,
                                    bool *usage_error)
 {
@@ -1046,8 +1028,7 @@ static rd_kafka_t *create_consumer(checker_engine *engine, char *error_buffer, s
     }
     if (!kafka_config_apply_properties(conf, engine->options->kafka_properties, error_buffer,
                                        error_size) ||
-        !require_property(conf, "enable.auto.offset.store", "false", error_buffer, error_size) ||
-        !require_property(conf, "enable.auto.commit", "true", error_buffer, error_size)) {
+        !kafka_config_verify_locked(conf, CONFIG_KAFKA_ROLE_CONSUMER, error_buffer, error_size)) {
         rd_kafka_conf_destroy(conf);
         *usage_error = true;
         return NULL;

@@ -148,6 +148,7 @@ const config_program checker_program = {
     .settings = checker_table,
     .setting_count = sizeof checker_table / sizeof checker_table[0],
     .accepts_kafka_properties = true,
+    .kafka_roles = CONFIG_KAFKA_ROLE_CONSUMER | CONFIG_KAFKA_ROLE_PRODUCER,
     .validate = validate_parsed,
 };
 

@@ -11,6 +11,8 @@
 #include "config.h"
 #include <librdkafka/rdkafka.h>
 
+#include "kafka_config.h"
+
 #include "log.h"
 #include "timeutil.h"
 
@@ -133,15 +135,22 @@ bool config_kafka_property_is_secret(const char *name)
 
 int64_t config_threshold_resolve(config_threshold threshold, int64_t total)
 {
+    /* The parser keeps values within range, but a struct filled by code could hold anything:
+     * a double -> int64 conversion of NaN or of a value beyond int64 is undefined behaviour,
+     * so such values saturate instead. */
+    if (!(threshold.value > 0.0)) {
+        return 0; /* zero, negative or NaN */
+    }
     if (!threshold.is_percent) {
-        return (int64_t)threshold.value;
+        return threshold.value >= 0x1p63 ? INT64_MAX : (int64_t)threshold.value;
     }
     if (total <= 0) {
         return 0;
     }
     /* Multiply first: value * total is exact for the counts we see, so 10% of 30 is 3, not
      * 2.9999... rounded down to 2. */
-    return (int64_t)floor(threshold.value * (double)total / 100.0);
+    double share = floor(threshold.value * (double)total / 100.0);
+    return share >= 0x1p63 ? INT64_MAX : (int64_t)share;
 }
 
 /* ---- value parsers: each returns false on bad text and leaves *out untouched ---- */
@@ -202,7 +211,9 @@ static bool parse_threshold(const char *text, config_threshold *out)
         return true;
     }
     int64_t count;
-    if (!parse_integer(text, &count) || count < 0) {
+    /* Checked while still an int64: beyond 2^53 a double no longer holds every count, and
+     * near 2^63 its conversion back to int64 is undefined behaviour. */
+    if (!parse_integer(text, &count) || count < 0 || count > CONFIG_THRESHOLD_COUNT_MAX) {
         return false;
     }
     out->is_percent = false;
@@ -215,6 +226,68 @@ static bool has_bounds(const config_setting *setting)
     return setting->minimum != 0 || setting->maximum != 0;
 }
 
+/* The range a numeric value must fall in: the table's [minimum, maximum], or when a row
+ * gives none (0, 0) the widest range its type holds without undefined behaviour anywhere
+ * downstream: any int64 for an integer, any non-negative int64 of ms for a duration, and
+ * counts up to 2^53 for a threshold (a double holds them exactly, and the conversion back
+ * to int64 cannot overflow). Every numeric error line names this range. */
+static void numeric_bounds(const config_setting *setting, int64_t *minimum, int64_t *maximum)
+{
+    if (has_bounds(setting)) {
+        *minimum = setting->minimum;
+        *maximum = setting->maximum;
+        return;
+    }
+    switch (setting->type) {
+    case CONFIG_TYPE_INTEGER:
+        *minimum = INT64_MIN;
+        *maximum = INT64_MAX;
+        return;
+    case CONFIG_TYPE_DURATION:
+        *minimum = 0;
+        *maximum = INT64_MAX;
+        return;
+    case CONFIG_TYPE_THRESHOLD:
+        *minimum = 0;
+        *maximum = CONFIG_THRESHOLD_COUNT_MAX;
+        return;
+    case CONFIG_TYPE_STRING:
+    case CONFIG_TYPE_BOOL:
+    case CONFIG_TYPE_LOG_LEVEL:
+        break;
+    }
+    *minimum = 0;
+    *maximum = 0;
+}
+
+static bool within(int64_t value, const config_setting *setting)
+{
+    int64_t minimum, maximum;
+    numeric_bounds(setting, &minimum, &maximum);
+    return value >= minimum && value <= maximum;
+}
+
+/* A row whose bounds cannot hold any value is a bug in the program's table, reported as one
+ * (rather than as "expected an integer in [10, 5]" to an operator who did nothing wrong). */
+static bool bounds_are_sane(const config_setting *setting)
+{
+    switch (setting->type) {
+    case CONFIG_TYPE_INTEGER:
+        return setting->minimum <= setting->maximum;
+    case CONFIG_TYPE_DURATION:
+    case CONFIG_TYPE_THRESHOLD:
+        return !has_bounds(setting) ||
+               (setting->minimum >= 0 && setting->minimum <= setting->maximum &&
+                (setting->type == CONFIG_TYPE_DURATION ||
+                 setting->maximum <= CONFIG_THRESHOLD_COUNT_MAX));
+    case CONFIG_TYPE_STRING:
+    case CONFIG_TYPE_BOOL:
+    case CONFIG_TYPE_LOG_LEVEL:
+        break;
+    }
+    return true;
+}
+
 static void *field_of(void *settings, const config_setting *setting)
 {
     return (char *)settings + setting->offset;
@@ -225,37 +298,33 @@ static const void *const_field_of(const void *settings, const config_setting *se
     return (const char *)settings + setting->offset;
 }
 
-/* What a setting expects, for errors and --help: "an integer in [1, 4096]". */
+/* What a setting expects, for errors: "an integer in [1, 4096]". Numeric settings always
+ * name their range. */
 static void describe_expectation(const config_setting *setting, char *buffer, size_t size)
 {
     char low[32], high[32];
+    int64_t minimum, maximum;
+    numeric_bounds(setting, &minimum, &maximum);
     switch (setting->type) {
     case CONFIG_TYPE_STRING:
         snprintf(buffer, size, "a non-empty value");
         break;
     case CONFIG_TYPE_DURATION:
-        if (has_bounds(setting)) {
-            time_format_duration(setting->minimum, low, sizeof low);
-            time_format_duration(setting->maximum, high, sizeof high);
-            snprintf(buffer, size, "a duration in [%s, %s] such as 500ms, 10s, 5m or 1h", low,
-                     high);
-        } else {
-            snprintf(buffer, size, "a duration such as 500ms, 10s, 5m or 1h");
-        }
+        time_format_duration(minimum, low, sizeof low);
+        time_format_duration(maximum, high, sizeof high);
+        snprintf(buffer, size, "a duration in [%s, %s] such as 500ms, 10s, 5m or 1h", low, high);
         break;
     case CONFIG_TYPE_BOOL:
         snprintf(buffer, size, "true, false, 1 or 0");
         break;
     case CONFIG_TYPE_INTEGER:
-        if (has_bounds(setting)) {
-            snprintf(buffer, size, "an integer in [%" PRId64 ", %" PRId64 "]", setting->minimum,
-                     setting->maximum);
-        } else {
-            snprintf(buffer, size, "an integer");
-        }
+        snprintf(buffer, size, "an integer in [%" PRId64 ", %" PRId64 "]", minimum, maximum);
         break;
     case CONFIG_TYPE_THRESHOLD:
-        snprintf(buffer, size, "a count such as 50 or a percentage in [0%%, 100%%] such as 20%%");
+        snprintf(buffer, size,
+                 "a count in [%" PRId64 ", %" PRId64
+                 "] such as 50 or a percentage in [0%%, 100%%] such as 20%%",
+                 minimum, maximum);
         break;
     case CONFIG_TYPE_LOG_LEVEL:
         snprintf(buffer, size, "debug, info, warn or error");
@@ -270,6 +339,13 @@ static bool apply_value(parse_context *context, const config_setting *setting, v
 {
     void *field = field_of(settings, setting);
     bool valid = true;
+    if (!bounds_are_sane(setting)) {
+        report(context,
+               "%s: the table's range [%" PRId64 ", %" PRId64 "] holds no valid value "
+               "(a bug in the table)",
+               setting->env_name, setting->minimum, setting->maximum);
+        return false;
+    }
     switch (setting->type) {
     case CONFIG_TYPE_STRING: {
         char **slot = field;
@@ -283,8 +359,7 @@ static bool apply_value(parse_context *context, const config_setting *setting, v
     }
     case CONFIG_TYPE_DURATION: {
         int64_t ms;
-        valid = time_parse_duration_ms(text, &ms) &&
-                (!has_bounds(setting) || (ms >= setting->minimum && ms <= setting->maximum));
+        valid = time_parse_duration_ms(text, &ms) && within(ms, setting);
         if (valid) {
             *(int64_t *)field = ms;
         }
@@ -295,16 +370,23 @@ static bool apply_value(parse_context *context, const config_setting *setting, v
         break;
     case CONFIG_TYPE_INTEGER: {
         int64_t value;
-        valid = parse_integer(text, &value) &&
-                (!has_bounds(setting) || (value >= setting->minimum && value <= setting->maximum));
+        valid = parse_integer(text, &value) && within(value, setting);
         if (valid) {
             *(int64_t *)field = value;
         }
         break;
     }
-    case CONFIG_TYPE_THRESHOLD:
-        valid = parse_threshold(text, field);
+    case CONFIG_TYPE_THRESHOLD: {
+        config_threshold threshold;
+        /* A count is an int64 first, range-checked before it becomes a double, so no count
+         * can lose precision or overflow on its way back to an integer. */
+        valid = parse_threshold(text, &threshold) &&
+                (threshold.is_percent || within((int64_t)threshold.value, setting));
+        if (valid) {
+            *(config_threshold *)field = threshold;
+        }
         break;
+    }
     case CONFIG_TYPE_LOG_LEVEL: {
         log_level level;
         valid = log_level_parse(text, &level);
@@ -350,7 +432,7 @@ static const char *environment_lookup(char **environment, const char *name)
 /* Adds or replaces name=value; a later value for the same name replaces the earlier one in
  * place, so the list shows what librdkafka will actually get. false on allocation failure. */
 static bool kafka_property_put(config_kafka_properties *list, const char *name, size_t name_length,
-                               const char *value)
+                               const char *value, config_kafka_source source)
 {
     for (size_t i = 0; i < list->count; i++) {
         if (strlen(list->items[i].name) == name_length &&
@@ -361,6 +443,7 @@ static bool kafka_property_put(config_kafka_properties *list, const char *name, 
             }
             free(list->items[i].value);
             list->items[i].value = copy;
+            list->items[i].source = source;
             return true;
         }
     }
@@ -372,6 +455,7 @@ static bool kafka_property_put(config_kafka_properties *list, const char *name, 
     config_kafka_property *item = &list->items[list->count];
     item->name = strndup(name, name_length);
     item->value = strdup(value);
+    item->source = source;
     if (item->name == NULL || item->value == NULL) {
         free(item->name);
         free(item->value);
@@ -462,7 +546,8 @@ static bool collect_kafka_environment(parse_context *context, char **environment
         for (char *cursor = name; *cursor != '\0'; cursor++) {
             *cursor = *cursor == '_' ? '.' : (char)tolower((unsigned char)*cursor);
         }
-        if (!kafka_property_put(list, name, name_length, equals + 1)) {
+        if (!kafka_property_put(list, name, name_length, equals + 1,
+                                CONFIG_KAFKA_FROM_ENVIRONMENT)) {
             report(context, "kafka properties: out of memory");
             ok = false;
         }
@@ -487,7 +572,8 @@ static bool add_kafka_flag(parse_context *context, const char *argument,
         }
         return false;
     }
-    if (!kafka_property_put(list, argument, (size_t)(equals - argument), equals + 1)) {
+    if (!kafka_property_put(list, argument, (size_t)(equals - argument), equals + 1,
+                            CONFIG_KAFKA_FROM_FLAG)) {
         report(context, "--%s: out of memory", KAFKA_FLAG);
         return false;
     }
@@ -577,11 +663,35 @@ static const char *type_hint(const config_setting *setting, char *buffer, size_t
                  setting->maximum);
         return buffer;
     case CONFIG_TYPE_THRESHOLD:
-        return "<count|percent%>";
+        if (!has_bounds(setting)) {
+            return "<count|percent%>";
+        }
+        snprintf(buffer, size, "<count %" PRId64 "..%" PRId64 "|percent%%>", setting->minimum,
+                 setting->maximum);
+        return buffer;
     case CONFIG_TYPE_LOG_LEVEL:
         return "<debug|info|warn|error>";
     }
     return "<value>";
+}
+
+/* The locked Kafka properties of the program's roles, for --help: an operator learns what
+ * is refused before trying it. */
+static void print_locked_properties(const config_program *program, FILE *out)
+{
+    if (program->kafka_roles == 0) {
+        return;
+    }
+    fprintf(out, "  Locked (a different value is refused at start, exit 2), because the\n"
+                 "  at-least-once delivery rests on them:\n");
+    size_t count = 0;
+    const kafka_locked_property *locked = kafka_config_locked_properties(&count);
+    for (size_t i = 0; i < count; i++) {
+        if ((locked[i].roles & program->kafka_roles) != 0) {
+            fprintf(out, "    %s %s %s\n", locked[i].name,
+                    locked[i].kind == KAFKA_LOCK_AT_MOST ? "<=" : "=", locked[i].value);
+        }
+    }
 }
 
 void config_print_help(const config_program *program, FILE *out)
@@ -610,7 +720,8 @@ void config_print_help(const config_program *program, FILE *out)
     if (program->accepts_kafka_properties) {
         fprintf(out,
                 "\nKafka client properties (any librdkafka property, see its CONFIGURATION.md),\n"
-                "applied after the program's own choices, so they override anything:\n"
+                "applied after the program's own choices, so they override them (except the\n"
+                "locked ones below):\n"
                 "  --%s name=value\n"
                 "      repeatable, e.g. --%s security.protocol=SASL_SSL\n"
                 "  %s<NAME>=value\n"
@@ -620,6 +731,7 @@ void config_print_help(const config_program *program, FILE *out)
                 "  Values of properties whose name contains password, secret, token, key or\n"
                 "  jaas are masked in --check-config output.\n",
                 KAFKA_FLAG, KAFKA_FLAG, KAFKA_ENV_PREFIX, KAFKA_ENV_PREFIX, KAFKA_FLAG);
+        print_locked_properties(program, out);
     }
     fprintf(out,
             "\nOther flags:\n"
@@ -882,12 +994,21 @@ config_result config_parse_with_output(const config_program *program, void *sett
             for (size_t i = 0; i < kafka_flags.count; i++) {
                 const config_kafka_property *flag = &kafka_flags.items[i];
                 if (!kafka_property_put(kafka_properties, flag->name, strlen(flag->name),
-                                        flag->value)) {
+                                        flag->value, flag->source)) {
                     report(&context, "kafka properties: out of memory");
                     goto done;
                 }
             }
             if (!validate_kafka_properties(&context, kafka_properties)) {
+                goto done;
+            }
+            /* After librdkafka accepted each property: a property that would break the
+             * program's delivery guarantees is refused here, so a run and --check-config
+             * refuse the same ones, before any client exists. */
+            char locked[512];
+            if (!kafka_config_check_locked(program->kafka_roles, kafka_properties, locked,
+                                           sizeof locked)) {
+                report(&context, "%s", locked);
                 goto done;
             }
         }

@@ -37,6 +37,10 @@ typedef struct {
     double value; /* count, or percent in [0, 100] */
 } config_threshold;
 
+/* The largest count a threshold holds: 2^53, the last integer a double represents exactly
+ * (a table's maximum for a threshold may not exceed it). */
+#define CONFIG_THRESHOLD_COUNT_MAX (INT64_C(1) << 53)
+
 /* Resolves a threshold against a total: an absolute count as is; a percentage rounded
  * down (20% of 7 = 1). Pure. */
 int64_t config_threshold_resolve(config_threshold threshold, int64_t total);
@@ -48,18 +52,38 @@ typedef struct {
     const char *default_text; /* parsed like user input; NULL = unset (strings only) */
     bool required;            /* an unset or empty value is an error */
     bool secret;              /* masked in --check-config and never logged */
-    int64_t minimum, maximum; /* for CONFIG_TYPE_INTEGER and DURATION (ms); 0,0 = no bound */
-    const char *help;         /* one line, says why the default is what it is */
+    /* The allowed range, checked at parse time, named in the error line and in --help: for
+     * CONFIG_TYPE_INTEGER the value, DURATION its milliseconds, THRESHOLD its count (a
+     * percentage is always within [0, 100]). 0,0 = the widest range the type holds safely
+     * (any int64; a non-negative duration; a count up to CONFIG_THRESHOLD_COUNT_MAX). A new
+     * numeric setting states its range with these two fields, nothing else. */
+    int64_t minimum, maximum;
+    const char *help; /* one line, says why the default is what it is */
     /* The flag without its leading "--" when it is not the one derived from env_name, for
      * tools whose flags read better short (reconciler-audit: AUDIT_FROM is --from). NULL =
      * derived. */
     const char *flag;
 } config_setting;
 
+/* Where an operator's Kafka property came from, so an error can point at it. */
+typedef enum {
+    CONFIG_KAFKA_FROM_CODE = 0,    /* built by a program or a test, not by an operator */
+    CONFIG_KAFKA_FROM_ENVIRONMENT, /* RECONCILER_KAFKA_<NAME> */
+    CONFIG_KAFKA_FROM_FLAG,        /* --kafka-prop name=value */
+} config_kafka_source;
+
 typedef struct {
     char *name;
     char *value;
+    config_kafka_source source; /* of the value kept (a flag replaces a variable's) */
 } config_kafka_property;
+
+/* The Kafka clients a program builds, each with properties no operator may change
+ * (kafka_config.h: kafka_config_check_locked). A bit set for config_program.kafka_roles. */
+typedef enum {
+    CONFIG_KAFKA_ROLE_PRODUCER = 1u << 0, /* at-least-once, idempotent producer */
+    CONFIG_KAFKA_ROLE_CONSUMER = 1u << 1, /* group consumer storing offsets after output */
+} config_kafka_role;
 
 typedef struct {
     config_kafka_property *items;
@@ -73,6 +97,10 @@ typedef struct {
     const config_setting *settings;
     size_t setting_count;
     bool accepts_kafka_properties;
+    /* config_kafka_role bits: the operator's Kafka properties are checked against the locked
+     * properties of these roles at parse time (so also by --check-config), and a property that
+     * would change one is a usage error naming it and its source. 0 = none locked. */
+    unsigned kafka_roles;
     /* The program's own checks, for what a table row cannot say (a URL's shape, one value
      * not above another, a Kafka property the program sets itself). NULL = none.
      *

@@ -121,6 +121,8 @@ static const config_program fuzz_program = {
     .settings = fuzz_table,
     .setting_count = sizeof fuzz_table / sizeof fuzz_table[0],
     .accepts_kafka_properties = true,
+    /* Both roles, so the locked-property check sees every fuzzed Kafka property too. */
+    .kafka_roles = CONFIG_KAFKA_ROLE_CONSUMER | CONFIG_KAFKA_ROLE_PRODUCER,
 };
 
 /* Collects the addresses of every string member of fuzz_settings (at most `capacity`), to

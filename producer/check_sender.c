@@ -117,7 +117,8 @@ static rd_kafka_conf_t *build_conf(const check_sender_options *options, char *er
         ok = kafka_config_set(conf, ours[i].name, ours[i].value, error_buffer, error_size);
     }
     ok = ok &&
-         kafka_config_apply_properties(conf, options->kafka_properties, error_buffer, error_size);
+         kafka_config_apply_properties(conf, options->kafka_properties, error_buffer, error_size) &&
+         kafka_config_verify_locked(conf, CONFIG_KAFKA_ROLE_PRODUCER, error_buffer, error_size);
     if (!ok) {
         rd_kafka_conf_destroy(conf);
         return NULL;

@@ -65,6 +65,8 @@ static const config_setting producer_table[] = {
         .type = CONFIG_TYPE_INTEGER,
         .offset = offsetof(producer_settings, lock_key),
         .default_text = PRODUCER_DEFAULT_LOCK_KEY,
+        .minimum = INT64_MIN, /* any bigint: pg_advisory_lock's key */
+        .maximum = INT64_MAX,
         .help = "PostgreSQL advisory lock id (bigint) that makes exactly one producer active; "
                 "producers sharing it form one group and share the round-robin cursor. The "
                 "default is 'reconcil' in ASCII, unlikely to clash with another application",
@@ -98,6 +100,7 @@ const config_program producer_program = {
     .settings = producer_table,
     .setting_count = sizeof producer_table / sizeof producer_table[0],
     .accepts_kafka_properties = true,
+    .kafka_roles = CONFIG_KAFKA_ROLE_PRODUCER,
 };
 
 bool producer_settings_resolve(producer_settings *settings, const char *hostname, pid_t pid)

@@ -128,9 +128,12 @@ void sweep_run(const sweep_context *context, sweep_outcome *outcome)
     }
 
     bool capped = context->max_per_sweep > 0;
+    /* sweep_size (the breaker's denominator) is the count at start; the walk is not bounded
+     * by it: an uncapped sweep goes to the end of the in-scope rows, so rows entering scope
+     * during the walk cannot push the highest ids out of it (sweep_plan.h). */
     outcome->sweep_size = sweep_plan_size(outcome->in_scope, context->max_per_sweep);
     sweep_walk walk;
-    sweep_walk_begin(&walk, outcome->sweep_size, capped, cursor);
+    sweep_walk_begin(&walk, sweep_plan_take_limit(context->max_per_sweep), capped, cursor);
 
     check_sender_begin_batch(context->sender);
     sweep_result result = walk_and_send(context, &walk, outcome);

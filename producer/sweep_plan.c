@@ -26,6 +26,11 @@ int64_t sweep_plan_size(int64_t in_scope_count, int64_t max_per_sweep)
     return in_scope_count;
 }
 
+int64_t sweep_plan_take_limit(int64_t max_per_sweep)
+{
+    return max_per_sweep > 0 ? max_per_sweep : SWEEP_NO_TAKE_LIMIT;
+}
+
 static void copy_id(char destination[SWEEP_ID_TEXT_SIZE], const char *source)
 {
     /* Anything but a full canonical id means "no position": starting over from the first
@@ -37,16 +42,16 @@ static void copy_id(char destination[SWEEP_ID_TEXT_SIZE], const char *source)
     memcpy(destination, source, SWEEP_ID_TEXT_SIZE);
 }
 
-void sweep_walk_begin(sweep_walk *walk, int64_t sweep_size, bool capped, const char *cursor)
+void sweep_walk_begin(sweep_walk *walk, int64_t take_limit, bool capped, const char *cursor)
 {
     memset(walk, 0, sizeof *walk);
-    walk->sweep_size = sweep_size > 0 ? sweep_size : 0;
+    walk->take_limit = take_limit > 0 ? take_limit : 0;
     walk->capped = capped;
     if (capped) {
         copy_id(walk->start_cursor, cursor);
         memcpy(walk->position, walk->start_cursor, SWEEP_ID_TEXT_SIZE);
     }
-    walk->finished = walk->sweep_size == 0;
+    walk->finished = walk->take_limit == 0;
 }
 
 int64_t sweep_walk_page_limit(const sweep_walk *walk, int64_t page_size)
@@ -57,7 +62,7 @@ int64_t sweep_walk_page_limit(const sweep_walk *walk, int64_t page_size)
     if (page_size < 1) {
         page_size = 1;
     }
-    int64_t remaining = walk->sweep_size - walk->taken;
+    int64_t remaining = walk->take_limit - walk->taken;
     return remaining < page_size ? remaining : page_size;
 }
 
@@ -80,7 +85,7 @@ bool sweep_walk_take(sweep_walk *walk, const char *row_id)
     copy_id(walk->position, row_id);
     copy_id(walk->last_taken, row_id);
     walk->taken++;
-    if (walk->taken >= walk->sweep_size) {
+    if (walk->taken >= walk->take_limit) {
         walk->finished = true;
     }
     return true;

@@ -18,25 +18,42 @@
 /* 36 characters of a canonical uuid plus the terminating NUL. */
 #define SWEEP_ID_TEXT_SIZE 37
 
-/* The number of CheckRequests a sweep enqueues: every in-scope row counted at sweep start,
- * or at most max_per_sweep of them when a cap is set (max_per_sweep > 0). Never negative. */
+/* The sweep_size field of a sweep's CheckRequests: the in-scope rows counted at sweep start,
+ * or max_per_sweep when a cap is set (max_per_sweep > 0) and lower. Never negative.
+ *
+ * It is the denominator of the actuator's percentage breaker, so it is fixed before the
+ * first message goes out (every message of a sweep carries the same value). It is not a
+ * limit on the walk: rows that enter scope during the walk are taken too (see sweep_walk),
+ * so a sweep of a growing fleet may enqueue a few more than sweep_size, and one of a
+ * shrinking fleet a few fewer. */
 int64_t sweep_plan_size(int64_t in_scope_count, int64_t max_per_sweep);
+
+/* How many rows the walk may take: max_per_sweep when a cap is set, else SWEEP_NO_TAKE_LIMIT
+ * (the walk ends only at the end of the in-scope rows). Deliberately not the count: a count
+ * taken before the walk goes stale as rows enter or leave scope, and stopping after `count`
+ * rows would leave out the highest ids whenever rows entered ahead of the cursor. */
+#define SWEEP_NO_TAKE_LIMIT INT64_MAX
+int64_t sweep_plan_take_limit(int64_t max_per_sweep);
 
 /* The keyset walk of one sweep over the in-scope rows, ordered by id.
  *
- * Uncapped: from the first row to the end, at most sweep_size rows.
+ * Uncapped (a whole sweep): from the first row to the end of the in-scope rows as they are
+ * when the walk reaches the end, however many that is: rows added, removed, entering or
+ * leaving scope during the walk change neither where it ends nor which later rows it takes.
+ * Every row in scope for the whole walk is taken exactly once.
  * Capped (round-robin): from just after `cursor` (the last row the previous sweep took) to
- * the end; if the end comes before sweep_size rows were taken, the walk wraps to the first
+ * the end; if the end comes before take_limit rows were taken, the walk wraps to the first
  * row and continues up to and including the cursor row, never further, so one sweep takes
  * each row at most once. The caller persists sweep_walk_cursor() after a successful sweep.
  *
  * Use: begin; then while !finished: query a page of rows with id > sweep_walk_after()
  * (NULL = from the first row) limited to sweep_walk_page_limit(); offer each row to
  * sweep_walk_take() until it returns false; then report the page with
- * sweep_walk_page_done(). The walk always ends: each page either takes rows (at most
- * sweep_size in all) or reaches the end, and the end is reached at most twice. */
+ * sweep_walk_page_done(). The walk always ends: each page moves the position forward
+ * by at least one id or reaches the end, and the end is reached at most twice (an uncapped
+ * walk is longer than the count only by the rows inserted ahead of it while it ran). */
 typedef struct {
-    int64_t sweep_size;                    /* rows to take in all */
+    int64_t take_limit;                    /* rows to take at most (SWEEP_NO_TAKE_LIMIT) */
     int64_t taken;                         /* rows taken so far */
     bool capped;                           /* round-robin from the cursor, wrapping */
     bool wrapped;                          /* the walk went past the end once */
@@ -46,9 +63,10 @@ typedef struct {
     char last_taken[SWEEP_ID_TEXT_SIZE];   /* last row taken; "" = none yet */
 } sweep_walk;
 
-/* Starts a walk. cursor may be NULL or "" (start at the first row); it is ignored when the
- * walk is not capped. A cursor that is not a 36-character id is treated as "". */
-void sweep_walk_begin(sweep_walk *walk, int64_t sweep_size, bool capped, const char *cursor);
+/* Starts a walk taking at most take_limit rows (sweep_plan_take_limit; 0 or less takes
+ * nothing). cursor may be NULL or "" (start at the first row); it is ignored when the walk is
+ * not capped. A cursor that is not a 36-character id is treated as "". */
+void sweep_walk_begin(sweep_walk *walk, int64_t take_limit, bool capped, const char *cursor);
 
 /* LIMIT of the next page query: min(page_size, rows still to take); 0 when finished.
  * page_size below 1 is treated as 1. */

@@ -7,6 +7,7 @@
 #include "log.h"
 
 #include <check.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -839,6 +840,247 @@ START_TEST(test_config_validate_hook_error_is_always_one_line)
 }
 END_TEST
 
+/* ---- issue 13 item 8: every numeric value range-checked, none reaching undefined behaviour */
+
+typedef struct {
+    int64_t count;
+    int64_t key;
+    int64_t wait_ms;
+    int64_t bounded_wait_ms;
+    config_threshold share;
+    config_threshold any_share;
+} hostile_settings;
+
+static const config_setting hostile_table[] = {
+    {.env_name = "H_COUNT",
+     .type = CONFIG_TYPE_INTEGER,
+     .offset = offsetof(hostile_settings, count),
+     .default_text = "1",
+     .minimum = 0,
+     .maximum = 1000},
+    {.env_name = "H_KEY", /* no bounds: any int64 */
+     .type = CONFIG_TYPE_INTEGER,
+     .offset = offsetof(hostile_settings, key),
+     .default_text = "1"},
+    {.env_name = "H_WAIT", /* no bounds: any non-negative int64 of ms */
+     .type = CONFIG_TYPE_DURATION,
+     .offset = offsetof(hostile_settings, wait_ms),
+     .default_text = "1s"},
+    {.env_name = "H_BOUNDED_WAIT",
+     .type = CONFIG_TYPE_DURATION,
+     .offset = offsetof(hostile_settings, bounded_wait_ms),
+     .default_text = "1s",
+     .minimum = 1000,
+     .maximum = 3600000},
+    {.env_name = "H_SHARE",
+     .type = CONFIG_TYPE_THRESHOLD,
+     .offset = offsetof(hostile_settings, share),
+     .default_text = "20%",
+     .minimum = 0,
+     .maximum = 1000},
+    {.env_name = "H_ANY_SHARE", /* no bounds: counts up to 2^53 */
+     .type = CONFIG_TYPE_THRESHOLD,
+     .offset = offsetof(hostile_settings, any_share),
+     .default_text = "20%"},
+};
+
+static const config_program hostile_program = {
+    .program_name = "test-prog",
+    .settings = hostile_table,
+    .setting_count = sizeof hostile_table / sizeof hostile_table[0],
+};
+
+START_TEST(test_config_hostile_numbers_are_refused_naming_variable_and_range)
+{
+    static const struct {
+        const char *variable, *value;
+        bool accepted;
+        const char *range; /* named in the error */
+    } cases[] = {
+        {"H_COUNT", "9223372036854775807", false, "an integer in [0, 1000]"},
+        {"H_COUNT", "-9223372036854775809", false, "an integer in [0, 1000]"},
+        {"H_COUNT", "99999999999999999999999", false, "an integer in [0, 1000]"},
+        {"H_COUNT", "1001", false, "an integer in [0, 1000]"},
+        {"H_COUNT", "-1", false, "an integer in [0, 1000]"},
+        {"H_COUNT", "1000", true, NULL},
+        {"H_COUNT", "0", true, NULL},
+        {"H_KEY", "9223372036854775807", true, NULL},
+        {"H_KEY", "-9223372036854775808", true, NULL},
+        {"H_KEY", "9223372036854775808", false,
+         "an integer in [-9223372036854775808, 9223372036854775807]"},
+        {"H_KEY", "-9223372036854775809", false,
+         "an integer in [-9223372036854775808, 9223372036854775807]"},
+        {"H_WAIT", "9223372036854775807h", false, "a duration in [0s, "},
+        {"H_WAIT", "9223372036854775807m", false, "a duration in [0s, "},
+        {"H_WAIT", "9223372036854775807s", false, "a duration in [0s, "},
+        {"H_WAIT", "9223372036854775807", false, "a duration in [0s, "}, /* bare = seconds */
+        {"H_WAIT", "9223372036854775808ms", false, "a duration in [0s, "},
+        {"H_WAIT", "9223372036854775807ms", true, NULL},
+        {"H_WAIT", "2562047788015h", true, NULL}, /* the most hours that fit in int64 ms */
+        {"H_WAIT", "2562047788016h", false, "a duration in [0s, "},
+        {"H_WAIT", "-1s", false, "a duration in [0s, "},
+        {"H_WAIT", "1.5s", false, "a duration in [0s, "},
+        {"H_WAIT", "infs", false, "a duration in [0s, "},
+        {"H_BOUNDED_WAIT", "9223372036854775807h", false, "a duration in [1s, 1h]"},
+        {"H_BOUNDED_WAIT", "3601s", false, "a duration in [1s, 1h]"},
+        {"H_BOUNDED_WAIT", "999ms", false, "a duration in [1s, 1h]"},
+        {"H_BOUNDED_WAIT", "1h", true, NULL},
+        {"H_SHARE", "9223372036854775807", false, "a count in [0, 1000]"},
+        {"H_SHARE", "18446744073709551616", false, "a count in [0, 1000]"},
+        {"H_SHARE", "1001", false, "a count in [0, 1000]"},
+        {"H_SHARE", "-1", false, "a count in [0, 1000]"},
+        {"H_SHARE", "-0%", false, "a percentage in [0%, 100%]"},
+        {"H_SHARE", "100.0000001%", false, "a percentage in [0%, 100%]"},
+        {"H_SHARE", "1e308%", false, "a percentage in [0%, 100%]"},
+        {"H_SHARE", "99999999999999999999999999999999999999%", false, "a percentage"},
+        {"H_SHARE", "nan", false, "a count in [0, 1000]"},
+        {"H_SHARE", "NaN%", false, "a count in [0, 1000]"},
+        {"H_SHARE", "inf%", false, "a count in [0, 1000]"},
+        {"H_SHARE", "1e3", false, "a count in [0, 1000]"},
+        {"H_SHARE", "1000", true, NULL},
+        {"H_SHARE", "100%", true, NULL},
+        {"H_SHARE", "0.0001%", true, NULL},
+        {"H_ANY_SHARE", "9223372036854775807", false, "a count in [0, 9007199254740992]"},
+        {"H_ANY_SHARE", "9007199254740993", false, "a count in [0, 9007199254740992]"},
+        {"H_ANY_SHARE", "9007199254740992", true, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        hostile_settings values;
+        memset(&values, 0, sizeof values);
+        char variable[128];
+        snprintf(variable, sizeof variable, "%s=%s", cases[i].variable, cases[i].value);
+        char *argv[] = {"test-prog", NULL};
+        config_result result = config_parse_from(&hostile_program, &values, NULL, 1, argv,
+                                                 ENV(variable), error, sizeof error, NULL);
+        if (cases[i].accepted) {
+            ck_assert_msg(result == CONFIG_RESULT_RUN, "refused %s: %s", variable, error);
+            continue;
+        }
+        ck_assert_msg(result == CONFIG_RESULT_EXIT_USAGE, "accepted %s", variable);
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "test-prog: %s: expected ", cases[i].variable);
+        ck_assert_msg(strncmp(error, prefix, strlen(prefix)) == 0, "%s: %s", variable, error);
+        ck_assert_msg(strstr(error, cases[i].range) != NULL, "%s: no '%s' in: %s", variable,
+                      cases[i].range, error);
+        ck_assert_ptr_null(strchr(error, '\n'));
+    }
+    /* The accepted extremes arrive intact. */
+    hostile_settings values;
+    memset(&values, 0, sizeof values);
+    char *argv[] = {"test-prog", NULL};
+    ck_assert_int_eq(
+        config_parse_from(&hostile_program, &values, NULL, 1, argv,
+                          ENV("H_KEY=-9223372036854775808", "H_WAIT=9223372036854775807ms",
+                              "H_ANY_SHARE=9007199254740992"),
+                          error, sizeof error, NULL),
+        CONFIG_RESULT_RUN);
+    ck_assert_int_eq(values.key, INT64_MIN);
+    ck_assert_int_eq(values.wait_ms, INT64_MAX);
+    ck_assert_int_eq(config_threshold_resolve(values.any_share, 1), CONFIG_THRESHOLD_COUNT_MAX);
+}
+END_TEST
+
+/* config_threshold_resolve never converts an out-of-range double (NaN, beyond int64) to an
+ * integer, whatever a struct filled by code holds: UBSan (-fsanitize=float-cast-overflow)
+ * runs this in the sanitizer build. */
+START_TEST(test_config_threshold_resolve_saturates_hostile_values)
+{
+    static const struct {
+        bool is_percent;
+        double value;
+        int64_t total, expected;
+    } cases[] = {
+        {false, 9223372036854775807.0, 10, INT64_MAX}, /* 2^63 as a double */
+        {false, 1e300, 10, INT64_MAX},
+        {false, (double)INFINITY, 10, INT64_MAX},
+        {false, (double)NAN, 10, 0},
+        {false, -5, 10, 0},
+        {false, -1e300, 10, 0},
+        {false, 50, 10, 50},
+        {true, (double)NAN, 1000, 0},
+        {true, -20, 1000, 0},
+        {true, 100, INT64_MAX, INT64_MAX},
+        {true, 1e300, INT64_MAX, INT64_MAX},
+        {true, (double)INFINITY, 1000, INT64_MAX},
+        {true, 50, INT64_MAX, 4611686018427387904}, /* floor(2^63 / 2) in doubles */
+        {true, 20, -7, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        config_threshold threshold = {.is_percent = cases[i].is_percent, .value = cases[i].value};
+        ck_assert_msg(config_threshold_resolve(threshold, cases[i].total) == cases[i].expected,
+                      "case %zu", i);
+    }
+}
+END_TEST
+
+START_TEST(test_config_table_with_empty_range_is_reported_as_a_table_bug)
+{
+    static const config_setting broken_table[] = {
+        {.env_name = "H_BROKEN",
+         .type = CONFIG_TYPE_INTEGER,
+         .offset = offsetof(hostile_settings, count),
+         .default_text = "5",
+         .minimum = 10,
+         .maximum = 5},
+    };
+    static const config_program broken_program = {
+        .program_name = "test-prog", .settings = broken_table, .setting_count = 1};
+    hostile_settings values;
+    memset(&values, 0, sizeof values);
+    char *argv[] = {"test-prog", NULL};
+    ck_assert_int_eq(config_parse_from(&broken_program, &values, NULL, 1, argv, ENV("X=1"), error,
+                                       sizeof error, NULL),
+                     CONFIG_RESULT_EXIT_USAGE);
+    ck_assert_ptr_nonnull(strstr(error, "H_BROKEN"));
+    ck_assert_ptr_nonnull(strstr(error, "a bug in the table"));
+}
+END_TEST
+
+/* Issue 13 item 7 at parse time: a program's locked Kafka properties are refused by a run
+ * and by --check-config alike, naming the property and where it came from. */
+START_TEST(test_config_locked_kafka_property_is_a_usage_error_naming_its_source)
+{
+    static const config_program locked_program = {
+        .program_name = "test-prog",
+        .settings = test_table,
+        .setting_count = sizeof test_table / sizeof test_table[0],
+        .accepts_kafka_properties = true,
+        .kafka_roles = CONFIG_KAFKA_ROLE_CONSUMER | CONFIG_KAFKA_ROLE_PRODUCER,
+    };
+    ck_assert_int_eq(parse_program(&locked_program, ARGV("--kafka-prop", "acks=1"), MINIMAL_ENV),
+                     CONFIG_RESULT_EXIT_USAGE);
+    ck_assert_msg(strstr(error, "test-prog: kafka property 'acks' (from --kafka-prop) is locked "
+                                "to all") == error,
+                  "%s", error);
+    assert_nothing_allocated();
+    ck_assert_int_eq(parse_program(&locked_program, ARGV("--check-config"),
+                                   ENV("CP_URL=u", "RECONCILER_KAFKA_ENABLE_AUTO_COMMIT=false")),
+                     CONFIG_RESULT_EXIT_USAGE);
+    ck_assert_msg(
+        strstr(error, "'enable.auto.commit' (from RECONCILER_KAFKA_ENABLE_AUTO_COMMIT)") != NULL,
+        "%s", error);
+    /* A flag replacing a variable is reported as the flag. */
+    ck_assert_int_eq(
+        parse_program(&locked_program, ARGV("--kafka-prop", "enable.auto.offset.store=true"),
+                      ENV("CP_URL=u", "RECONCILER_KAFKA_ENABLE_AUTO_OFFSET_STORE=false")),
+        CONFIG_RESULT_EXIT_USAGE);
+    ck_assert_ptr_nonnull(strstr(error, "(from --kafka-prop)"));
+    /* The locked values themselves, and everything else, are fine. */
+    ck_assert_int_eq(parse_program(&locked_program,
+                                   ARGV("--kafka-prop", "acks=all", "--kafka-prop", "linger.ms=1"),
+                                   ENV("CP_URL=u", "RECONCILER_KAFKA_ENABLE_AUTO_COMMIT=true")),
+                     CONFIG_RESULT_RUN);
+    /* --help lists them. */
+    char *output = NULL;
+    ck_assert_int_eq(
+        parse_program_with_output(&locked_program, ARGV("--help"), MINIMAL_ENV, &output),
+        CONFIG_RESULT_EXIT_OK);
+    ck_assert_ptr_nonnull(strstr(output, "enable.auto.offset.store = false"));
+    ck_assert_ptr_nonnull(strstr(output, "max.in.flight.requests.per.connection <= 5"));
+    free(output);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *suite = suite_create("config");
@@ -885,6 +1127,10 @@ static Suite *config_suite(void)
     tcase_add_test(tcase, test_config_validate_hook_accepting_changes_nothing);
     tcase_add_test(tcase, test_config_validate_hook_is_not_called_for_help_version_or_a_bad_value);
     tcase_add_test(tcase, test_config_validate_hook_error_is_always_one_line);
+    tcase_add_test(tcase, test_config_hostile_numbers_are_refused_naming_variable_and_range);
+    tcase_add_test(tcase, test_config_threshold_resolve_saturates_hostile_values);
+    tcase_add_test(tcase, test_config_table_with_empty_range_is_reported_as_a_table_bug);
+    tcase_add_test(tcase, test_config_locked_kafka_property_is_a_usage_error_naming_its_source);
     suite_add_tcase(suite, tcase);
     return suite;
 }

@@ -62,15 +62,15 @@ END_TEST
 START_TEST(test_kafka_config_operator_properties_override_our_defaults)
 {
     config_kafka_property items[] = {
-        {"acks", "1"},
-        {"bootstrap.servers", "override:9093"},
-        {"security.protocol", "SASL_SSL"},
+        {.name = "linger.ms", .value = "50"},
+        {.name = "bootstrap.servers", .value = "override:9093"},
+        {.name = "security.protocol", .value = "SASL_SSL"},
     };
     config_kafka_properties properties = {items, 3};
     rd_kafka_conf_t *conf =
         kafka_config_new_producer(&common, &properties, NULL, error, sizeof error);
     ck_assert_msg(conf != NULL, "%s", error);
-    ck_assert_str_eq(get(conf, "acks"), "1");
+    ck_assert_str_eq(get(conf, "linger.ms"), "50");
     ck_assert_str_eq(get(conf, "bootstrap.servers"), "override:9093");
     ck_assert_str_eq(get(conf, "security.protocol"), "sasl_ssl");
     rd_kafka_conf_destroy(conf);
@@ -79,14 +79,128 @@ END_TEST
 
 START_TEST(test_kafka_config_bad_property_is_named_error)
 {
-    config_kafka_property items[] = {{"no.such.property", "1"}};
+    config_kafka_property items[] = {{.name = "no.such.property", .value = "1"}};
     config_kafka_properties properties = {items, 1};
     ck_assert_ptr_null(kafka_config_new(&common, &properties, NULL, error, sizeof error));
     ck_assert_msg(strncmp(error, "kafka property 'no.such.property': ", 35) == 0, "%s", error);
 
-    items[0] = (config_kafka_property){"acks", "sometimes"};
+    items[0] = (config_kafka_property){.name = "acks", .value = "sometimes"};
     ck_assert_ptr_null(kafka_config_new(&common, &properties, NULL, error, sizeof error));
     ck_assert_msg(strncmp(error, "kafka property 'acks': ", 23) == 0, "%s", error);
+}
+END_TEST
+
+/* Issue 13 item 7: one table of locked properties per role. Each case is one operator
+ * property given to a program playing `roles`; refused cases must name the property. */
+START_TEST(test_kafka_config_locked_properties_table)
+{
+    enum { P = CONFIG_KAFKA_ROLE_PRODUCER, C = CONFIG_KAFKA_ROLE_CONSUMER, PC = P | C };
+    static const struct {
+        unsigned roles;
+        const char *name, *value;
+        bool refused;
+        const char *locked; /* the locked property named in the error */
+    } cases[] = {
+        /* producer */
+        {P, "enable.idempotence", "false", true, "enable.idempotence"},
+        {P, "enable.idempotence", "true", false, NULL},
+        {P, "acks", "1", true, "acks"},
+        {P, "acks", "0", true, "acks"},
+        {P, "acks", "all", false, NULL},
+        {P, "acks", "-1", false, NULL},
+        {P, "request.required.acks", "1", true, "acks"}, /* an alias is no way around it */
+        {P, "max.in.flight.requests.per.connection", "6", true,
+         "max.in.flight.requests.per.connection"},
+        {P, "max.in.flight", "100", true, "max.in.flight.requests.per.connection"},
+        {P, "max.in.flight.requests.per.connection", "5", false, NULL},
+        {P, "max.in.flight.requests.per.connection", "1", false, NULL},
+        {P, "linger.ms", "100", false, NULL},
+        {P, "enable.auto.offset.store", "true", false, NULL}, /* a consumer lock only */
+        /* consumer */
+        {C, "enable.auto.offset.store", "true", true, "enable.auto.offset.store"},
+        {C, "enable.auto.offset.store", "false", false, NULL},
+        {C, "enable.auto.commit", "false", true, "enable.auto.commit"},
+        {C, "enable.auto.commit", "true", false, NULL},
+        {C, "auto.offset.reset", "latest", true, "auto.offset.reset"},
+        {C, "auto.offset.reset", "largest", true, "auto.offset.reset"},
+        {C, "auto.offset.reset", "smallest", false, NULL}, /* = earliest */
+        {C, "auto.offset.reset", "earliest", false, NULL},
+        {C, "isolation.level", "read_uncommitted", false, NULL},
+        {C, "session.timeout.ms", "6000", false, NULL},
+        {C, "acks", "1", false, NULL}, /* a producer lock only */
+        /* both */
+        {PC, "acks", "1", true, "acks"},
+        {PC, "enable.auto.offset.store", "true", true, "enable.auto.offset.store"},
+        {PC, "security.protocol", "SASL_SSL", false, NULL},
+        /* no roles: nothing locked (the audit tool, fleet-sim) */
+        {0, "enable.auto.commit", "false", false, NULL},
+        /* a property librdkafka rejects is its own validation's business */
+        {PC, "no.such.property", "1", false, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        config_kafka_property item = {.name = (char *)cases[i].name,
+                                      .value = (char *)cases[i].value,
+                                      .source = CONFIG_KAFKA_FROM_FLAG};
+        config_kafka_properties properties = {&item, 1};
+        error[0] = '\0';
+        bool accepted = kafka_config_check_locked(cases[i].roles, &properties, error, sizeof error);
+        ck_assert_msg(accepted == !cases[i].refused, "case %zu %s=%s: %s", i, cases[i].name,
+                      cases[i].value, error);
+        if (cases[i].refused) {
+            char named[160];
+            snprintf(named, sizeof named, "kafka property '%s' (from --kafka-prop)", cases[i].name);
+            ck_assert_msg(strstr(error, named) == error, "case %zu: %s", i, error);
+            snprintf(named, sizeof named, "'%s'", cases[i].locked);
+            ck_assert_msg(strstr(error, named) != NULL, "case %zu: %s", i, error);
+            ck_assert_ptr_null(strchr(error, '\n'));
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_kafka_config_locked_error_names_the_environment_variable)
+{
+    config_kafka_property items[] = {
+        {.name = "linger.ms", .value = "1", .source = CONFIG_KAFKA_FROM_ENVIRONMENT},
+        {.name = "enable.auto.offset.store",
+         .value = "true",
+         .source = CONFIG_KAFKA_FROM_ENVIRONMENT},
+    };
+    config_kafka_properties properties = {items, 2};
+    ck_assert(
+        !kafka_config_check_locked(CONFIG_KAFKA_ROLE_CONSUMER, &properties, error, sizeof error));
+    ck_assert_msg(strstr(error,
+                         "kafka property 'enable.auto.offset.store' (from "
+                         "RECONCILER_KAFKA_ENABLE_AUTO_OFFSET_STORE) is locked to false") == error,
+                  "%s", error);
+}
+END_TEST
+
+/* The role defaults satisfy their own locks, and a conf that an operator's list changed is
+ * refused where the client is built too (the checker applies its properties itself). */
+START_TEST(test_kafka_config_constructors_enforce_the_locks)
+{
+    rd_kafka_conf_t *conf = kafka_config_new_producer(&common, NULL, NULL, error, sizeof error);
+    ck_assert_msg(conf != NULL, "%s", error);
+    ck_assert(kafka_config_verify_locked(conf, CONFIG_KAFKA_ROLE_PRODUCER, error, sizeof error));
+    ck_assert(kafka_config_set(conf, "acks", "1", error, sizeof error));
+    ck_assert(!kafka_config_verify_locked(conf, CONFIG_KAFKA_ROLE_PRODUCER, error, sizeof error));
+    ck_assert_ptr_nonnull(strstr(error, "kafka property 'acks' must be all"));
+    rd_kafka_conf_destroy(conf);
+
+    conf = kafka_config_new_consumer(&common, NULL, NULL, "g", error, sizeof error);
+    ck_assert_msg(conf != NULL, "%s", error);
+    ck_assert(kafka_config_verify_locked(conf, CONFIG_KAFKA_ROLE_CONSUMER, error, sizeof error));
+    rd_kafka_conf_destroy(conf);
+
+    config_kafka_property items[] = {{.name = "enable.idempotence", .value = "false"}};
+    config_kafka_properties properties = {items, 1};
+    ck_assert_ptr_null(kafka_config_new_producer(&common, &properties, NULL, error, sizeof error));
+    ck_assert_ptr_nonnull(strstr(error, "'enable.idempotence' must be true"));
+    items[0] = (config_kafka_property){.name = "enable.auto.commit", .value = "false"};
+    ck_assert_ptr_null(
+        kafka_config_new_consumer(&common, &properties, NULL, "g", error, sizeof error));
+    ck_assert_ptr_nonnull(strstr(error, "'enable.auto.commit' must be true"));
 }
 END_TEST
 
@@ -163,6 +277,9 @@ static Suite *kafka_config_suite(void)
     tcase_add_test(tcase, test_kafka_config_operator_properties_override_our_defaults);
     tcase_add_test(tcase, test_kafka_config_bad_property_is_named_error);
     tcase_add_test(tcase, test_kafka_config_error_never_echoes_a_secret_value);
+    tcase_add_test(tcase, test_kafka_config_locked_properties_table);
+    tcase_add_test(tcase, test_kafka_config_locked_error_names_the_environment_variable);
+    tcase_add_test(tcase, test_kafka_config_constructors_enforce_the_locks);
     tcase_add_test(tcase, test_kafka_config_without_bootstrap_leaves_it_to_properties);
     tcase_add_test(tcase, test_kafka_config_log_lines_become_json_log_lines);
     suite_add_tcase(suite, tcase);

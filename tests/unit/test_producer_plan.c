@@ -40,16 +40,20 @@ typedef struct {
     char cursor[SWEEP_ID_TEXT_SIZE]; /* sweep_walk_cursor(), "" for NULL */
 } walk_result;
 
-/* Runs a whole walk against the table, as sweep.c does against PostgreSQL. */
-static walk_result run_walk(const fake_table *table, int64_t sweep_size, bool capped,
-                            const char *cursor, int64_t page_size)
+/* Runs a whole walk, as sweep.c does against PostgreSQL, against `before` for the first
+ * change_after_pages pages and against `changed` from then on: a table that changes while the
+ * walk runs (0 = changed between the count and the first page). */
+static walk_result run_walk_changing(const fake_table *before, const fake_table *changed,
+                                     int change_after_pages, int64_t take_limit, bool capped,
+                                     const char *cursor, int64_t page_size)
 {
     walk_result result;
     memset(&result, 0, sizeof result);
     sweep_walk walk;
-    sweep_walk_begin(&walk, sweep_size, capped, cursor);
+    sweep_walk_begin(&walk, take_limit, capped, cursor);
     while (!walk.finished) {
         ck_assert_int_lt(result.pages, 1000); /* the walk must end */
+        const fake_table *table = result.pages < change_after_pages ? before : changed;
         int64_t limit = sweep_walk_page_limit(&walk, page_size);
         ck_assert_int_gt(limit, 0);
         const char *after = sweep_walk_after(&walk);
@@ -83,6 +87,47 @@ static walk_result run_walk(const fake_table *table, int64_t sweep_size, bool ca
         strcpy(result.cursor, final_cursor);
     }
     return result;
+}
+
+/* Runs a whole walk against a table that does not change. */
+static walk_result run_walk(const fake_table *table, int64_t take_limit, bool capped,
+                            const char *cursor, int64_t page_size)
+{
+    return run_walk_changing(table, table, 0, take_limit, capped, cursor, page_size);
+}
+
+/* A table of the rows of `left` and `right` together (sorted, no duplicates). */
+static fake_table table_union(const fake_table *left, const fake_table *right)
+{
+    fake_table merged = {.count = 0};
+    int i = 0, j = 0;
+    while (i < left->count || j < right->count) {
+        const char *next;
+        if (j >= right->count || (i < left->count && strcmp(left->ids[i], right->ids[j]) < 0)) {
+            next = left->ids[i++];
+        } else if (i < left->count && strcmp(left->ids[i], right->ids[j]) == 0) {
+            next = left->ids[i++];
+            j++;
+        } else {
+            next = right->ids[j++];
+        }
+        ck_assert_int_lt(merged.count, MAX_ROWS);
+        strcpy(merged.ids[merged.count++], next);
+    }
+    return merged;
+}
+
+/* True when the walk took row n. */
+static bool took(const walk_result *result, int n)
+{
+    char id[SWEEP_ID_TEXT_SIZE];
+    row_id(n, id);
+    for (int i = 0; i < result->count; i++) {
+        if (strcmp(result->ids[i], id) == 0) {
+            return true;
+        }
+    }
+    return false;
 }
 
 static void assert_taken(const walk_result *result, const int *expected, int expected_count)
@@ -336,6 +381,103 @@ START_TEST(test_producer_round_robin_covers_fleet_within_ceil_n_over_cap_sweeps)
 }
 END_TEST
 
+/* Issue 13 item 6: rows entering scope ahead of the walk must not push the highest ids out
+ * of an uncapped sweep. The count at start (10) is the sweep_size, not a limit. */
+START_TEST(test_producer_walk_uncapped_reaches_end_when_rows_enter_ahead)
+{
+    fake_table fleet = table_of(10, 100, 10); /* 100, 110, ..., 190: counted at start */
+    fake_table entering = table_of(5, 1, 1);  /* 1..5: ids before every counted row */
+    fake_table grown = table_union(&fleet, &entering);
+    int64_t sweep_size = sweep_plan_size(fleet.count, 0);
+    ck_assert_int_eq(sweep_size, 10);
+    static const struct {
+        int change_after_pages;
+        int64_t page_size;
+    } cases[] = {{0, 3}, {0, 1000}, {1, 3}, {2, 2}, {3, 1}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        walk_result result =
+            run_walk_changing(&fleet, &grown, cases[c].change_after_pages, sweep_plan_take_limit(0),
+                              false, NULL, cases[c].page_size);
+        for (int n = 100; n <= 190; n += 10) {
+            ck_assert_msg(took(&result, n), "case %zu: counted row %d left out", c, n);
+        }
+        assert_no_duplicates(&result);
+    }
+    /* Entering before the first page: the walk sees them all, 15 rows, more than sweep_size. */
+    walk_result early =
+        run_walk_changing(&fleet, &grown, 0, sweep_plan_take_limit(0), false, NULL, 4);
+    ck_assert_int_eq(early.count, 15);
+}
+END_TEST
+
+/* Rows inserted mid-walk between the position and the end, rows leaving scope and rows
+ * re-entering it: every row in scope for the whole walk is taken exactly once, including
+ * the last one. */
+START_TEST(test_producer_walk_uncapped_takes_every_row_in_scope_throughout)
+{
+    fake_table before = table_of(12, 10, 10); /* 10..120 */
+    /* After two pages of 3 (10..60 taken): 70 and 90 left scope, 65, 75 and 125 entered. */
+    fake_table after = {.count = 0};
+    static const int after_rows[] = {5, 10, 20, 30, 40, 50, 60, 65, 75, 80, 100, 110, 120, 125};
+    for (size_t i = 0; i < sizeof after_rows / sizeof after_rows[0]; i++) {
+        row_id(after_rows[i], after.ids[after.count++]);
+    }
+    walk_result result =
+        run_walk_changing(&before, &after, 2, sweep_plan_take_limit(0), false, NULL, 3);
+    const int expected[] = {10, 20, 30, 40, 50, 60, 65, 75, 80, 100, 110, 120, 125};
+    assert_taken(&result, expected, 13);
+}
+END_TEST
+
+/* A cap above the fleet: the wrapped part reaches the cursor row even when rows entered
+ * ahead of it, so the round-robin misses no row (the cap, not the count, limits it). */
+START_TEST(test_producer_walk_capped_above_fleet_reaches_cursor_when_rows_enter)
+{
+    fake_table fleet = table_of(6, 10, 10);  /* 10..60 */
+    fake_table entering = table_of(3, 1, 1); /* 1..3 */
+    fake_table grown = table_union(&fleet, &entering);
+    char cursor[SWEEP_ID_TEXT_SIZE];
+    row_id(40, cursor);
+    walk_result result =
+        run_walk_changing(&fleet, &grown, 1, sweep_plan_take_limit(100), true, cursor, 2);
+    const int expected[] = {50, 60, 1, 2, 3, 10, 20, 30, 40};
+    assert_taken(&result, expected, 9);
+    ck_assert(result.wrapped);
+}
+END_TEST
+
+/* A binding cap still takes exactly the cap, whatever enters scope. */
+START_TEST(test_producer_walk_binding_cap_takes_cap_rows_when_rows_enter)
+{
+    fake_table fleet = table_of(10, 10, 10);
+    fake_table entering = table_of(4, 1, 1);
+    fake_table grown = table_union(&fleet, &entering);
+    char cursor[SWEEP_ID_TEXT_SIZE];
+    row_id(80, cursor);
+    walk_result result =
+        run_walk_changing(&fleet, &grown, 1, sweep_plan_take_limit(4), true, cursor, 1);
+    const int expected[] = {90, 100, 1, 2};
+    assert_taken(&result, expected, 4);
+    ck_assert_int_eq(sweep_plan_take_limit(4), 4);
+    ck_assert_int_eq(sweep_plan_take_limit(0), SWEEP_NO_TAKE_LIMIT);
+    ck_assert_int_eq(sweep_plan_take_limit(-1), SWEEP_NO_TAKE_LIMIT);
+}
+END_TEST
+
+/* An uncapped sweep that counted nothing still walks: rows that entered since the count
+ * are checked now, not one interval later. */
+START_TEST(test_producer_walk_uncapped_walks_after_empty_count)
+{
+    fake_table empty = {.count = 0};
+    fake_table arrived = table_of(3, 1, 1);
+    ck_assert_int_eq(sweep_plan_size(0, 0), 0);
+    walk_result result =
+        run_walk_changing(&empty, &arrived, 0, sweep_plan_take_limit(0), false, NULL, 1000);
+    const int expected[] = {1, 2, 3};
+    assert_taken(&result, expected, 3);
+}
+END_TEST
+
 START_TEST(test_producer_deadline_is_enqueued_at_plus_deadline)
 {
     ck_assert_int_eq(sweep_deadline_ms(1700000000000LL, 60000), 1700000060000LL);
@@ -434,6 +576,11 @@ int main(void)
     tcase_add_test(walk, test_producer_walk_empty_fleet_keeps_cursor);
     tcase_add_test(walk, test_producer_walk_malformed_cursor_starts_at_first_row);
     tcase_add_test(walk, test_producer_round_robin_covers_fleet_within_ceil_n_over_cap_sweeps);
+    tcase_add_test(walk, test_producer_walk_uncapped_reaches_end_when_rows_enter_ahead);
+    tcase_add_test(walk, test_producer_walk_uncapped_takes_every_row_in_scope_throughout);
+    tcase_add_test(walk, test_producer_walk_capped_above_fleet_reaches_cursor_when_rows_enter);
+    tcase_add_test(walk, test_producer_walk_binding_cap_takes_cap_rows_when_rows_enter);
+    tcase_add_test(walk, test_producer_walk_uncapped_walks_after_empty_count);
     suite_add_tcase(suite, walk);
 
     TCase *timing = tcase_create("timing");

@@ -62,8 +62,8 @@ START_TEST(test_checker_settings_defaults)
     ck_assert_str_eq(outcome.settings.common.metrics_address, "127.0.0.1:9102");
     ck_assert_str_eq(outcome.settings.common.topic_checks, "reconciler.checks");
     ck_assert_int_eq(outcome.states.count, 4);
-    ck_assert(outcome.settings.cp_shared_secret == NULL ||
-              outcome.settings.cp_shared_secret[0] == '\0');
+    ck_assert(outcome.settings.cp.shared_secret == NULL ||
+              outcome.settings.cp.shared_secret[0] == '\0');
     release(&outcome);
 }
 END_TEST

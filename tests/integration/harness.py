@@ -825,6 +825,7 @@ class Pipeline:
             "checker": {**consumer, "CP_URL": self.sim.url, "CHECKER_GROUP_ID": self.checker_group,
                         "CHECKER_ID": name, "CHECKER_TIMEOUT": "2s"},
             "actuator": {**consumer, "RESTART_URL": self.sim.url + "/workspaces/{id}/restart",
+                         "CP_URL": self.sim.url, "ACTUATOR_CP_CONFIRM_TIMEOUT": "2s",
                          "ACTUATOR_GROUP_ID": self.actuator_group, "ACTUATOR_ID": name,
                          "ACTUATOR_MAX_RESTARTS_PER_MIN": "60000",
                          "ACTUATOR_RESTART_BACKOFF_BASE": "200ms",

@@ -199,6 +199,11 @@ def start_actuator(processes, database_url, sim, topics, group=None, name=None, 
         **topics["env"],
         "RESTART_URL": sim.url + "/workspaces/{id}/restart",
         "RESTART_TOKEN": RESTART_TOKEN,
+        # These tests drive the decision's other guards with hand-written verdicts about
+        # instances the fleet-sim need not know; the CP confirmation has its own tests
+        # (test_safety_order.py), so here it is off, as an operator would write it down.
+        "CP_URL": sim.url,
+        "ACTUATOR_CP_CONFIRM": "false",
         "METRICS_ADDR": f"127.0.0.1:{metrics_port}",
         "ACTUATOR_GROUP_ID": group,
         "ACTUATOR_ID": name,

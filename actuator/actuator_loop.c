@@ -871,14 +871,15 @@ int actuator_loop_run(const actuator_loop_options *options)
         }
     }
     update_readiness(loop);
-    log_info("actuator started", "{s:s, s:s, s:s, s:s, s:b, s:I, s:s, s:I, s:I}", "actuator_id",
-             settings->actuator_id, "group_id", settings->group_id, "verdicts_topic",
+    log_info("actuator started", "{s:s, s:s, s:s, s:s, s:b, s:I, s:s, s:I, s:I, s:b, s:I}",
+             "actuator_id", settings->actuator_id, "group_id", settings->group_id, "verdicts_topic",
              settings->common.topic_verdicts, "actions_topic", settings->common.topic_actions,
              "dry_run", settings->dry_run, "max_verdict_age_ms",
              (json_int_t)settings->max_verdict_age_ms, "max_unhealthy",
              settings->max_unhealthy.is_percent ? "percent" : "absolute", "max_unhealthy_value",
              (json_int_t)settings->max_unhealthy.value, "max_restarts_per_min",
-             (json_int_t)settings->max_restarts_per_minute);
+             (json_int_t)settings->max_restarts_per_minute, "cp_confirm", settings->cp_confirm,
+             "cp_confirm_timeout_ms", (json_int_t)settings->cp_confirm_timeout_ms);
 
     while (!*options->stop_requested && !loop->fatal) {
         metrics_server_heartbeat(loop->server);

@@ -11,6 +11,7 @@ would, records are decoded with fastavro from the .avsc files alone.
 """
 
 import contextlib
+import http.server
 import io
 import json
 import os
@@ -18,6 +19,7 @@ import shlex
 import signal
 import socket
 import subprocess
+import threading
 import time
 import uuid
 
@@ -458,6 +460,23 @@ class TcpProxy:
             self._listener.close()
         except OSError:
             pass
+
+
+class LoopbackHttpServer:
+    """A test HTTP server on 127.0.0.1 (a free port) serving `handler_class`, one daemon thread
+    per connection; `url` is its base URL. close() stops it."""
+
+    def __init__(self, handler_class):
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def url_with_port(url, port, host="127.0.0.1"):

@@ -58,8 +58,9 @@ class RecordingProxy:
                     status, content_type = 200, "application/json"
                     answer = json.dumps({"state": "terminated"}).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(answer)))
+                for name, value in (("Content-Type", content_type),
+                                    ("Content-Length", str(len(answer)))):
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(answer)
 
@@ -68,11 +69,8 @@ class RecordingProxy:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.server = harness.LoopbackHttpServer(Handler)
+        self.url = self.server.url
 
     @staticmethod
     def relay(method, target, headers, body):
@@ -94,8 +92,7 @@ class RecordingProxy:
             return list(self.requests)
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()
 
 
 def environment_proxies(url):

@@ -839,6 +839,26 @@ START_TEST(test_config_validate_hook_error_is_always_one_line)
 }
 END_TEST
 
+START_TEST(test_config_mask_url_userinfo)
+{
+    static const char *const cases[][2] = {
+        {"http://proxy:3128", "http://proxy:3128"},
+        {"http://user:secret@proxy:3128", "http://<masked>@proxy:3128"},
+        {"socks5h://user@proxy:1080/", "socks5h://<masked>@proxy:1080/"},
+        {"http://a@b:c@proxy:3128", "http://<masked>@proxy:3128"}, /* the last @ ends it */
+        {"http://proxy:3128/path@not-userinfo", "http://proxy:3128/path@not-userinfo"},
+        {"user:secret@proxy:3128", "<masked>@proxy:3128"}, /* no scheme */
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char shown[128];
+        config_mask_url_userinfo(cases[i][0], shown, sizeof shown);
+        ck_assert_msg(strcmp(shown, cases[i][1]) == 0, "'%s' -> '%s', expected '%s'", cases[i][0],
+                      shown, cases[i][1]);
+    }
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *suite = suite_create("config");
@@ -885,6 +905,7 @@ static Suite *config_suite(void)
     tcase_add_test(tcase, test_config_validate_hook_accepting_changes_nothing);
     tcase_add_test(tcase, test_config_validate_hook_is_not_called_for_help_version_or_a_bad_value);
     tcase_add_test(tcase, test_config_validate_hook_error_is_always_one_line);
+    tcase_add_test(tcase, test_config_mask_url_userinfo);
     suite_add_tcase(suite, tcase);
     return suite;
 }

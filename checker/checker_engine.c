@@ -16,10 +16,17 @@
  *
  * Work items. Every consumed message becomes one work_item that lives until its output (a
  * verdict or a DLQ record) is delivered, or until it is released without output (expired),
- * or until shutdown hands it back uncommitted. An item is in exactly one place: the start
- * queue, a libcurl transfer, the produce-retry queue, or librdkafka's producer queue
- * (awaiting its delivery report). All items are also on one list so shutdown can free them
- * wherever they are.
+ * or until shutdown hands it back uncommitted. An item is in exactly one place (item_place):
+ * waiting behind another request for its workspace, the start queue, a libcurl transfer,
+ * the produce-retry queue, or librdkafka's producer queue (awaiting its delivery report).
+ * All items are also on one list so a revoke or shutdown can find them wherever they are.
+ *
+ * Order per workspace (docs/checker.md "Order"). A request holds its workspace in the
+ * workspace_gate from the moment it is taken until its verdict is delivered; a later request
+ * for the same workspace waits until then. So a workspace is asked about at most once at a
+ * time, its verdicts are produced and delivered in the order its questions were asked, and a
+ * produce retry cannot put an older verdict behind a newer one. Each verdict's checked_at is
+ * the wall clock when its CP request was started.
  *
  * Capacity. No message is taken while CHECKER_CONCURRENCY requests are queued or in flight,
  * or while too many outputs await delivery, so memory stays bounded whatever the backlog;
@@ -27,10 +34,14 @@
  * rebalance is served at the next poll, at the latest when one request finishes (bounded by
  * CHECKER_TIMEOUT).
  *
- * Rebalances. On revoke the stored offsets are committed synchronously, then the tracker
- * forgets the partitions: requests not yet sent are dropped (the next owner asks), requests
- * in flight finish and their verdicts are still produced — harmless duplicates — but can no
- * longer store an offset (their generation is stale). A lost assignment commits nothing. */
+ * Rebalances. On revoke the checker first waits (bounded) for the delivery of verdicts of the
+ * revoked partitions that the producer already holds, then drops every other request of
+ * those partitions — waiting, unsent, in flight (the CP request is aborted) or waiting for a
+ * produce retry — without a verdict, commits the stored offsets synchronously and lets the
+ * tracker forget the partitions. The next owner asks again; since it cannot start before
+ * this callback returns, no verdict of this checker lands after one of the next owner's
+ * (except when the wait runs out, or the assignment was lost, which is logged and counted).
+ * A lost assignment commits nothing. */
 #include "checker_engine.h"
 
 #include "checker_verdict.h"
@@ -44,6 +55,7 @@
 #include "offset_tracker.h"
 #include "timeutil.h"
 #include "token_bucket.h"
+#include "workspace_gate.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -67,8 +79,60 @@
 #define CHECKER_FINAL_FLUSH_MS 2000
 /* /healthz fails when the loop has not checked in for this long. */
 #define CHECKER_LIVENESS_WINDOW_MS 30000
+/* At a revoke, the longest the checker waits for outputs of the revoked partitions that the
+ * producer already holds (normally milliseconds); capped further by CHECKER_TIMEOUT. Bounded
+ * well below the 30 s liveness window and the group's rebalance timeout. */
+#define CHECKER_REVOKE_DELIVERY_WAIT_MAX_MS 10000
 
 typedef enum { WORK_CHECK, WORK_DLQ } work_kind;
+
+/* Where an item is; exactly one place at a time (see "Work items" above). */
+typedef enum {
+    PLACE_NONE = 0,      /* being moved between places, or its transfer was aborted */
+    PLACE_WAITING,       /* behind another request for its workspace (workspace_gate) */
+    PLACE_START_QUEUE,   /* taken, not sent yet */
+    PLACE_HTTP,          /* the CP request runs */
+    PLACE_PRODUCE_QUEUE, /* its output waits to be produced (again) */
+    PLACE_PRODUCER,      /* librdkafka holds its output, awaiting the delivery report */
+} item_place;
+
+/* An item's part in its workspace's gate (WORK_CHECK only). */
+typedef enum { GATE_NONE = 0, GATE_HOLDER, GATE_WAITING } gate_role;
+
+/* What became of a request of a revoked partition, by where it was (metric label and log
+ * field; docs/checker.md "Order"). The first four are dropped without a verdict and left
+ * uncommitted for the next owner. */
+typedef enum {
+    REVOKE_STAGE_WAITING = 0,   /* behind another request for its workspace */
+    REVOKE_STAGE_UNSENT,        /* taken, not sent to the CP yet */
+    REVOKE_STAGE_IN_FLIGHT,     /* its CP request was aborted */
+    REVOKE_STAGE_PRODUCE_RETRY, /* its output waited to be produced again */
+    REVOKE_STAGE_DELIVERED,     /* already produced: its delivery was awaited before the revoke */
+    REVOKE_STAGE_UNDELIVERED,   /* already produced, not delivered in time (or the assignment
+                                   was lost): it may land after the next owner's verdicts */
+    REVOKE_STAGE_COUNT
+} revoke_stage;
+
+static const char *revoke_stage_name(revoke_stage stage)
+{
+    switch (stage) {
+    case REVOKE_STAGE_WAITING:
+        return "waiting";
+    case REVOKE_STAGE_UNSENT:
+        return "unsent";
+    case REVOKE_STAGE_IN_FLIGHT:
+        return "in_flight";
+    case REVOKE_STAGE_PRODUCE_RETRY:
+        return "produce_retry";
+    case REVOKE_STAGE_DELIVERED:
+        return "delivered";
+    case REVOKE_STAGE_UNDELIVERED:
+        return "undelivered";
+    case REVOKE_STAGE_COUNT:
+        break;
+    }
+    return "unknown";
+}
 
 typedef struct work_item {
     work_kind kind;
@@ -80,7 +144,10 @@ typedef struct work_item {
     codec_error decode_error;   /* WORK_DLQ: why it could not be decoded */
     http_request *http;         /* WORK_CHECK: the transfer while it runs */
     int64_t started_ms;         /* monotonic start of the transfer */
-    liveness verdict_liveness;  /* WORK_CHECK: for the metrics counted at delivery */
+    int64_t asked_at_ms;        /* wall clock when the CP was asked: the verdict's checked_at */
+    item_place place;
+    gate_role gate;
+    liveness verdict_liveness; /* WORK_CHECK: for the metrics counted at delivery */
     cp_reason verdict_reason;
     uint8_t *output; /* WORK_CHECK: the encoded verdict, kept for retries */
     size_t output_length;
@@ -103,6 +170,8 @@ typedef struct {
     metrics_gauge *consumer_lag;
     metrics_counter *delivery_failures;
     metrics_counter *revoked_work;
+    metrics_counter *revoked_requests[REVOKE_STAGE_COUNT];
+    metrics_gauge *waiting_for_workspace;
 } checker_metrics;
 
 typedef struct {
@@ -114,6 +183,7 @@ typedef struct {
     offset_tracker *tracker;
     token_bucket rate_limit;
     checker_secrets secrets;
+    workspace_gate *gate; /* one WORK_CHECK per workspace from take to delivery */
     work_queue start_queue;
     work_queue produce_queue;
     work_item *all_items;
@@ -146,7 +216,7 @@ static work_item *item_new(checker_engine *engine, work_kind kind, int32_t parti
     return item;
 }
 
-static void item_free(checker_engine *engine, work_item *item)
+static void item_destroy(checker_engine *engine, work_item *item)
 {
     if (item->all_previous != NULL)
         item->all_previous->all_next = item->all_next;
@@ -182,7 +252,69 @@ static work_item *queue_pop(work_queue *queue)
         queue->tail = NULL;
     queue->count--;
     item->queue_next = NULL;
+    item->place = PLACE_NONE;
     return item;
+}
+
+static void push_start(checker_engine *engine, work_item *item)
+{
+    queue_push(&engine->start_queue, item);
+    item->place = PLACE_START_QUEUE;
+}
+
+static void push_produce_retry(checker_engine *engine, work_item *item)
+{
+    queue_push(&engine->produce_queue, item);
+    item->place = PLACE_PRODUCE_QUEUE;
+}
+
+/* Frees an item wherever it is, and keeps its workspace's gate exact: a waiter leaves the
+ * line; a holder hands the workspace to the oldest waiter, which is queued to be asked next —
+ * or, while stopping, handed back uncommitted like every request not yet sent. The item must
+ * already be out of the start and produce queues and out of libcurl. */
+static void item_free(checker_engine *engine, work_item *item)
+{
+    work_item *next = NULL;
+    if (item->gate == GATE_WAITING)
+        workspace_gate_withdraw(engine->gate, item->request.workspace_id, item);
+    else if (item->gate == GATE_HOLDER)
+        next = workspace_gate_leave(engine->gate, item->request.workspace_id);
+    item_destroy(engine, item);
+    while (next != NULL) {
+        next->gate = GATE_HOLDER;
+        if (!engine->stopping) {
+            push_start(engine, next);
+            return;
+        }
+        work_item *after = workspace_gate_leave(engine->gate, next->request.workspace_id);
+        item_destroy(engine, next);
+        next = after;
+    }
+}
+
+/* A decoded, unexpired request enters its workspace's gate: asked now if no other request
+ * for the workspace is in the checker, else after the one before it has its verdict
+ * delivered (docs/checker.md "Order"). */
+static void admit_check(checker_engine *engine, work_item *item)
+{
+    switch (workspace_gate_enter(engine->gate, item->request.workspace_id, item)) {
+    case WORKSPACE_GATE_ACQUIRED:
+        item->gate = GATE_HOLDER;
+        push_start(engine, item);
+        return;
+    case WORKSPACE_GATE_QUEUED:
+        item->gate = GATE_WAITING;
+        item->place = PLACE_WAITING;
+        log_debug("request waits for the one before it for the same workspace", "{s:s, s:i, s:I}",
+                  "workspace_id", item->request.workspace_id, "partition", (int)item->partition,
+                  "offset", (json_int_t)item->offset);
+        return;
+    case WORKSPACE_GATE_NO_MEMORY:
+        break;
+    }
+    log_error("out of memory entering the workspace gate", NULL);
+    engine->fatal = true;
+    item_free(engine, item); /* uncommitted: redone after a restart */
 }
 
 /* ---- offsets --------------------------------------------------------------------------- */
@@ -246,6 +378,7 @@ static void produce_output(checker_engine *engine, work_item *item)
     }
     if (error == RD_KAFKA_RESP_ERR_NO_ERROR) {
         engine->awaiting_delivery++;
+        item->place = PLACE_PRODUCER;
         return;
     }
     if (error == RD_KAFKA_RESP_ERR__FATAL) {
@@ -255,7 +388,7 @@ static void produce_output(checker_engine *engine, work_item *item)
                                           : "dlq_send failed",
                  "{s:s}", "error", rd_kafka_err2str(error));
     }
-    queue_push(&engine->produce_queue, item);
+    push_produce_retry(engine, item);
 }
 
 static void retry_produce(checker_engine *engine)
@@ -277,18 +410,21 @@ static void on_delivery(rd_kafka_t *producer, const rd_kafka_message_t *message,
     if (item == NULL)
         return;
     engine->awaiting_delivery--;
+    item->place = PLACE_NONE;
     if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         metrics_counter_add(engine->metrics.delivery_failures, 1);
         log_warn(item->kind == WORK_CHECK ? "verdict delivery failed" : "DLQ delivery failed",
                  "{s:s, s:i, s:I, s:b}", "error", rd_kafka_err2str(message->err), "partition",
                  (int)item->partition, "offset", (json_int_t)item->offset, "retrying",
                  !engine->stopping);
-        /* Never counted done without a report: produce again (idempotence keeps order and
-         * avoids duplicates within the session), or, when shutting down, hand it back. */
+        /* Never counted done without a report: produce again, or, when shutting down, hand
+         * it back. The item keeps holding its workspace's gate meanwhile, so no newer
+         * verdict for the workspace is even asked for before this one is delivered: a retry
+         * cannot land behind a newer verdict (docs/checker.md "Order"). */
         if (engine->stopping)
             item_free(engine, item);
         else
-            queue_push(&engine->produce_queue, item);
+            push_produce_retry(engine, item);
         return;
     }
     if (item->kind == WORK_CHECK) {
@@ -310,7 +446,9 @@ static void emit_verdict(checker_engine *engine, work_item *item,
                          int64_t latency_ms)
 {
     verdict record;
-    checker_verdict_make(&record, &item->request, classification, http_status, time_now_wall_ms(),
+    /* checked_at is when the CP was asked, not when it answered: two verdicts for one
+     * workspace order by the moment each observation could have been true at the CP. */
+    checker_verdict_make(&record, &item->request, classification, http_status, item->asked_at_ms,
                          latency_ms, engine->settings->checker_id, &engine->secrets);
     item->verdict_liveness = record.liveness;
     item->verdict_reason = classification->reason;
@@ -350,6 +488,7 @@ static void expire_request(checker_engine *engine, work_item *item)
 static void fail_before_sending(checker_engine *engine, work_item *item, const char *what)
 {
     log_error(what, "{s:s}", "workspace_id", item->request.workspace_id);
+    item->asked_at_ms = time_now_wall_ms(); /* the attempt, though nothing reached the CP */
     cp_classification classification = cp_classify(0, HTTP_CLIENT_ERROR_INTERNAL, NULL, 0, NULL,
                                                    engine->options->not_running_states);
     emit_verdict(engine, item, &classification, 0, 0);
@@ -383,6 +522,7 @@ static void start_transfers(checker_engine *engine)
             fail_before_sending(engine, item, "http_request_prepare failed");
             continue;
         }
+        item->asked_at_ms = time_now_wall_ms();
         CURLMcode code = curl_multi_add_handle(engine->multi, http_request_handle(item->http));
         if (code != CURLM_OK) {
             log_error("curl_multi_add_handle failed", "{s:s}", "error", curl_multi_strerror(code));
@@ -394,6 +534,7 @@ static void start_transfers(checker_engine *engine)
             continue;
         }
         item->started_ms = time_now_monotonic_ms();
+        item->place = PLACE_HTTP;
         engine->in_http++;
     }
 }
@@ -440,8 +581,11 @@ static void collect_finished(checker_engine *engine)
 
 static bool has_capacity(const checker_engine *engine)
 {
+    /* Requests waiting behind another for their workspace count too: they are held in
+     * memory like queued ones. */
     return !engine->stopping && !engine->fatal &&
-           engine->start_queue.count + engine->in_http < (size_t)engine->settings->concurrency &&
+           engine->start_queue.count + engine->in_http + workspace_gate_waiting(engine->gate) <
+               (size_t)engine->settings->concurrency &&
            engine->produce_queue.count + engine->awaiting_delivery < engine->undelivered_limit;
 }
 
@@ -512,7 +656,7 @@ static void handle_message(checker_engine *engine, rd_kafka_message_t *message)
         expire_request(engine, item);
         return;
     }
-    queue_push(&engine->start_queue, item);
+    admit_check(engine, item);
 }
 
 static void take_messages(checker_engine *engine)
@@ -536,22 +680,108 @@ static bool partition_listed(const rd_kafka_topic_partition_list_t *partitions, 
     return false;
 }
 
-/* Drops requests of revoked partitions that were not sent yet: the next owner asks. */
-static size_t drop_unsent(checker_engine *engine, const rd_kafka_topic_partition_list_t *partitions)
+/* Cancels a running CP request; its item gets no verdict. */
+static void abort_transfer(checker_engine *engine, work_item *item)
 {
-    work_queue kept = {NULL, NULL, 0};
-    size_t dropped = 0;
-    work_item *item;
-    while ((item = queue_pop(&engine->start_queue)) != NULL) {
-        if (partition_listed(partitions, item->partition)) {
-            item_free(engine, item);
-            dropped++;
-        } else {
-            queue_push(&kept, item);
+    CURLMcode code = curl_multi_remove_handle(engine->multi, http_request_handle(item->http));
+    if (code != CURLM_OK)
+        log_warn("curl_multi_remove_handle failed", "{s:s}", "error", curl_multi_strerror(code));
+    http_response ignored;
+    http_request_finish(item->http, CURLE_ABORTED_BY_CALLBACK, &ignored);
+    http_response_free(&ignored);
+    item->http = NULL;
+    item->place = PLACE_NONE;
+    engine->in_http--;
+}
+
+static size_t revoked_in_place(const checker_engine *engine,
+                               const rd_kafka_topic_partition_list_t *partitions, item_place place)
+{
+    size_t count = 0;
+    for (const work_item *item = engine->all_items; item != NULL; item = item->all_next) {
+        if (item->place == place && partition_listed(partitions, item->partition))
+            count++;
+    }
+    return count;
+}
+
+/* Outputs of the revoked partitions that librdkafka already holds cannot be recalled: wait
+ * for their delivery reports before letting the partitions go, so that nothing this checker
+ * asked lands after the next owner's first verdicts (it cannot have started: the group
+ * hands the partitions on only after this callback returns, with the eager and the
+ * cooperative protocol alike). Normally milliseconds; bounded by CHECKER_TIMEOUT and
+ * CHECKER_REVOKE_DELIVERY_WAIT_MAX_MS. Their delivery reports also store their offsets, so
+ * the commit below covers them. Returns how many are still undelivered. */
+static size_t await_revoked_deliveries(checker_engine *engine,
+                                       const rd_kafka_topic_partition_list_t *partitions)
+{
+    int64_t wait_ms = engine->settings->timeout_ms < CHECKER_REVOKE_DELIVERY_WAIT_MAX_MS
+                          ? engine->settings->timeout_ms
+                          : CHECKER_REVOKE_DELIVERY_WAIT_MAX_MS;
+    int64_t deadline_ms = time_now_monotonic_ms() + wait_ms;
+    size_t left;
+    while ((left = revoked_in_place(engine, partitions, PLACE_PRODUCER)) > 0 &&
+           time_now_monotonic_ms() < deadline_ms && !engine->fatal) {
+        rd_kafka_poll(engine->producer, 10);
+        if (engine->options->server != NULL)
+            metrics_server_heartbeat(engine->options->server);
+    }
+    return left;
+}
+
+/* Takes every item of a revoked partition out of the checker, except those librdkafka holds:
+ * waiters leave their gate, queued requests and outputs waiting for a retry are dropped, CP
+ * requests in flight are aborted. None gets a verdict; all stay uncommitted, so the next
+ * owner asks again — with a fresh question, after this checker can no longer answer. Aborting
+ * rather than letting them finish is what keeps an old observation from landing after the
+ * new owner's newer one; waiting for them instead would hold the whole group's rebalance for
+ * up to CHECKER_TIMEOUT. Counts go to `dropped` by stage. */
+static void drop_revoked(checker_engine *engine, const rd_kafka_topic_partition_list_t *partitions,
+                         size_t dropped[REVOKE_STAGE_COUNT])
+{
+    work_queue gone = {NULL, NULL, 0};
+    work_queue *queues[] = {&engine->start_queue, &engine->produce_queue};
+    for (size_t index = 0; index < 2; index++) {
+        work_queue kept = {NULL, NULL, 0};
+        work_item *item;
+        while ((item = queue_pop(queues[index])) != NULL) {
+            if (partition_listed(partitions, item->partition)) {
+                queue_push(&gone, item);
+                dropped[index == 0 ? REVOKE_STAGE_UNSENT : REVOKE_STAGE_PRODUCE_RETRY]++;
+            } else {
+                queue_push(&kept, item);
+                item->place = index == 0 ? PLACE_START_QUEUE : PLACE_PRODUCE_QUEUE;
+            }
+        }
+        *queues[index] = kept;
+    }
+    /* Waiters leave their gates before any holder is freed, so no holder hands its workspace
+     * to a request of a revoked partition. */
+    for (work_item *item = engine->all_items; item != NULL; item = item->all_next) {
+        if (!partition_listed(partitions, item->partition))
+            continue;
+        if (item->place == PLACE_WAITING) {
+            workspace_gate_withdraw(engine->gate, item->request.workspace_id, item);
+            item->gate = GATE_NONE;
+            queue_push(&gone, item);
+            dropped[REVOKE_STAGE_WAITING]++;
+        } else if (item->place == PLACE_HTTP) {
+            abort_transfer(engine, item);
+            queue_push(&gone, item);
+            dropped[REVOKE_STAGE_IN_FLIGHT]++;
         }
     }
-    engine->start_queue = kept;
-    return dropped;
+    work_item *item;
+    while ((item = queue_pop(&gone)) != NULL)
+        item_free(engine, item);
+}
+
+static json_t *partition_numbers(const rd_kafka_topic_partition_list_t *partitions)
+{
+    json_t *numbers = json_array();
+    for (int index = 0; numbers != NULL && index < partitions->cnt; index++)
+        json_array_append_new(numbers, json_integer(partitions->elems[index].partition));
+    return numbers != NULL ? numbers : json_null();
 }
 
 static void log_rebalance_error(const char *call, rd_kafka_error_t *error)
@@ -584,8 +814,8 @@ static void on_rebalance(rd_kafka_t *consumer, rd_kafka_resp_err_t event,
             if (error != RD_KAFKA_RESP_ERR_NO_ERROR)
                 log_error("rd_kafka_assign failed", "{s:s}", "error", rd_kafka_err2str(error));
         }
-        log_info("partitions assigned", "{s:i, s:s}", "count", partitions->cnt, "protocol",
-                 rd_kafka_rebalance_protocol(consumer));
+        log_info("partitions assigned", "{s:i, s:o, s:s}", "count", partitions->cnt, "partitions",
+                 partition_numbers(partitions), "protocol", rd_kafka_rebalance_protocol(consumer));
         if (!engine->ready && !engine->stopping && engine->options->server != NULL)
             metrics_server_set_ready(engine->options->server, true, NULL);
         engine->ready = true;
@@ -593,6 +823,20 @@ static void on_rebalance(rd_kafka_t *consumer, rd_kafka_resp_err_t event,
     }
     if (event == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         bool lost = rd_kafka_assignment_lost(consumer);
+        size_t counts[REVOKE_STAGE_COUNT] = {0};
+        /* A lost assignment may already be someone else's: waiting helps nothing there. */
+        size_t produced = revoked_in_place(engine, partitions, PLACE_PRODUCER);
+        size_t retrying = revoked_in_place(engine, partitions, PLACE_PRODUCE_QUEUE);
+        if (!lost)
+            counts[REVOKE_STAGE_UNDELIVERED] = await_revoked_deliveries(engine, partitions);
+        else
+            counts[REVOKE_STAGE_UNDELIVERED] = produced;
+        drop_revoked(engine, partitions, counts);
+        /* What left the producer during the wait either was delivered or failed and joined
+         * the retry queue, which drop_revoked counted. */
+        size_t failed_while_waiting = counts[REVOKE_STAGE_PRODUCE_RETRY] - retrying;
+        counts[REVOKE_STAGE_DELIVERED] =
+            produced - counts[REVOKE_STAGE_UNDELIVERED] - failed_while_waiting;
         if (!lost) {
             /* Offsets were stored as work completed; commit them now, synchronously, so the
              * next owner starts right after the last delivered verdict. */
@@ -601,10 +845,17 @@ static void on_rebalance(rd_kafka_t *consumer, rd_kafka_resp_err_t event,
                 log_warn("rd_kafka_commit on revoke failed", "{s:s}", "error",
                          rd_kafka_err2str(error));
         }
-        size_t orphaned = drop_unsent(engine, partitions);
+        size_t orphaned = 0;
         for (int index = 0; index < partitions->cnt; index++)
             orphaned += offset_tracker_revoke(engine->tracker, partitions->elems[index].partition);
         metrics_counter_add(engine->metrics.revoked_work, orphaned);
+        for (int stage = 0; stage < REVOKE_STAGE_COUNT; stage++)
+            metrics_counter_add(engine->metrics.revoked_requests[stage], counts[stage]);
+        if (counts[REVOKE_STAGE_UNDELIVERED] > 0)
+            log_warn("verdicts of revoked partitions still undelivered; they may land after the "
+                     "next owner's",
+                     "{s:I, s:b}", revoke_stage_name(REVOKE_STAGE_UNDELIVERED),
+                     (json_int_t)counts[REVOKE_STAGE_UNDELIVERED], "lost", lost);
         if (cooperative) {
             log_rebalance_error("rd_kafka_incremental_unassign",
                                 rd_kafka_incremental_unassign(consumer, partitions));
@@ -614,8 +865,16 @@ static void on_rebalance(rd_kafka_t *consumer, rd_kafka_resp_err_t event,
                 log_error("rd_kafka_assign(NULL) failed", "{s:s}", "error",
                           rd_kafka_err2str(error));
         }
-        log_info("partitions revoked", "{s:i, s:b, s:I}", "count", partitions->cnt, "lost", lost,
-                 "uncommitted_work", (json_int_t)orphaned);
+        log_info("partitions revoked", "{s:i, s:o, s:b, s:I, s:I, s:I, s:I, s:I, s:I}", "count",
+                 partitions->cnt, "partitions", partition_numbers(partitions), "lost", lost,
+                 "uncommitted_work", (json_int_t)orphaned, revoke_stage_name(REVOKE_STAGE_WAITING),
+                 (json_int_t)counts[REVOKE_STAGE_WAITING], revoke_stage_name(REVOKE_STAGE_UNSENT),
+                 (json_int_t)counts[REVOKE_STAGE_UNSENT], revoke_stage_name(REVOKE_STAGE_IN_FLIGHT),
+                 (json_int_t)counts[REVOKE_STAGE_IN_FLIGHT],
+                 revoke_stage_name(REVOKE_STAGE_PRODUCE_RETRY),
+                 (json_int_t)counts[REVOKE_STAGE_PRODUCE_RETRY],
+                 revoke_stage_name(REVOKE_STAGE_DELIVERED),
+                 (json_int_t)counts[REVOKE_STAGE_DELIVERED]);
         return;
     }
     log_error("rebalance error", "{s:s}", "error", rd_kafka_err2str(event));
@@ -699,7 +958,25 @@ static bool register_metrics(checker_engine *engine, metrics_registry *registry)
         registry, "reconciler_checker_revoked_work_total",
         "Requests left uncommitted for the next owner when their partition was revoked", 0, NULL,
         NULL);
-    return metrics->cp_latency != NULL && metrics->in_flight != NULL && metrics->expired != NULL &&
+    static const char *const stage_label[] = {"stage"};
+    for (int stage = 0; stage < REVOKE_STAGE_COUNT; stage++) {
+        const char *label_value = revoke_stage_name((revoke_stage)stage);
+        metrics->revoked_requests[stage] = metrics_counter_get(
+            registry, "reconciler_checker_revoked_requests_total",
+            "Requests of a revoked partition, by where they were: dropped without a verdict "
+            "(waiting, unsent, in_flight, produce_retry) or already produced (delivered, "
+            "undelivered)",
+            1, stage_label, &label_value);
+        if (metrics->revoked_requests[stage] == NULL)
+            return false;
+    }
+    metrics->waiting_for_workspace = metrics_gauge_get(
+        registry, "reconciler_checker_waiting_for_workspace",
+        "Requests waiting until the verdict of an earlier request for the same workspace is "
+        "delivered",
+        0, NULL, NULL);
+    return metrics->waiting_for_workspace != NULL && metrics->cp_latency != NULL &&
+           metrics->in_flight != NULL && metrics->expired != NULL &&
            metrics->consumer_lag != NULL && metrics->delivery_failures != NULL &&
            metrics->revoked_work != NULL;
 }
@@ -873,17 +1150,8 @@ static void begin_shutdown(checker_engine *engine)
 static void abort_transfers(checker_engine *engine)
 {
     for (work_item *item = engine->all_items; item != NULL; item = item->all_next) {
-        if (item->http == NULL)
-            continue;
-        CURLMcode code = curl_multi_remove_handle(engine->multi, http_request_handle(item->http));
-        if (code != CURLM_OK)
-            log_warn("curl_multi_remove_handle failed", "{s:s}", "error",
-                     curl_multi_strerror(code));
-        http_response ignored;
-        http_request_finish(item->http, CURLE_ABORTED_BY_CALLBACK, &ignored);
-        http_response_free(&ignored);
-        item->http = NULL;
-        engine->in_http--;
+        if (item->http != NULL)
+            abort_transfer(engine, item);
     }
 }
 
@@ -956,6 +1224,8 @@ static void run_loop(checker_engine *engine)
         rd_kafka_poll(engine->producer, 0); /* delivery reports: store offsets */
 
         metrics_gauge_set(engine->metrics.in_flight, (double)engine->in_http);
+        metrics_gauge_set(engine->metrics.waiting_for_workspace,
+                          (double)workspace_gate_waiting(engine->gate));
         if (now_ms >= engine->next_lag_update_ms) {
             update_lag(engine);
             engine->next_lag_update_ms = now_ms + CHECKER_LAG_INTERVAL_MS;
@@ -996,8 +1266,11 @@ int checker_engine_run(const checker_engine_options *options)
         return 1;
     }
     engine->tracker = offset_tracker_new();
-    if (engine->tracker == NULL) {
+    engine->gate = workspace_gate_new();
+    if (engine->tracker == NULL || engine->gate == NULL) {
         log_error("out of memory", NULL);
+        offset_tracker_free(engine->tracker);
+        workspace_gate_free(engine->gate);
         return 1;
     }
     if (pipe2(engine->wake_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
@@ -1068,7 +1341,9 @@ kafka_failed:
 done:
     if (engine->producer != NULL)
         rd_kafka_destroy(engine->producer); /* no delivery report runs after this */
-    /* Unfinished work: never committed, so the next owner redoes it. */
+    /* Unfinished work: never committed, so the next owner redoes it. Stopping, so that no
+     * freed holder hands its workspace on to a queue that is being torn down. */
+    engine->stopping = true;
     abort_transfers(engine);
     while (engine->all_items != NULL)
         item_free(engine, engine->all_items);
@@ -1081,5 +1356,6 @@ done:
             close(engine->wake_pipe[index]);
     }
     offset_tracker_free(engine->tracker);
+    workspace_gate_free(engine->gate);
     return exit_code;
 }

@@ -24,7 +24,37 @@ static const char *const detail_names[ACTUATOR_DETAIL_COUNT] = {
     [ACTUATOR_DETAIL_BREAKER_OPEN] = "breaker_open",
     [ACTUATOR_DETAIL_DRY_RUN] = "dry_run",
     [ACTUATOR_DETAIL_FLIPPED] = "flipped",
+    [ACTUATOR_DETAIL_CP_CONFIRMATION_RUNNING] = "cp_confirmation_running",
+    [ACTUATOR_DETAIL_CP_CONFIRMATION_UNKNOWN] = "cp_confirmation_unknown",
+    [ACTUATOR_DETAIL_CP_CONFIRMATION_MISSING] = "cp_confirmation_missing",
 };
+
+static const char *const confirmation_names[ACTUATOR_CP_CONFIRMATION_COUNT] = {
+    [ACTUATOR_CP_CONFIRMATION_NOT_ASKED] = "not_asked",
+    [ACTUATOR_CP_CONFIRMATION_NOT_RUNNING] = "not_running",
+    [ACTUATOR_CP_CONFIRMATION_RUNNING] = "running",
+    [ACTUATOR_CP_CONFIRMATION_UNKNOWN] = "unknown",
+};
+
+const char *actuator_cp_confirmation_name(actuator_cp_confirmation confirmation)
+{
+    if ((int)confirmation < 0 || confirmation >= ACTUATOR_CP_CONFIRMATION_COUNT) {
+        return "invalid";
+    }
+    return confirmation_names[confirmation];
+}
+
+actuator_cp_confirmation actuator_cp_confirmation_from_liveness(liveness answer)
+{
+    switch (answer) {
+    case LIVENESS_NOT_RUNNING:
+        return ACTUATOR_CP_CONFIRMATION_NOT_RUNNING;
+    case LIVENESS_RUNNING:
+        return ACTUATOR_CP_CONFIRMATION_RUNNING;
+    default:
+        return ACTUATOR_CP_CONFIRMATION_UNKNOWN;
+    }
+}
 
 const char *actuator_detail_name(actuator_detail detail)
 {
@@ -79,14 +109,14 @@ bool actuator_verdict_is_fresh(int64_t checked_at_ms, int64_t now_ms, int64_t ma
     return (uint64_t)checked_at_ms - (uint64_t)now_ms <= max_age;
 }
 
-actuator_decision actuator_decide(const actuator_verdict_facts *verdict_facts,
-                                  const actuator_row_facts *row,
-                                  const actuator_breaker_facts *breaker, int64_t now_ms,
-                                  const actuator_policy *policy)
+/* Guards 1-6 of actuator_decide: true with *moot set when one of them decides. */
+static bool decide_moot(const actuator_verdict_facts *verdict_facts, const actuator_row_facts *row,
+                        int64_t now_ms, const actuator_policy *policy, actuator_decision *moot)
 {
     /* 1. Fail-safe rule (CONTRACTS §1): only NOT_RUNNING may lead to an action. */
     if (verdict_facts->liveness != LIVENESS_NOT_RUNNING) {
-        return decision(ACTION_OUTCOME_UNSPECIFIED, ACTUATOR_DETAIL_NONE);
+        *moot = decision(ACTION_OUTCOME_UNSPECIFIED, ACTUATOR_DETAIL_NONE);
+        return true;
     }
 
     /* 2. Freshness. A stopped instance can be started again under the same id, which the
@@ -94,41 +124,78 @@ actuator_decision actuator_decide(const actuator_verdict_facts *verdict_facts,
      * checked_at far in the future means a skewed clock somewhere: not trustworthy either. */
     if (!actuator_verdict_is_fresh(verdict_facts->checked_at_ms, now_ms,
                                    policy->max_verdict_age_ms)) {
-        return decision(ACTION_OUTCOME_SKIPPED_STALE, verdict_facts->checked_at_ms <= now_ms
-                                                          ? ACTUATOR_DETAIL_VERDICT_TOO_OLD
-                                                          : ACTUATOR_DETAIL_VERDICT_FROM_FUTURE);
+        *moot = decision(ACTION_OUTCOME_SKIPPED_STALE, verdict_facts->checked_at_ms <= now_ms
+                                                           ? ACTUATOR_DETAIL_VERDICT_TOO_OLD
+                                                           : ACTUATOR_DETAIL_VERDICT_FROM_FUTURE);
+        return true;
     }
 
     /* 3-6. The compare-and-swap conditions (CONTRACTS §2), in the order that names the most
      * specific reason. The conditional UPDATE repeats them in SQL, so a mistake here can
      * only make the actuator do less, never more. */
     if (!row->workspace_id_is_uuid) {
-        return decision(ACTION_OUTCOME_SKIPPED_ROW_MISSING, ACTUATOR_DETAIL_NOT_A_UUID);
+        *moot = decision(ACTION_OUTCOME_SKIPPED_ROW_MISSING, ACTUATOR_DETAIL_NOT_A_UUID);
+    } else if (!row->found) {
+        *moot = decision(ACTION_OUTCOME_SKIPPED_ROW_MISSING, ACTUATOR_DETAIL_NO_SUCH_ROW);
+    } else if (row->runtime != NULL && strcmp(row->runtime, "external") == 0) {
+        *moot = decision(ACTION_OUTCOME_SKIPPED_OUT_OF_SCOPE, ACTUATOR_DETAIL_EXTERNAL_RUNTIME);
+    } else if (text_empty(row->instance_id)) {
+        *moot = decision(ACTION_OUTCOME_SKIPPED_OUT_OF_SCOPE, ACTUATOR_DETAIL_NO_INSTANCE);
+    } else if (verdict_facts->instance_id == NULL ||
+               strcmp(row->instance_id, verdict_facts->instance_id) != 0) {
+        *moot = decision(ACTION_OUTCOME_SKIPPED_INSTANCE_CHANGED, ACTUATOR_DETAIL_INSTANCE_CHANGED);
+    } else if (row->status == NULL || strcmp(row->status, "online") != 0) {
+        *moot = decision(ACTION_OUTCOME_SKIPPED_NOT_ONLINE, ACTUATOR_DETAIL_STATUS_NOT_ONLINE);
+    } else {
+        return false;
     }
-    if (!row->found) {
-        return decision(ACTION_OUTCOME_SKIPPED_ROW_MISSING, ACTUATOR_DETAIL_NO_SUCH_ROW);
-    }
-    if (row->runtime != NULL && strcmp(row->runtime, "external") == 0) {
-        return decision(ACTION_OUTCOME_SKIPPED_OUT_OF_SCOPE, ACTUATOR_DETAIL_EXTERNAL_RUNTIME);
-    }
-    if (text_empty(row->instance_id)) {
-        return decision(ACTION_OUTCOME_SKIPPED_OUT_OF_SCOPE, ACTUATOR_DETAIL_NO_INSTANCE);
-    }
-    if (verdict_facts->instance_id == NULL ||
-        strcmp(row->instance_id, verdict_facts->instance_id) != 0) {
-        return decision(ACTION_OUTCOME_SKIPPED_INSTANCE_CHANGED, ACTUATOR_DETAIL_INSTANCE_CHANGED);
-    }
-    if (row->status == NULL || strcmp(row->status, "online") != 0) {
-        return decision(ACTION_OUTCOME_SKIPPED_NOT_ONLINE, ACTUATOR_DETAIL_STATUS_NOT_ONLINE);
+    return true;
+}
+
+bool actuator_needs_cp_confirmation(const actuator_verdict_facts *verdict_facts,
+                                    const actuator_row_facts *row, int64_t now_ms,
+                                    const actuator_policy *policy)
+{
+    actuator_decision moot;
+    return policy->cp_confirm && !decide_moot(verdict_facts, row, now_ms, policy, &moot);
+}
+
+actuator_decision actuator_decide(const actuator_verdict_facts *verdict_facts,
+                                  const actuator_row_facts *row,
+                                  const actuator_breaker_facts *breaker, int64_t now_ms,
+                                  const actuator_policy *policy)
+{
+    actuator_decision moot;
+    if (decide_moot(verdict_facts, row, now_ms, policy, &moot)) {
+        return moot;
     }
 
-    /* 7. Mass-failure breaker: the group acts on at most `limit` workspaces per rolling
+    /* 7. The CP, asked again just now about the same instance, must agree. A verdict is an
+     * observation of some past moment: verdicts can arrive out of order (concurrent requests,
+     * retries, rebalances, a restarted actuator) and an instance id survives a stop/start, so
+     * a fresh NOT_RUNNING can still be older than a RUNNING already seen. Anything but a clean
+     * NOT_RUNNING means a newer observation overtook the verdict, or none can be had: skip,
+     * and the next sweep asks again. The row guards come first because they cost no call. */
+    if (policy->cp_confirm) {
+        switch (verdict_facts->cp_confirmation) {
+        case ACTUATOR_CP_CONFIRMATION_NOT_RUNNING:
+            break;
+        case ACTUATOR_CP_CONFIRMATION_RUNNING:
+            return decision(ACTION_OUTCOME_SKIPPED_STALE, ACTUATOR_DETAIL_CP_CONFIRMATION_RUNNING);
+        case ACTUATOR_CP_CONFIRMATION_NOT_ASKED:
+            return decision(ACTION_OUTCOME_SKIPPED_STALE, ACTUATOR_DETAIL_CP_CONFIRMATION_MISSING);
+        default:
+            return decision(ACTION_OUTCOME_SKIPPED_STALE, ACTUATOR_DETAIL_CP_CONFIRMATION_UNKNOWN);
+        }
+    }
+
+    /* 8. Mass-failure breaker: the group acts on at most `limit` workspaces per rolling
      * window, across sweeps and actuators; none while more than that look dead. */
     if (actuator_breaker_is_open(breaker->window_count, breaker->limit)) {
         return decision(ACTION_OUTCOME_SKIPPED_BREAKER_OPEN, ACTUATOR_DETAIL_BREAKER_OPEN);
     }
 
-    /* 8-9. Everything says act; dry run only reports it. */
+    /* 9-10. Everything says act; dry run only reports it. */
     if (policy->dry_run) {
         return decision(ACTION_OUTCOME_SKIPPED_DRY_RUN, ACTUATOR_DETAIL_DRY_RUN);
     }
@@ -224,6 +291,24 @@ void actuator_format_reason(actuator_detail detail, const actuator_verdict_facts
         return;
     case ACTUATOR_DETAIL_FLIPPED:
         snprintf(buffer, size, "%s: status online -> offline, restart queued", name);
+        return;
+    case ACTUATOR_DETAIL_CP_CONFIRMATION_RUNNING:
+        snprintf(buffer, size,
+                 "%s: the CP, asked again just now, says the instance runs; a newer observation "
+                 "overtook this verdict",
+                 name);
+        return;
+    case ACTUATOR_DETAIL_CP_CONFIRMATION_UNKNOWN:
+        snprintf(buffer, size,
+                 "%s: the CP, asked again just now, gave no clean answer; the next sweep asks "
+                 "again",
+                 name);
+        return;
+    case ACTUATOR_DETAIL_CP_CONFIRMATION_MISSING:
+        snprintf(buffer, size,
+                 "%s: the row changed after it was read, so the CP was not asked; the next "
+                 "sweep asks again",
+                 name);
         return;
     case ACTUATOR_DETAIL_NONE:
     case ACTUATOR_DETAIL_COUNT:

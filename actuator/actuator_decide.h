@@ -28,29 +28,52 @@
 /* Why the decision came out as it did. A closed set with stable snake_case names
  * (actuator_detail_name) that appear in logs and as the start of each Action's reason. */
 typedef enum {
-    ACTUATOR_DETAIL_NONE = 0,            /* RUNNING / UNKNOWN: nothing to decide */
-    ACTUATOR_DETAIL_VERDICT_TOO_OLD,     /* checked_at older than the maximum age */
-    ACTUATOR_DETAIL_VERDICT_FROM_FUTURE, /* checked_at further ahead than the maximum age */
-    ACTUATOR_DETAIL_NOT_A_UUID,          /* workspace_id cannot be a workspaces.id */
-    ACTUATOR_DETAIL_NO_SUCH_ROW,         /* no workspaces row with that id */
-    ACTUATOR_DETAIL_EXTERNAL_RUNTIME,    /* runtime = 'external': another liveness path */
-    ACTUATOR_DETAIL_NO_INSTANCE,         /* instance_id NULL or '': a local-Docker row */
-    ACTUATOR_DETAIL_INSTANCE_CHANGED,    /* the row points at another instance now */
-    ACTUATOR_DETAIL_STATUS_NOT_ONLINE,   /* the row is no longer online */
-    ACTUATOR_DETAIL_CAS_NO_MATCH,        /* the conditional UPDATE changed no row */
-    ACTUATOR_DETAIL_BREAKER_OPEN,        /* the group's breaker window is at its limit */
-    ACTUATOR_DETAIL_DRY_RUN,             /* would have flipped; dry run changes nothing */
-    ACTUATOR_DETAIL_FLIPPED,             /* flipped offline, restart queued */
+    ACTUATOR_DETAIL_NONE = 0,                /* RUNNING / UNKNOWN: nothing to decide */
+    ACTUATOR_DETAIL_VERDICT_TOO_OLD,         /* checked_at older than the maximum age */
+    ACTUATOR_DETAIL_VERDICT_FROM_FUTURE,     /* checked_at further ahead than the maximum age */
+    ACTUATOR_DETAIL_NOT_A_UUID,              /* workspace_id cannot be a workspaces.id */
+    ACTUATOR_DETAIL_NO_SUCH_ROW,             /* no workspaces row with that id */
+    ACTUATOR_DETAIL_EXTERNAL_RUNTIME,        /* runtime = 'external': another liveness path */
+    ACTUATOR_DETAIL_NO_INSTANCE,             /* instance_id NULL or '': a local-Docker row */
+    ACTUATOR_DETAIL_INSTANCE_CHANGED,        /* the row points at another instance now */
+    ACTUATOR_DETAIL_STATUS_NOT_ONLINE,       /* the row is no longer online */
+    ACTUATOR_DETAIL_CAS_NO_MATCH,            /* the conditional UPDATE changed no row */
+    ACTUATOR_DETAIL_BREAKER_OPEN,            /* the group's breaker window is at its limit */
+    ACTUATOR_DETAIL_DRY_RUN,                 /* would have flipped; dry run changes nothing */
+    ACTUATOR_DETAIL_FLIPPED,                 /* flipped offline, restart queued */
+    ACTUATOR_DETAIL_CP_CONFIRMATION_RUNNING, /* the CP, asked just now, says running */
+    ACTUATOR_DETAIL_CP_CONFIRMATION_UNKNOWN, /* the CP's answer just now was not clean */
+    ACTUATOR_DETAIL_CP_CONFIRMATION_MISSING, /* confirmation is on but the CP was not asked */
     ACTUATOR_DETAIL_COUNT
 } actuator_detail;
 
 const char *actuator_detail_name(actuator_detail detail);
+
+/* What the CP said when the actuator asked it about the verdict's instance right before
+ * deciding (ACTUATOR_CP_CONFIRM). Stable names (actuator_cp_confirmation_name) are the
+ * reconciler_actuator_cp_confirmations_total{result} label. */
+typedef enum {
+    ACTUATOR_CP_CONFIRMATION_NOT_ASKED = 0, /* no answer to go by */
+    ACTUATOR_CP_CONFIRMATION_NOT_RUNNING,   /* a clean not-running answer */
+    ACTUATOR_CP_CONFIRMATION_RUNNING,       /* "running" */
+    ACTUATOR_CP_CONFIRMATION_UNKNOWN,       /* anything else (cp_classify's UNKNOWN) */
+    ACTUATOR_CP_CONFIRMATION_COUNT
+} actuator_cp_confirmation;
+
+/* "not_asked", "not_running", "running", "unknown"; "invalid" outside the enum. */
+const char *actuator_cp_confirmation_name(actuator_cp_confirmation confirmation);
+
+/* The confirmation a classified CP answer gives: only NOT_RUNNING confirms. */
+actuator_cp_confirmation actuator_cp_confirmation_from_liveness(liveness answer);
 
 /* What the verdict says, as far as the decision needs it. */
 typedef struct {
     liveness liveness;
     const char *instance_id; /* the instance the CP was asked about */
     int64_t checked_at_ms;   /* when the checker got the CP's answer (wall clock) */
+    /* The actuator's own question to the CP about the same instance, asked outside any
+     * transaction just before this decision; read only when policy.cp_confirm. */
+    actuator_cp_confirmation cp_confirmation;
 } actuator_verdict_facts;
 
 /* The workspaces row as read (and locked) in the decision's transaction. */
@@ -78,6 +101,7 @@ typedef struct {
 typedef struct {
     int64_t max_verdict_age_ms; /* ACTUATOR_MAX_VERDICT_AGE */
     bool dry_run;               /* ACTUATOR_DRY_RUN */
+    bool cp_confirm;            /* ACTUATOR_CP_CONFIRM: only a confirmed verdict may flip */
 } actuator_policy;
 
 typedef struct {
@@ -94,11 +118,17 @@ typedef struct {
  *   4. runtime 'external', instance_id NULL/''    -> SKIPPED_OUT_OF_SCOPE
  *   5. row's instance_id != verdict's             -> SKIPPED_INSTANCE_CHANGED
  *   6. status != 'online'                         -> SKIPPED_NOT_ONLINE
- *   7. the group's breaker is open (window_count >= limit) -> SKIPPED_BREAKER_OPEN
- *   8. dry run                                    -> SKIPPED_DRY_RUN
- *   9. otherwise                                  -> FLIPPED_RESTART_REQUESTED
- * Why this order: the first six make the verdict moot (there is nothing to act on), so they
- * name what is actually wrong; the breaker holds back an action that would otherwise happen;
+ *   7. cp_confirm and the CP's answer just now is not a clean NOT_RUNNING -> SKIPPED_STALE
+ *      (cp_confirmation_running / _unknown / _missing)
+ *   8. the group's breaker is open (window_count >= limit) -> SKIPPED_BREAKER_OPEN
+ *   9. dry run                                    -> SKIPPED_DRY_RUN
+ *  10. otherwise                                  -> FLIPPED_RESTART_REQUESTED
+ * Why this order: the first seven make the verdict moot (there is nothing to act on, or a
+ * newer observation overtook it: SKIPPED_STALE, as for an old verdict), so they name what is
+ * actually wrong; the confirmation comes after the row guards because only a verdict that
+ * would otherwise act is worth a CP call (actuator_needs_cp_confirmation), and before the
+ * breaker so that a healthy workspace never counts towards it; the breaker holds back an
+ * action that would otherwise happen;
  * dry run reports "would have flipped" only for what a live actuator would really flip, so a
  * shadow run shows exactly the live behaviour, breaker included. The age boundary is
  * inclusive: a verdict exactly max age old is still fresh. `now_ms` is the wall clock. */
@@ -106,6 +136,13 @@ actuator_decision actuator_decide(const actuator_verdict_facts *verdict_facts,
                                   const actuator_row_facts *row,
                                   const actuator_breaker_facts *breaker, int64_t now_ms,
                                   const actuator_policy *policy);
+
+/* Whether the CP must be asked before deciding this verdict: policy->cp_confirm and guards
+ * 1-6 of actuator_decide pass on `row` (read without a lock before the decision's
+ * transaction). RUNNING, UNKNOWN, stale and moot verdicts never cost a CP call. Pure. */
+bool actuator_needs_cp_confirmation(const actuator_verdict_facts *verdict_facts,
+                                    const actuator_row_facts *row, int64_t now_ms,
+                                    const actuator_policy *policy);
 
 /* How many workspaces the group may act on within one breaker window. An absolute threshold
  * is used as is; a percentage is of the in-scope fleet, i.e. the sweep_size the verdict

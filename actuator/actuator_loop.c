@@ -18,6 +18,7 @@
 #include "action_publisher.h"
 #include "codec.h"
 #include "actuator_decide.h"
+#include "cp_confirm.h"
 #include "dlq.h"
 #include "kafka_config.h"
 #include "kafka_lag.h"
@@ -371,6 +372,52 @@ static void log_decision(actuator_loop *loop, const verdict *record,
            loop->settings->dry_run);
 }
 
+/* The CP confirmation (docs/actuator.md "CP confirmation"): a cheap unlocked read of what the
+ * decision will find, then, only for a verdict that would otherwise act, the CP asked about
+ * the same instance with no transaction open; its answer goes into input->cp_confirmation and
+ * the decision's transaction treats it as one more fact. A redelivered verdict (decided
+ * before), a moot one (row gone, changed, not online, out of scope) or a stale one costs no
+ * call. Returns the read's status (a failure holds the verdict like any database failure). */
+static actuator_store_status confirm_with_cp(actuator_loop *loop, const verdict *record,
+                                             actuator_store_decision_input *input)
+{
+    actuator_store_peek peek;
+    actuator_store_status status = actuator_store_peek_verdict(loop->database, input, &peek);
+    note_database(loop, ACTUATOR_COMPONENT_DECISION, status);
+    if (status != ACTUATOR_STORE_OK) {
+        return status;
+    }
+    actuator_verdict_facts facts = {
+        .liveness = record->liveness,
+        .instance_id = record->instance_id,
+        .checked_at_ms = record->checked_at,
+    };
+    bool ask = !peek.decided &&
+               actuator_needs_cp_confirmation(&facts, &peek.row, input->now_ms, &input->policy);
+    actuator_store_peek_free(&peek);
+    if (!ask) {
+        return ACTUATOR_STORE_OK;
+    }
+    const actuator_settings *settings = loop->settings;
+    actuator_cp_answer answer = actuator_cp_confirm(&settings->cp, &settings->cp_not_running_states,
+                                                    settings->cp_confirm_timeout_ms,
+                                                    record->workspace_id, record->instance_id);
+    input->cp_confirmation = answer.confirmation;
+    /* The decision's clock is read after the call: freshness and acted_at describe the moment
+     * of the decision, not the moment before a wait of up to ACTUATOR_CP_CONFIRM_TIMEOUT. */
+    input->now_ms = time_now_wall_ms();
+    metrics_counter_add(loop->metrics->cp_confirmations[answer.confirmation], 1);
+    metrics_histogram_observe(loop->metrics->cp_confirmation_seconds,
+                              (double)answer.elapsed_ms / 1000.0);
+    log_at(answer.confirmation == ACTUATOR_CP_CONFIRMATION_NOT_RUNNING ? LOG_LEVEL_DEBUG
+                                                                       : LOG_LEVEL_INFO,
+           "CP confirmation", "{s:s, s:s, s:s, s:s, s:I}", "workspace_id", record->workspace_id,
+           "instance_id", record->instance_id, "result",
+           actuator_cp_confirmation_name(answer.confirmation), "cp_reason",
+           cp_reason_name(answer.reason), "elapsed_ms", (json_int_t)answer.elapsed_ms);
+    return ACTUATOR_STORE_OK;
+}
+
 /* Runs the decision transaction for a NOT_RUNNING verdict. true when its outcome is durable
  * (or it was a duplicate) and its offset stored; false when the database failed or the
  * group's flip rate had no token yet (then loop->flip_token_wait_ms > 0): the caller holds
@@ -393,10 +440,17 @@ static bool decide(actuator_loop *loop, const rd_kafka_message_t *message, const
         .breaker_window_ms = settings->breaker_window_ms,
         .max_flips_per_minute = settings->max_flips_per_minute,
         .policy = {.max_verdict_age_ms = settings->max_verdict_age_ms,
-                   .dry_run = settings->dry_run},
+                   .dry_run = settings->dry_run,
+                   .cp_confirm = settings->cp_confirm},
         .now_ms = time_now_wall_ms(),
         .actuator_id = settings->actuator_id,
     };
+    if (settings->cp_confirm) {
+        status = confirm_with_cp(loop, record, &input);
+        if (status != ACTUATOR_STORE_OK) {
+            return false;
+        }
+    }
     actuator_store_decision_result result;
     int64_t started = time_now_monotonic_ms();
     status = actuator_store_decide_verdict(loop->database, &input, &result);
@@ -861,14 +915,15 @@ int actuator_loop_run(const actuator_loop_options *options)
         }
     }
     update_readiness(loop);
-    log_info("actuator started", "{s:s, s:s, s:s, s:s, s:b, s:I, s:s, s:I, s:I}", "actuator_id",
-             settings->actuator_id, "group_id", settings->group_id, "verdicts_topic",
+    log_info("actuator started", "{s:s, s:s, s:s, s:s, s:b, s:I, s:s, s:I, s:I, s:b, s:I}",
+             "actuator_id", settings->actuator_id, "group_id", settings->group_id, "verdicts_topic",
              settings->common.topic_verdicts, "actions_topic", settings->common.topic_actions,
              "dry_run", settings->dry_run, "max_verdict_age_ms",
              (json_int_t)settings->max_verdict_age_ms, "max_unhealthy",
              settings->max_unhealthy.is_percent ? "percent" : "absolute", "max_unhealthy_value",
              (json_int_t)settings->max_unhealthy.value, "max_restarts_per_min",
-             (json_int_t)settings->max_restarts_per_minute);
+             (json_int_t)settings->max_restarts_per_minute, "cp_confirm", settings->cp_confirm,
+             "cp_confirm_timeout_ms", (json_int_t)settings->cp_confirm_timeout_ms);
     log_info("actuator limits (group-wide)", "{s:I, s:I, s:I}", "breaker_window_ms",
              (json_int_t)settings->breaker_window_ms, "max_flips_per_min",
              (json_int_t)settings->max_flips_per_minute, "max_restarts_per_min",

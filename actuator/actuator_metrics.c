@@ -152,6 +152,19 @@ bool actuator_metrics_init(actuator_metrics *metrics)
         registry, "reconciler_actuator_decision_seconds",
         "Duration of a NOT_RUNNING verdict's decision transaction", decision_buckets,
         sizeof decision_buckets / sizeof decision_buckets[0], 0, NULL, NULL);
+    for (int value = ACTUATOR_CP_CONFIRMATION_NOT_RUNNING; value < ACTUATOR_CP_CONFIRMATION_COUNT;
+         value++) {
+        metrics->cp_confirmations[value] =
+            counter(registry, "reconciler_actuator_cp_confirmations_total",
+                    "Confirmations asked of the CP right before a flip, by what it answered "
+                    "(only not_running lets the verdict act)",
+                    "result", actuator_cp_confirmation_name((actuator_cp_confirmation)value));
+        complete = complete && metrics->cp_confirmations[value] != NULL;
+    }
+    metrics->cp_confirmation_seconds = metrics_histogram_get(
+        registry, "reconciler_actuator_cp_confirmation_seconds",
+        "Duration of a confirmation request to the CP (the actuator's loop waits for it)",
+        restart_buckets, sizeof restart_buckets / sizeof restart_buckets[0], 0, NULL, NULL);
     metrics->paused = gauge(registry, "reconciler_actuator_consumption_paused",
                             "1 while consumption is paused because a verdict waits for the "
                             "database or the DLQ");
@@ -174,7 +187,8 @@ bool actuator_metrics_init(actuator_metrics *metrics)
                metrics->dlq_extra[ACTUATOR_DLQ_INVALID_SWEEP_ID] != NULL &&
                metrics->dlq_extra[ACTUATOR_DLQ_INVALID_INSTANCE_ID] != NULL &&
                metrics->decision_seconds != NULL && metrics->paused != NULL &&
-               metrics->consumer_lag != NULL && metrics->dry_run != NULL;
+               metrics->consumer_lag != NULL && metrics->dry_run != NULL &&
+               metrics->cp_confirmation_seconds != NULL;
     return complete;
 }
 

@@ -55,6 +55,10 @@ typedef struct {
     metrics_counter *dlq_codec[CODEC_ERROR_INTERNAL + 1];
     metrics_counter *dlq_extra[ACTUATOR_DLQ_EXTRA_COUNT];
     metrics_histogram *decision_seconds;
+    /* The CP's answers to the confirmation before a flip, by actuator_cp_confirmation_name
+     * (not_asked has no series: nothing was asked). */
+    metrics_counter *cp_confirmations[ACTUATOR_CP_CONFIRMATION_COUNT];
+    metrics_histogram *cp_confirmation_seconds;
     metrics_gauge *paused;
     metrics_gauge *consumer_lag;
     metrics_gauge *dry_run;

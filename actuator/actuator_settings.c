@@ -6,6 +6,7 @@
  * acting on the values. */
 #include "actuator_settings.h"
 
+#include "http_client.h"
 #include "restart_policy.h"
 
 #include <stdio.h>
@@ -47,6 +48,46 @@ static const config_setting actuator_table[] = {
         .offset = offsetof(actuator_settings, restart_ca_file),
         .help = "Extra CA bundle (PEM) trusted for an https RESTART_URL, e.g. a private CA; "
                 "adds trust, never turns verification off",
+    },
+    {
+        .env_name = "RESTART_PROXY",
+        .type = CONFIG_TYPE_STRING,
+        .offset = offsetof(actuator_settings, restart_proxy),
+        .unset_display = "none",
+        .mask_url_userinfo = true,
+        .help = "Proxy for restart requests (http://, https://, socks5h://... host:port); unset "
+                "= none. http_proxy, https_proxy, all_proxy and no_proxy are ignored on "
+                "purpose: a restart carries RESTART_TOKEN, so a proxy must be chosen, not "
+                "inherited",
+    },
+    CP_CLIENT_SETTINGS(actuator_settings, cp, false,
+                       "the actuator asks {CP_URL}/cp/workspaces/{id}/status?instance_id="
+                       "{instance}, as the checker does, right before each flip. Required "
+                       "unless ACTUATOR_CP_CONFIRM=false"),
+    {
+        .env_name = "ACTUATOR_CP_CONFIRM",
+        .type = CONFIG_TYPE_BOOL,
+        .offset = offsetof(actuator_settings, cp_confirm),
+        .default_text = "true",
+        .help = "Ask the CP again right before flipping (same request, credentials and "
+                "classification as the checker); anything but a clean not-running answer skips "
+                "(SKIPPED_STALE, cp_confirmation_*). On by default: a verdict can be overtaken "
+                "by a newer observation (reordered verdicts, an instance started again under "
+                "its id), and only a seconds-old answer shows that. false = act on the verdict "
+                "alone (then CP_URL is not needed)",
+    },
+    {
+        .env_name = "ACTUATOR_CP_CONFIRM_TIMEOUT",
+        .type = CONFIG_TYPE_DURATION,
+        .offset = offsetof(actuator_settings, cp_confirm_timeout_ms),
+        .default_text = "5s",
+        .minimum = 100,
+        .maximum = 10000,
+        .help = "Total time for one confirmation request; past it the confirmation is unknown "
+                "and the verdict skipped (the next sweep asks again). The actuator's loop waits "
+                "for the answer, so 5s (half the checker's 10s) bounds that pause while a "
+                "healthy CP answers in milliseconds; Kafka heartbeats go on meanwhile. At most "
+                "10s, so that a stop still fits its 15s budget",
     },
     {
         .env_name = "ACTUATOR_GROUP_ID",
@@ -208,13 +249,16 @@ const config_program actuator_program = {
         "mass-failure breaker closed, not a dry run) flips the workspaces row offline with a "
         "compare-and-swap and queues a restart in the same transaction as the idempotency "
         "record, at most ACTUATOR_MAX_FLIPS_PER_MIN per group; the restart is POSTed to "
-        "RESTART_URL afterwards, rate-limited and retried "
-        "with backoff, also across crashes. Every NOT_RUNNING verdict yields an Action record "
+        "RESTART_URL afterwards, rate-limited and retried with backoff, also across crashes. "
+        "Right before a flip the actuator asks the CP again (ACTUATOR_CP_CONFIRM, on by "
+        "default; CP_URL is then required) and skips unless the answer is a clean not-running "
+        "for the same instance. Every NOT_RUNNING verdict yields an Action record "
         "on RECONCILER_TOPIC_ACTIONS saying what happened and why. Offsets are stored only "
         "after the decision is committed; a database outage pauses consumption.",
     .examples = "Examples:\n"
-                "  reconciler-actuator --check-config\n"
-                "  RESTART_URL='http://workspace-server:8080/workspaces/{id}/restart' \\\n"
+                "  CP_URL=https://cp.internal reconciler-actuator --check-config\n"
+                "  CP_URL=https://cp.internal "
+                "RESTART_URL='http://workspace-server:8080/workspaces/{id}/restart' \\\n"
                 "    RESTART_TOKEN=... reconciler-actuator --actuator-dry-run\n"
                 "  reconciler-actuator --actuator-max-unhealthy 50 \\\n"
                 "    --kafka-prop security.protocol=SASL_SSL\n",
@@ -225,9 +269,14 @@ const config_program actuator_program = {
     .validate = validate_parsed,
 };
 
-bool actuator_settings_validate(const actuator_settings *settings, char *error_buffer,
+bool actuator_settings_validate(const actuator_settings *settings,
+                                cp_not_running_states *not_running_states, char *error_buffer,
                                 size_t error_size)
 {
+    cp_not_running_states scratch;
+    if (not_running_states == NULL) {
+        not_running_states = &scratch;
+    }
     const char *problem = restart_url_template_problem(settings->restart_url);
     if (problem != NULL) {
         /* The URL itself is not echoed: it may carry credentials in its userinfo part. */
@@ -246,7 +295,26 @@ bool actuator_settings_validate(const actuator_settings *settings, char *error_b
                  actuator_program.program_name);
         return false;
     }
-    return true;
+    if (settings->restart_proxy != NULL && settings->restart_proxy[0] != '\0') {
+        problem = http_proxy_url_problem(settings->restart_proxy);
+        if (problem != NULL) {
+            snprintf(error_buffer, error_size, "%s: RESTART_PROXY: %s",
+                     actuator_program.program_name, problem);
+            return false;
+        }
+    }
+    if (settings->cp_confirm && (settings->cp.url == NULL || settings->cp.url[0] == '\0')) {
+        /* Refusing is the safe reading of a forgotten CP_URL: running without the confirmation
+         * must be a choice someone wrote down. */
+        snprintf(error_buffer, error_size,
+                 "%s: CP_URL: required while ACTUATOR_CP_CONFIRM is true (every flip is "
+                 "confirmed with the CP first); set ACTUATOR_CP_CONFIRM=false to act on verdicts "
+                 "alone",
+                 actuator_program.program_name);
+        return false;
+    }
+    return cp_client_settings_validate(&settings->cp, actuator_program.program_name,
+                                       not_running_states, error_buffer, error_size);
 }
 
 /* actuator_program's validate hook: actuator_settings_validate on the parsed struct. */
@@ -254,7 +322,10 @@ static bool validate_parsed(void *settings, const config_kafka_properties *kafka
                             char *error_buffer, size_t error_size)
 {
     (void)kafka_properties; /* the actuator checks none of its own */
-    return actuator_settings_validate(settings, error_buffer, error_size);
+    actuator_settings *actuator = settings;
+    /* The parsed list is a value derived from the table, kept in the struct (no allocation). */
+    return actuator_settings_validate(actuator, &actuator->cp_not_running_states, error_buffer,
+                                      error_size);
 }
 
 bool actuator_settings_resolve(actuator_settings *settings, const char *hostname, pid_t pid)

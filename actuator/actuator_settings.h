@@ -7,6 +7,7 @@
 #define RECONCILER_ACTUATOR_SETTINGS_H
 
 #include "config.h"
+#include "cp_settings.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -18,6 +19,10 @@ typedef struct {
     char *restart_url;               /* RESTART_URL, template with {id} */
     char *restart_token;             /* RESTART_TOKEN, secret */
     char *restart_ca_file;           /* RESTART_CA_FILE */
+    char *restart_proxy;             /* RESTART_PROXY, NULL/"" = no proxy */
+    cp_client_settings cp;           /* CP_URL, tokens, CA file, CP_PROXY, not-running states */
+    bool cp_confirm;                 /* ACTUATOR_CP_CONFIRM */
+    int64_t cp_confirm_timeout_ms;   /* ACTUATOR_CP_CONFIRM_TIMEOUT */
     char *group_id;                  /* ACTUATOR_GROUP_ID */
     int64_t max_verdict_age_ms;      /* ACTUATOR_MAX_VERDICT_AGE */
     config_threshold max_unhealthy;  /* ACTUATOR_MAX_UNHEALTHY */
@@ -31,15 +36,21 @@ typedef struct {
     bool dry_run;                    /* ACTUATOR_DRY_RUN */
     char *actuator_id;               /* ACTUATOR_ID, NULL or "" = hostname-pid */
     int64_t retention_ms;            /* ACTUATOR_RETENTION */
+    /* Derived by the validate hook from CHECKER_NOT_RUNNING_STATES (not a table value). */
+    cp_not_running_states cp_not_running_states;
 } actuator_settings;
 
 extern const config_program actuator_program;
 
 /* Checks across and within values that the table cannot express (RESTART_URL's shape, the
- * backoff base not above its cap). Returns true when fine, else false with the one-line
- * error "reconciler-actuator: NAME: ..." in error_buffer. actuator_program runs it as its
- * validate hook, so config_parse rejects the same values for a run and for --check-config. */
-bool actuator_settings_validate(const actuator_settings *settings, char *error_buffer,
+ * backoff base not above its cap, the proxies' shape, CP_URL required while
+ * ACTUATOR_CP_CONFIRM is on, the CP settings as the checker checks them). Fills
+ * *not_running_states (may be NULL) from CHECKER_NOT_RUNNING_STATES. Returns true when fine, else
+ * false with the one-line error "reconciler-actuator: NAME: ..." in error_buffer. actuator_program
+ * runs it as its validate hook, so config_parse rejects the same values for a run and for
+ * --check-config. */
+bool actuator_settings_validate(const actuator_settings *settings,
+                                cp_not_running_states *not_running_states, char *error_buffer,
                                 size_t error_size);
 
 /* actuator_id = "<hostname>-<pid>" when unset or empty ("actuator-<pid>" without a

@@ -487,6 +487,61 @@ static bool flip_and_queue_restart(actuator_store *database,
         8, queue_parameters);
 }
 
+actuator_store_status actuator_store_peek_verdict(actuator_store *database,
+                                                  const actuator_store_decision_input *input,
+                                                  actuator_store_peek *peek)
+{
+    memset(peek, 0, sizeof *peek);
+    const verdict *record = input->record;
+    char partition[16], offset[24];
+    snprintf(partition, sizeof partition, "%" PRId32, input->partition);
+    snprintf(offset, sizeof offset, "%" PRId64, input->offset);
+    peek->row.workspace_id_is_uuid = actuator_is_uuid(record->workspace_id);
+    /* A workspace id that is not a uuid is passed as NULL: the cast would fail, and no row
+     * can match it anyway. */
+    const char *parameters[] = {database->consumer_group, input->topic, partition, offset,
+                                peek->row.workspace_id_is_uuid ? record->workspace_id : NULL};
+    PGresult *result =
+        run(database, "peek at verdict and row", PGRES_TUPLES_OK,
+            "SELECT EXISTS (SELECT 1 FROM reconciler_actuator_decisions WHERE consumer_group = $1 "
+            "AND verdict_topic = $2 AND verdict_partition = $3::integer AND verdict_offset = "
+            "$4::bigint), w.id IS NOT NULL, w.status::text, w.instance_id, w.runtime "
+            "FROM (SELECT 1) AS one LEFT JOIN workspaces w ON w.id = $5::uuid",
+            5, parameters);
+    if (result == NULL) {
+        return failure_status(database);
+    }
+    bool ok = PQntuples(result) == 1;
+    if (ok) {
+        peek->decided = boolean_value(result, 0, 0);
+        peek->row.found = boolean_value(result, 0, 1);
+        peek->status_ = copy_value(result, 0, 2);
+        peek->instance_id_ = copy_value(result, 0, 3);
+        peek->runtime_ = copy_value(result, 0, 4);
+        ok = (peek->status_ != NULL || PQgetisnull(result, 0, 2)) &&
+             (peek->instance_id_ != NULL || PQgetisnull(result, 0, 3)) &&
+             (peek->runtime_ != NULL || PQgetisnull(result, 0, 4));
+    }
+    PQclear(result);
+    if (!ok) {
+        actuator_store_peek_free(peek);
+        remember_error(database, "peek at verdict and row", NULL, "unexpected result or no memory");
+        return ACTUATOR_STORE_ERROR_QUERY;
+    }
+    peek->row.status = peek->status_;
+    peek->row.instance_id = peek->instance_id_;
+    peek->row.runtime = peek->runtime_;
+    return ACTUATOR_STORE_OK;
+}
+
+void actuator_store_peek_free(actuator_store_peek *peek)
+{
+    free(peek->status_);
+    free(peek->instance_id_);
+    free(peek->runtime_);
+    memset(peek, 0, sizeof *peek);
+}
+
 actuator_store_status actuator_store_decide_verdict(actuator_store *database,
                                                     const actuator_store_decision_input *input,
                                                     actuator_store_decision_result *outcome)
@@ -565,6 +620,7 @@ actuator_store_status actuator_store_decide_verdict(actuator_store *database,
         .liveness = record->liveness,
         .instance_id = record->instance_id,
         .checked_at_ms = record->checked_at,
+        .cp_confirmation = input->cp_confirmation,
     };
     outcome->decision =
         actuator_decide(&facts, &row, &outcome->breaker, input->now_ms, &input->policy);

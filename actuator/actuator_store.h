@@ -61,6 +61,9 @@ typedef struct {
     actuator_policy policy;
     int64_t now_ms; /* wall clock, for freshness and acted_at */
     const char *actuator_id;
+    /* The CP's answer about the verdict's instance, asked after actuator_store_peek_verdict
+     * and before this transaction (NOT_ASKED when it was not needed). */
+    actuator_cp_confirmation cp_confirmation;
 } actuator_store_decision_input;
 
 typedef struct {
@@ -78,10 +81,28 @@ typedef struct {
     char reason[256];     /* the Action's reason */
 } actuator_store_decision_result;
 
+/* What the decision will find, read before it without a lock and without a transaction (one
+ * autocommit statement), so that the caller can ask the CP with nothing held open: whether
+ * the verdict was decided before (a redelivery needs no CP call), and the workspaces row as
+ * it is now. The row's strings belong to *peek until actuator_store_peek_free. */
+typedef struct {
+    bool decided;
+    actuator_row_facts row;
+    char *status_;
+    char *instance_id_;
+    char *runtime_;
+} actuator_store_peek;
+
+actuator_store_status actuator_store_peek_verdict(actuator_store *database,
+                                                  const actuator_store_decision_input *input,
+                                                  actuator_store_peek *peek);
+void actuator_store_peek_free(actuator_store_peek *peek);
+
 /* In one transaction: record the idempotency key (a duplicate stops here), lock the group's
- * breaker and count its window, lock and read the workspaces row, actuator_decide(), on a flip
- * a token of the group's flip bucket (none: roll back, rate_limited) then the conditional
- * UPDATE plus the restart outbox row, the window entry, the Action row; COMMIT. On any failure the
+ * breaker and count its window, lock and read the workspaces row, actuator_decide() (with the
+ * CP's confirmation the caller got before the transaction), on a flip a token of the group's
+ * flip bucket (none: roll back, rate_limited) then the conditional UPDATE plus the restart
+ * outbox row, the window entry, the Action row; COMMIT. On any failure the
  * transaction is rolled back (or died with the connection) and nothing of it is visible;
  * the caller keeps the verdict and retries it. */
 actuator_store_status actuator_store_decide_verdict(actuator_store *database,

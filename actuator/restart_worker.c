@@ -108,6 +108,7 @@ static void send_restart(restart_worker *worker, const char *url, http_response 
         .body = "{}",
         .timeout_ms = settings->restart_timeout_ms,
         .ca_file = settings->restart_ca_file,
+        .proxy = settings->restart_proxy,
     };
     *aborted = false;
     memset(response, 0, sizeof *response);

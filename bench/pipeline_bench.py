@@ -151,7 +151,7 @@ class Scenario:
     def start_consumers(self, checkers, checker_env=None, actuator_env=None):
         self.checker_group = f"{self.tag}-checker"
         self.start("actuator", self.binary("actuator/reconciler-actuator"), {
-            "RESTART_URL": f"{self.sim_url}/workspaces/{{id}}/restart",
+            "RESTART_URL": f"{self.sim_url}/workspaces/{{id}}/restart", "CP_URL": self.sim_url,
             "ACTUATOR_GROUP_ID": f"{self.tag}-actuator", "ACTUATOR_ID": "actuator",
             # 100 restarts/s: the benchmark's 1 % of 100,000 is healed within seconds; the
             # production default (60/min) spaces restarts for a provisioner's sake.

@@ -46,7 +46,7 @@
 
 #include "checker_verdict.h"
 #include "codec.h"
-#include "cp_url.h"
+#include "cp_settings.h"
 #include "dlq.h"
 #include "http_client.h"
 #include "kafka_config.h"
@@ -508,20 +508,14 @@ static void start_transfers(checker_engine *engine)
         if (!token_bucket_take(&engine->rate_limit, time_now_monotonic_ms()))
             return;
         queue_pop(&engine->start_queue);
+        http_request_options request_options;
         char *url =
-            cp_status_url(settings->cp_url, item->request.workspace_id, item->request.instance_id);
+            cp_status_request(&settings->cp, item->request.workspace_id, item->request.instance_id,
+                              settings->timeout_ms, &request_options);
         if (url == NULL) {
             fail_before_sending(engine, item, "cp_status_url failed: out of memory");
             continue;
         }
-        http_request_options request_options = {
-            .method = "GET",
-            .url = url,
-            .bearer_token = settings->cp_shared_secret,
-            .admin_token = settings->cp_admin_token,
-            .timeout_ms = settings->timeout_ms,
-            .ca_file = settings->cp_ca_file,
-        };
         item->http = http_request_prepare(&request_options, item);
         free(url);
         if (item->http == NULL) {
@@ -576,8 +570,7 @@ static void collect_finished(checker_engine *engine)
         int64_t latency_ms = time_now_monotonic_ms() - item->started_ms;
         metrics_histogram_observe(engine->metrics.cp_latency, (double)latency_ms / 1000.0);
         cp_classification classification =
-            cp_classify(response.status, response.error, response.body, response.body_length,
-                        response.content_type, engine->options->not_running_states);
+            cp_classify_response(&response, engine->options->not_running_states);
         long status = response.status;
         http_response_free(&response);
         emit_verdict(engine, item, &classification, status, latency_ms);
@@ -1238,8 +1231,8 @@ int checker_engine_run(const checker_engine_options *options)
     engine->options = options;
     engine->settings = options->settings;
     engine->wake_pipe[0] = engine->wake_pipe[1] = -1;
-    engine->secrets.values[0] = options->settings->cp_shared_secret;
-    engine->secrets.values[1] = options->settings->cp_admin_token;
+    engine->secrets.values[0] = options->settings->cp.shared_secret;
+    engine->secrets.values[1] = options->settings->cp.admin_token;
     engine->undelivered_limit =
         (size_t)options->settings->concurrency * CHECKER_UNDELIVERED_PER_SLOT;
     double rate = (double)options->settings->max_rps;

@@ -5,8 +5,6 @@
  * on the values (checker_engine.c). */
 #include "checker_settings.h"
 
-#include "cp_url.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,37 +22,9 @@ static const config_setting checker_table[] = {
     COMMON_SETTING_TOPIC_DLQ(checker_settings, common),
     COMMON_SETTING_LOG_LEVEL(checker_settings, common),
     COMMON_SETTING_METRICS_ADDR(checker_settings, common, CONFIG_METRICS_ADDR_CHECKER),
-    {
-        .env_name = "CP_URL",
-        .type = CONFIG_TYPE_STRING,
-        .offset = offsetof(checker_settings, cp_url),
-        .required = true,
-        .help = "Base URL of the control plane (http:// or https://, optional path prefix, no "
-                "credentials, query or fragment); the checker asks "
-                "{CP_URL}/cp/workspaces/{id}/status?instance_id={instance}",
-    },
-    {
-        .env_name = "CP_SHARED_SECRET",
-        .type = CONFIG_TYPE_STRING,
-        .offset = offsetof(checker_settings, cp_shared_secret),
-        .secret = true,
-        .help = "Sent as 'Authorization: Bearer <secret>' when set; secret: never logged, "
-                "never in metrics or verdicts",
-    },
-    {
-        .env_name = "CP_ADMIN_TOKEN",
-        .type = CONFIG_TYPE_STRING,
-        .offset = offsetof(checker_settings, cp_admin_token),
-        .secret = true,
-        .help = "Sent as 'X-Molecule-Admin-Token' when set; secret like CP_SHARED_SECRET",
-    },
-    {
-        .env_name = "CP_CA_FILE",
-        .type = CONFIG_TYPE_STRING,
-        .offset = offsetof(checker_settings, cp_ca_file),
-        .help = "PEM file of extra CA certificates trusted for an https CP_URL (e.g. a private "
-                "CA); certificate and host name verification stay on either way",
-    },
+    CP_CLIENT_SETTINGS(checker_settings, cp, true,
+                       "the checker asks "
+                       "{CP_URL}/cp/workspaces/{id}/status?instance_id={instance}"),
     {
         .env_name = "CHECKER_GROUP_ID",
         .type = CONFIG_TYPE_STRING,
@@ -96,15 +66,6 @@ static const config_setting checker_table[] = {
         .maximum = 1000000,
         .help = "Cap on CP requests started per second by this process (a token bucket with "
                 "100ms of burst); 0 = no cap, CHECKER_CONCURRENCY alone bounds the load",
-    },
-    {
-        .env_name = "CHECKER_NOT_RUNNING_STATES",
-        .type = CONFIG_TYPE_STRING,
-        .offset = offsetof(checker_settings, not_running_states_text),
-        .default_text = CP_NOT_RUNNING_STATES_DEFAULT,
-        .required = true,
-        .help = "Comma-separated CP states that mean NOT_RUNNING (exact, case-sensitive); any "
-                "state not listed and not 'running' is UNKNOWN, which never acts",
     },
     {
         .env_name = "CHECKER_ID",
@@ -155,24 +116,8 @@ const config_program checker_program = {
 bool checker_settings_validate(const checker_settings *settings, cp_not_running_states *states,
                                char *error_buffer, size_t error_size)
 {
-    char reason[256];
-    if (!cp_base_url_validate(settings->cp_url, reason, sizeof reason)) {
-        snprintf(error_buffer, error_size, "%s: CP_URL: %s", checker_program.program_name, reason);
-        return false;
-    }
-    if (settings->cp_ca_file != NULL && settings->cp_ca_file[0] != '\0' &&
-        access(settings->cp_ca_file, R_OK) != 0) {
-        snprintf(error_buffer, error_size, "%s: CP_CA_FILE: cannot read the file",
-                 checker_program.program_name);
-        return false;
-    }
-    if (!cp_not_running_states_parse(settings->not_running_states_text, states, reason,
-                                     sizeof reason)) {
-        snprintf(error_buffer, error_size, "%s: CHECKER_NOT_RUNNING_STATES: %s",
-                 checker_program.program_name, reason);
-        return false;
-    }
-    return true;
+    return cp_client_settings_validate(&settings->cp, checker_program.program_name, states,
+                                       error_buffer, error_size);
 }
 
 /* checker_program's validate hook: checker_settings_validate, the states parsed into a scratch
@@ -207,7 +152,7 @@ config_result checker_settings_load(checker_settings *settings,
     /* The hook accepted this very text, so this parse succeeds; the list is no table value,
      * hence derived here. */
     char reason[256];
-    if (!cp_not_running_states_parse(settings->not_running_states_text, states, reason,
+    if (!cp_not_running_states_parse(settings->cp.not_running_states_text, states, reason,
                                      sizeof reason)) {
         fprintf(err, "%s: CHECKER_NOT_RUNNING_STATES: %s\n", checker_program.program_name, reason);
         config_free(&checker_program, settings, kafka_properties);

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "cp_classify.h"
+#include "cp_settings.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -17,22 +18,19 @@
 
 typedef struct {
     common_settings common;
-    char *cp_url;                  /* CP_URL, required */
-    char *cp_shared_secret;        /* CP_SHARED_SECRET, secret, NULL/"" = not sent */
-    char *cp_admin_token;          /* CP_ADMIN_TOKEN, secret, NULL/"" = not sent */
-    char *cp_ca_file;              /* CP_CA_FILE, NULL/"" = system trust only */
-    char *group_id;                /* CHECKER_GROUP_ID */
-    int64_t concurrency;           /* CHECKER_CONCURRENCY */
-    int64_t timeout_ms;            /* CHECKER_TIMEOUT */
-    int64_t max_rps;               /* CHECKER_MAX_RPS, 0 = no limit */
-    char *not_running_states_text; /* CHECKER_NOT_RUNNING_STATES */
-    char *checker_id;              /* CHECKER_ID, NULL/"" = hostname-pid */
-    int64_t shutdown_timeout_ms;   /* CHECKER_SHUTDOWN_TIMEOUT */
+    cp_client_settings cp;       /* CP_URL (required), tokens, CA file, proxy, states */
+    char *group_id;              /* CHECKER_GROUP_ID */
+    int64_t concurrency;         /* CHECKER_CONCURRENCY */
+    int64_t timeout_ms;          /* CHECKER_TIMEOUT */
+    int64_t max_rps;             /* CHECKER_MAX_RPS, 0 = no limit */
+    char *checker_id;            /* CHECKER_ID, NULL/"" = hostname-pid */
+    int64_t shutdown_timeout_ms; /* CHECKER_SHUTDOWN_TIMEOUT */
 } checker_settings;
 
 extern const config_program checker_program;
 
-/* Checks what the table cannot: CP_URL's shape, CP_CA_FILE readable, the not-running states.
+/* Checks what the table cannot (cp_client_settings_validate: CP_URL's shape, CP_CA_FILE
+ * readable, CP_PROXY's shape, the not-running states).
  * Fills *states on success. Returns false with the one-line error
  * "reconciler-checker: NAME: ..." in error_buffer. checker_program runs it as its validate
  * hook, so config_parse rejects the same values for a run and for --check-config. */

@@ -617,6 +617,26 @@ static void format_value(const config_setting *setting, const void *settings, ch
     buffer[0] = '\0';
 }
 
+void config_mask_url_userinfo(const char *url, char *buffer, size_t size)
+{
+    /* The authority starts after "scheme://" (or at the start without one) and ends at the
+     * first '/', '?' or '#'; its last '@' ends the userinfo. */
+    const char *scheme_end = strstr(url, "://");
+    const char *authority = scheme_end != NULL ? scheme_end + 3 : url;
+    size_t authority_length = strcspn(authority, "/?#");
+    const char *at = NULL;
+    for (size_t i = 0; i < authority_length; i++) {
+        if (authority[i] == '@') {
+            at = authority + i;
+        }
+    }
+    if (at == NULL) {
+        snprintf(buffer, size, "%s", url);
+        return;
+    }
+    snprintf(buffer, size, "%.*s<masked>%s", (int)(authority - url), url, at);
+}
+
 void config_print_effective(const config_program *program, const void *settings,
                             const config_kafka_properties *kafka_properties, FILE *out)
 {
@@ -627,7 +647,15 @@ void config_print_effective(const config_program *program, const void *settings,
         /* Secrets: the whole value is masked (a URI's user and host included) — simpler than
          * recognising every conninfo and URI spelling of a password, and never wrong. */
         bool masked = setting->secret && value[0] != '\0';
-        fprintf(out, "%s=%s\n", setting->env_name, masked ? "<masked>" : value);
+        if (value[0] == '\0' && setting->unset_display != NULL) {
+            fprintf(out, "%s=%s\n", setting->env_name, setting->unset_display);
+        } else if (!masked && setting->mask_url_userinfo) {
+            char shown[1024 + 16];
+            config_mask_url_userinfo(value, shown, sizeof shown);
+            fprintf(out, "%s=%s\n", setting->env_name, shown);
+        } else {
+            fprintf(out, "%s=%s\n", setting->env_name, masked ? "<masked>" : value);
+        }
     }
     if (kafka_properties == NULL) {
         return;

@@ -63,6 +63,12 @@ typedef struct {
      * tools whose flags read better short (reconciler-audit: AUDIT_FROM is --from). NULL =
      * derived. */
     const char *flag;
+    /* How --check-config shows an unset or empty string (CP_PROXY: "none", so that "no proxy"
+     * is stated rather than implied). NULL = an empty value. */
+    const char *unset_display;
+    /* The value is a URL whose userinfo (user:password@) is masked in --check-config while the
+     * rest stays visible: which proxy is used must show, its password must not. */
+    bool mask_url_userinfo;
 } config_setting;
 
 /* Where an operator's Kafka property came from, so an error can point at it. */
@@ -172,6 +178,10 @@ bool config_kafka_property_is_secret(const char *name);
  * "<masked>" when set, followed by kafka properties ("kafka:name=value"). */
 void config_print_effective(const config_program *program, const void *settings,
                             const config_kafka_properties *kafka_properties, FILE *out);
+
+/* Copies url into buffer with the userinfo of its authority ("user:secret@") replaced by
+ * "<masked>" ("http://<masked>@proxy:3128"); a URL without userinfo is copied as is. Pure. */
+void config_mask_url_userinfo(const char *url, char *buffer, size_t size);
 
 void config_free(const config_program *program, void *settings,
                  config_kafka_properties *kafka_properties);

@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #ifndef RECONCILER_VERSION
 #define RECONCILER_VERSION "unknown"
@@ -197,6 +198,12 @@ http_request *http_request_prepare(const http_request_options *options, void *us
          * Debian's OpenSSL build), so system trust remains and the file adds to it. */
         SET_OR_FAIL(CURLOPT_CAINFO, options->ca_file);
     }
+    /* libcurl reads http_proxy, https_proxy, all_proxy and no_proxy from the environment unless
+     * told otherwise: an empty CURLOPT_PROXY turns proxies off, and an empty CURLOPT_NOPROXY
+     * (no exception) keeps no_proxy from bypassing a proxy that was configured. */
+    bool has_proxy = options->proxy != NULL && options->proxy[0] != '\0';
+    SET_OR_FAIL(CURLOPT_PROXY, has_proxy ? options->proxy : "");
+    SET_OR_FAIL(CURLOPT_NOPROXY, "");
     /* A server that announces a Content-Length over the cap is refused before the body. */
     SET_OR_FAIL(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)HTTP_CLIENT_BODY_LIMIT);
     SET_OR_FAIL(CURLOPT_WRITEFUNCTION, receive_body);
@@ -400,4 +407,49 @@ char *http_url_encode(const char *text)
     }
     encoded[used] = '\0';
     return encoded;
+}
+
+const char *http_proxy_url_problem(const char *proxy)
+{
+    static const char *const schemes[] = {"http://",    "https://",  "socks4://",
+                                          "socks4a://", "socks5://", "socks5h://"};
+    if (proxy == NULL || proxy[0] == '\0') {
+        return "is empty";
+    }
+    for (const char *c = proxy; *c != '\0'; c++) {
+        if ((unsigned char)*c <= ' ' || (unsigned char)*c == 0x7f) {
+            return "contains whitespace or a control character";
+        }
+    }
+    const char *authority = NULL;
+    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
+        size_t length = strlen(schemes[i]);
+        if (strncasecmp(proxy, schemes[i], length) == 0) {
+            authority = proxy + length;
+            break;
+        }
+    }
+    if (authority == NULL) {
+        return "must start with http://, https://, socks4://, socks4a://, socks5:// or "
+               "socks5h://";
+    }
+    size_t authority_length = strcspn(authority, "/?#");
+    const char *rest = authority + authority_length;
+    if (strchr(rest, '?') != NULL || strchr(rest, '#') != NULL) {
+        return "must not have a query or fragment";
+    }
+    if (rest[0] == '/' && rest[1] != '\0') {
+        return "must not have a path";
+    }
+    const char *host = authority;
+    for (size_t i = 0; i < authority_length; i++) {
+        if (authority[i] == '@') {
+            host = authority + i + 1;
+        }
+    }
+    size_t host_length = authority_length - (size_t)(host - authority);
+    if (host_length == 0 || host[0] == ':') {
+        return "has no host";
+    }
+    return NULL;
 }

@@ -3,7 +3,8 @@
  * Safety defaults that callers cannot forget: a total per-request timeout, redirects are
  * never followed (a 3xx is returned as is, and the CP classifier treats it as UNKNOWN), only
  * http and https, TLS peer and host verification on (an optional CA file adds trust, never
- * removes it), and the response body is capped at HTTP_CLIENT_BODY_LIMIT bytes: one byte
+ * removes it), no proxy unless the caller names one (the *_proxy environment variables are
+ * ignored), and the response body is capped at HTTP_CLIENT_BODY_LIMIT bytes: one byte
  * more and the transfer is aborted with HTTP_CLIENT_ERROR_BODY_TOO_LARGE.
  *
  * The same request set-up serves a blocking call (http_client_perform) and libcurl multi
@@ -49,6 +50,12 @@ typedef struct {
     const char *body;         /* request body for POST (sent as application/json), may be NULL */
     int64_t timeout_ms;
     const char *ca_file; /* extra CA bundle, NULL = system default */
+    /* The proxy to send this request through (libcurl syntax: http://host:port,
+     * socks5h://host:port, ...). NULL or "" = none at all, whatever http_proxy, https_proxy,
+     * all_proxy or no_proxy say: a proxy is a deliberate choice (CP_PROXY, RESTART_PROXY),
+     * never inherited from the environment, because every request carries a token and the
+     * answer decides whether a workspace is taken offline. */
+    const char *proxy;
 } http_request_options;
 
 typedef struct {
@@ -76,6 +83,14 @@ void http_request_finish(http_request *request, CURLcode result, http_response *
 /* Blocking convenience: prepare, perform, finish. */
 void http_client_perform(const http_request_options *options, http_response *response);
 void http_response_free(http_response *response);
+
+/* Checks a proxy setting (CP_PROXY, RESTART_PROXY): NULL when `proxy` is a usable proxy URL
+ * (scheme http, https, socks4, socks4a, socks5 or socks5h, case-insensitive; a non-empty
+ * host; an optional port and user:password@; no path beyond "/", no query or fragment, no
+ * whitespace or control character), else a fixed sentence saying what is wrong. A bare
+ * "host:port" is refused: libcurl would guess http, and a proxy is worth spelling out. Pure;
+ * the sentence never echoes the value (it may hold a password). */
+const char *http_proxy_url_problem(const char *proxy);
 
 /* Percent-encodes every byte outside RFC 3986 unreserved characters. malloc'd; NULL on
  * allocation failure. */

@@ -1,5 +1,5 @@
 /* fuzz_cp_classify.c — libFuzzer target for the CP response classifier
- * (checker/cp_classify.c) and the CHECKER_NOT_RUNNING_STATES parser next to it.
+ * (common/cp_classify.c) and the CHECKER_NOT_RUNNING_STATES parser next to it.
  *
  * For: proving that no response — status, transport outcome, Content-Type, body — crashes
  * the classifier, reads past the body (which is not NUL-terminated), or yields a definite

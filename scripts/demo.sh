@@ -102,9 +102,10 @@ start_program checker-1 "$build_dir/checker/reconciler-checker" CP_URL="$sim_url
 start_program checker-2 "$build_dir/checker/reconciler-checker" CP_URL="$sim_url" CHECKER_ID=checker-2
 # 600 flips and restarts a minute: the demo's 5% of 1,000 heal within one interval; production's
 # default is lower (see the README's guards section).
+# CP_URL: the actuator asks the CP again right before each flip (ACTUATOR_CP_CONFIRM).
 start_program actuator "$build_dir/actuator/reconciler-actuator" \
   RESTART_URL="$sim_url/workspaces/{id}/restart" ACTUATOR_MAX_RESTARTS_PER_MIN=600 \
-  ACTUATOR_MAX_FLIPS_PER_MIN=600
+  ACTUATOR_MAX_FLIPS_PER_MIN=600 CP_URL="$sim_url"
 for name in producer checker-1 checker-2 actuator; do
   wait_healthy "$name" "${metrics_urls[$name]}/healthz"
 done

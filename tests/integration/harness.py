@@ -11,6 +11,7 @@ would, records are decoded with fastavro from the .avsc files alone.
 """
 
 import contextlib
+import http.server
 import io
 import json
 import os
@@ -18,6 +19,7 @@ import shlex
 import signal
 import socket
 import subprocess
+import threading
 import time
 import uuid
 
@@ -460,6 +462,23 @@ class TcpProxy:
             pass
 
 
+class LoopbackHttpServer:
+    """A test HTTP server on 127.0.0.1 (a free port) serving `handler_class`, one daemon thread
+    per connection; `url` is its base URL. close() stops it."""
+
+    def __init__(self, handler_class):
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
 def url_with_port(url, port, host="127.0.0.1"):
     """The same libpq URI pointing at host:port (credentials, database and query kept)."""
     from urllib.parse import urlsplit, urlunsplit
@@ -825,6 +844,7 @@ class Pipeline:
             "checker": {**consumer, "CP_URL": self.sim.url, "CHECKER_GROUP_ID": self.checker_group,
                         "CHECKER_ID": name, "CHECKER_TIMEOUT": "2s"},
             "actuator": {**consumer, "RESTART_URL": self.sim.url + "/workspaces/{id}/restart",
+                         "CP_URL": self.sim.url, "ACTUATOR_CP_CONFIRM_TIMEOUT": "2s",
                          "ACTUATOR_GROUP_ID": self.actuator_group, "ACTUATOR_ID": name,
                          "ACTUATOR_MAX_RESTARTS_PER_MIN": "60000",
                          "ACTUATOR_MAX_FLIPS_PER_MIN": "60000",

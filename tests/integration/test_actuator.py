@@ -199,6 +199,11 @@ def start_actuator(processes, database_url, sim, topics, group=None, name=None, 
         **topics["env"],
         "RESTART_URL": sim.url + "/workspaces/{id}/restart",
         "RESTART_TOKEN": RESTART_TOKEN,
+        # These tests drive the decision's other guards with hand-written verdicts about
+        # instances the fleet-sim need not know; the CP confirmation has its own tests
+        # (test_safety_order.py), so here it is off, as an operator would write it down.
+        "CP_URL": sim.url,
+        "ACTUATOR_CP_CONFIRM": "false",
         "METRICS_ADDR": f"127.0.0.1:{metrics_port}",
         "ACTUATOR_GROUP_ID": group,
         "ACTUATOR_ID": name,
@@ -1027,11 +1032,20 @@ def test_actuator_bad_configuration_exits_2_with_one_line(database):
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "RESTART_URL" in result.stderr
+    # CP_URL is required while the CP confirmation is on (the default), and the error says how
+    # to run without it.
+    no_cp = subprocess.run([harness.binary("actuator"), "--check-config"], capture_output=True,
+                           text=True, timeout=30,
+                           env={**os.environ, "DATABASE_URL": database,
+                                "RESTART_URL": "http://ws/{id}/restart"})
+    assert no_cp.returncode == 2
+    assert no_cp.stderr.startswith("reconciler-actuator: CP_URL: ")
+    assert "ACTUATOR_CP_CONFIRM=false" in no_cp.stderr
     checked = subprocess.run([harness.binary("actuator"), "--check-config"], capture_output=True,
                              text=True, timeout=30,
                              env={**os.environ, "DATABASE_URL": database,
                                   "RESTART_URL": "http://ws/{id}/restart",
-                                  "RESTART_TOKEN": RESTART_TOKEN})
+                                  "RESTART_TOKEN": RESTART_TOKEN, "CP_URL": "http://cp"})
     assert checked.returncode == 0
     assert "RESTART_TOKEN=<masked>" in checked.stdout
     assert RESTART_TOKEN not in checked.stdout

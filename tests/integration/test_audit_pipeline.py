@@ -91,7 +91,7 @@ def test_audit_of_a_real_pipeline_run_verifies_and_tells_the_story():
                 **common, "CP_URL": sim_url, "CHECKER_GROUP_ID": f"audit-e2e-checker-{suffix}",
                 "CHECKER_ID": "checker-e2e"}, "checker"))
             processes.append(start("actuator", {
-                **common, "RESTART_URL": sim_url + "/workspaces/{id}/restart",
+                **common, "RESTART_URL": sim_url + "/workspaces/{id}/restart", "CP_URL": sim_url,
                 "ACTUATOR_GROUP_ID": actuator_group, "ACTUATOR_MAX_RESTARTS_PER_MIN": "600",
                 "ACTUATOR_MAX_FLIPS_PER_MIN": "600",
                 "ACTUATOR_ID": "actuator-e2e"}, "actuator"))

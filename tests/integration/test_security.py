@@ -263,7 +263,9 @@ def test_secrets_appear_in_no_log_metric_config_output_or_topic(started):
                         "CHECKER_TIMEOUT": "2s"},
             "actuator": {**common, **FAST_CONSUMER, **FAST_ACTUATOR, "DATABASE_URL": url,
                          "RESTART_URL": sim.url + "/workspaces/{id}/restart",
-                         "RESTART_TOKEN": secrets["RESTART_TOKEN"],
+                         "RESTART_TOKEN": secrets["RESTART_TOKEN"], "CP_URL": sim.url,
+                         "CP_SHARED_SECRET": secrets["CP_SHARED_SECRET"],
+                         "CP_ADMIN_TOKEN": secrets["CP_ADMIN_TOKEN"],
                          "ACTUATOR_GROUP_ID": "sec-actuator-" + uuid.uuid4().hex[:8]},
             "producer": {**common, "DATABASE_URL": url, "PRODUCER_INTERVAL": "2s",
                          "PRODUCER_LOCK_KEY": str(uuid.uuid4().int % 2**62)},
@@ -466,6 +468,8 @@ def test_actuator_https_restart_fails_closed_until_ca_file_is_configured(started
         env = {**topics["env"], **FAST_CONSUMER, **FAST_ACTUATOR, "DATABASE_URL": url,
                "RESTART_URL": tls_server.url + "/workspaces/{id}/restart",
                "RESTART_TOKEN": "tls-" + uuid.uuid4().hex,
+               # No CP here: this test is about the restart's TLS, not the confirmation.
+               "ACTUATOR_CP_CONFIRM": "false",
                "ACTUATOR_GROUP_ID": "tls-actuator-" + uuid.uuid4().hex[:8]}
         untrusted = start(started, "actuator", env, "tls-actuator-untrusted")
 
@@ -632,6 +636,7 @@ def test_hostile_instance_ids_round_trip_exactly_and_touch_nothing_out_of_scope(
                       "hostile-checker"),
                 start(started, "actuator", {**common, **FAST_ACTUATOR, "DATABASE_URL": url,
                                             "RESTART_URL": cp.url + "/workspaces/{id}/restart",
+                                            "CP_URL": cp.url,
                                             "ACTUATOR_GROUP_ID": "hostile-" + uuid.uuid4().hex[:8]},
                       "hostile-actuator"),
             ]
@@ -712,7 +717,8 @@ def test_hostile_instance_ids_round_trip_exactly_and_touch_nothing_out_of_scope(
 # --- (d) metrics on loopback ------------------------------------------------------------------
 
 REQUIRED = {"producer": {}, "checker": {"CP_URL": "http://127.0.0.1:9/"},
-            "actuator": {"RESTART_URL": "http://127.0.0.1:9/workspaces/{id}/restart"},
+            "actuator": {"RESTART_URL": "http://127.0.0.1:9/workspaces/{id}/restart",
+                         "CP_URL": "http://127.0.0.1:9/"},
             "fleet-sim": {}}
 
 

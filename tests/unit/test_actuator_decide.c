@@ -34,10 +34,11 @@ typedef struct {
 
 static actuator_decision run_case(const decide_case *c)
 {
-    actuator_verdict_facts verdict_facts = {c->liveness, c->verdict_instance, c->checked_at};
+    actuator_verdict_facts verdict_facts = {c->liveness, c->verdict_instance, c->checked_at,
+                                            ACTUATOR_CP_CONFIRMATION_NOT_ASKED};
     actuator_row_facts row = {c->is_uuid, c->found, c->status, c->row_instance, c->runtime};
     actuator_breaker_facts breaker = {c->window_count, c->limit, 600000};
-    actuator_policy policy = {MAX_AGE, c->dry_run};
+    actuator_policy policy = {MAX_AGE, c->dry_run, false};
     return actuator_decide(&verdict_facts, &row, &breaker, NOW, &policy);
 }
 
@@ -196,10 +197,11 @@ START_TEST(test_actuator_every_non_online_status_is_not_online)
                                            "failed",       "removed",        "paused",
                                            "hibernated",   "awaiting_agent", ""};
     for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
-        actuator_verdict_facts verdict_facts = {LIVENESS_NOT_RUNNING, "i-1", NOW};
+        actuator_verdict_facts verdict_facts = {LIVENESS_NOT_RUNNING, "i-1", NOW,
+                                                ACTUATOR_CP_CONFIRMATION_NOT_ASKED};
         actuator_row_facts row = {true, true, statuses[i], "i-1", NULL};
         actuator_breaker_facts breaker = {0, 1, 600000};
-        actuator_policy policy = {MAX_AGE, false};
+        actuator_policy policy = {MAX_AGE, false, false};
         actuator_decision decision = actuator_decide(&verdict_facts, &row, &breaker, NOW, &policy);
         ck_assert_msg(decision.outcome == ACTION_OUTCOME_SKIPPED_NOT_ONLINE, "status '%s'",
                       statuses[i]);
@@ -207,8 +209,9 @@ START_TEST(test_actuator_every_non_online_status_is_not_online)
 }
 END_TEST
 
-/* Exhaustive: every combination of liveness x age x row state x breaker x dry run against an
- * oracle written from the issue's rules, independent of actuator_decide.c's code. */
+/* Exhaustive: every combination of liveness x age x row state x breaker x dry run x CP
+ * confirmation against an oracle written from the issue's rules, independent of
+ * actuator_decide.c's code. */
 enum { AGE_FRESH, AGE_AT_LIMIT, AGE_TOO_OLD, AGE_FUTURE_OK, AGE_FUTURE_TOO_FAR, AGE_COUNT };
 enum {
     ROW_NOT_UUID,
@@ -221,8 +224,18 @@ enum {
     ROW_COUNT
 };
 enum { BREAKER_EMPTY, BREAKER_BELOW, BREAKER_AT, BREAKER_BEYOND, BREAKER_COUNT };
+/* The confirmation dimension: off (ACTUATOR_CP_CONFIRM=false), or on with each answer. */
+enum {
+    CONFIRM_OFF,
+    CONFIRM_NOT_ASKED,
+    CONFIRM_NOT_RUNNING,
+    CONFIRM_RUNNING,
+    CONFIRM_UNKNOWN,
+    CONFIRM_COUNT
+};
 
-static action_outcome oracle(liveness value, int age, int row, int breaker, bool dry_run)
+static action_outcome oracle(liveness value, int age, int row, int breaker, bool dry_run,
+                             int confirm)
 {
     if (value != LIVENESS_NOT_RUNNING)
         return ACTION_OUTCOME_UNSPECIFIED;
@@ -242,62 +255,157 @@ static action_outcome oracle(liveness value, int age, int row, int breaker, bool
     default:
         break;
     }
+    /* Only a clean not-running answer of the CP, asked just now, lets the verdict go on. */
+    if (confirm != CONFIRM_OFF && confirm != CONFIRM_NOT_RUNNING)
+        return ACTION_OUTCOME_SKIPPED_STALE;
     /* The window already holds `limit` other workspaces (or more): no more this window. */
     if (breaker == BREAKER_AT || breaker == BREAKER_BEYOND)
         return ACTION_OUTCOME_SKIPPED_BREAKER_OPEN;
     return dry_run ? ACTION_OUTCOME_SKIPPED_DRY_RUN : ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED;
 }
 
-START_TEST(test_actuator_decide_exhaustive_combinations)
+static void check_combination(int value, int age, int row_state, int breaker_state, int dry_run,
+                              int confirm)
 {
     static const int64_t ages[AGE_COUNT] = {NOW - 1, NOW - MAX_AGE, NOW - MAX_AGE - 1,
                                             NOW + MAX_AGE, NOW + MAX_AGE + 1};
-    int combinations = 0;
-    for (int value = 0; value < 3; value++) {
-        for (int age = 0; age < AGE_COUNT; age++) {
-            for (int row_state = 0; row_state < ROW_COUNT; row_state++) {
-                for (int breaker_state = 0; breaker_state < BREAKER_COUNT; breaker_state++) {
-                    for (int dry_run = 0; dry_run < 2; dry_run++) {
-                        actuator_verdict_facts verdict_facts = {(liveness)value, "i-1", ages[age]};
-                        actuator_row_facts row = {row_state != ROW_NOT_UUID,
-                                                  row_state > ROW_MISSING,
-                                                  row_state == ROW_OFFLINE ? "offline" : "online",
-                                                  row_state == ROW_NO_INSTANCE ? ""
-                                                  : row_state == ROW_MOVED     ? "i-2"
-                                                                               : "i-1",
-                                                  row_state == ROW_EXTERNAL ? "external" : NULL};
-                        if (!row.found) {
-                            row.status = NULL;
-                            row.instance_id = NULL;
-                            row.runtime = NULL;
-                        }
-                        actuator_breaker_facts breaker = {breaker_state == BREAKER_EMPTY   ? 0
-                                                          : breaker_state == BREAKER_BELOW ? 3
-                                                          : breaker_state == BREAKER_AT    ? 4
-                                                                                           : 5,
-                                                          4, 600000};
-                        actuator_policy policy = {MAX_AGE, dry_run == 1};
-                        actuator_decision decision =
-                            actuator_decide(&verdict_facts, &row, &breaker, NOW, &policy);
-                        action_outcome expected =
-                            oracle((liveness)value, age, row_state, breaker_state, dry_run == 1);
-                        ck_assert_msg(decision.outcome == expected,
-                                      "liveness %d age %d row %d breaker %d dry %d: got %s, "
-                                      "expected %s",
-                                      value, age, row_state, breaker_state, dry_run,
-                                      action_outcome_name(decision.outcome),
-                                      action_outcome_name(expected));
-                        /* Only FLIPPED may ever change anything. */
-                        if (value != LIVENESS_NOT_RUNNING || dry_run) {
-                            ck_assert(decision.outcome != ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED);
-                        }
-                        combinations++;
-                    }
-                }
-            }
-        }
+    static const actuator_cp_confirmation answers[CONFIRM_COUNT] = {
+        ACTUATOR_CP_CONFIRMATION_NOT_ASKED, ACTUATOR_CP_CONFIRMATION_NOT_ASKED,
+        ACTUATOR_CP_CONFIRMATION_NOT_RUNNING, ACTUATOR_CP_CONFIRMATION_RUNNING,
+        ACTUATOR_CP_CONFIRMATION_UNKNOWN};
+    actuator_verdict_facts verdict_facts = {(liveness)value, "i-1", ages[age], answers[confirm]};
+    actuator_row_facts row = {row_state != ROW_NOT_UUID, row_state > ROW_MISSING,
+                              row_state == ROW_OFFLINE ? "offline" : "online",
+                              row_state == ROW_NO_INSTANCE ? ""
+                              : row_state == ROW_MOVED     ? "i-2"
+                                                           : "i-1",
+                              row_state == ROW_EXTERNAL ? "external" : NULL};
+    if (!row.found) {
+        row.status = NULL;
+        row.instance_id = NULL;
+        row.runtime = NULL;
     }
-    ck_assert_int_eq(combinations, 3 * AGE_COUNT * ROW_COUNT * BREAKER_COUNT * 2);
+    actuator_breaker_facts breaker = {breaker_state == BREAKER_EMPTY   ? 0
+                                      : breaker_state == BREAKER_BELOW ? 3
+                                      : breaker_state == BREAKER_AT    ? 4
+                                                                       : 5,
+                                      4, 600000};
+    actuator_policy policy = {MAX_AGE, dry_run == 1, confirm != CONFIRM_OFF};
+    actuator_decision decision = actuator_decide(&verdict_facts, &row, &breaker, NOW, &policy);
+    action_outcome expected =
+        oracle((liveness)value, age, row_state, breaker_state, dry_run == 1, confirm);
+    ck_assert_msg(decision.outcome == expected,
+                  "liveness %d age %d row %d breaker %d dry %d confirm %d: got %s, expected %s",
+                  value, age, row_state, breaker_state, dry_run, confirm,
+                  action_outcome_name(decision.outcome), action_outcome_name(expected));
+    /* The CP is asked exactly when the verdict would otherwise act or be held back by the
+     * breaker or dry run (guards 1-6 pass). */
+    ck_assert_int_eq(actuator_needs_cp_confirmation(&verdict_facts, &row, NOW, &policy),
+                     confirm != CONFIRM_OFF && value == LIVENESS_NOT_RUNNING &&
+                         age != AGE_TOO_OLD && age != AGE_FUTURE_TOO_FAR &&
+                         row_state == ROW_ONLINE);
+    /* Only FLIPPED may ever change anything. */
+    if (value != LIVENESS_NOT_RUNNING || dry_run)
+        ck_assert(decision.outcome != ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED);
+}
+
+START_TEST(test_actuator_decide_exhaustive_combinations)
+{
+    int combinations = 0;
+    for (int value = 0; value < 3; value++)
+        for (int age = 0; age < AGE_COUNT; age++)
+            for (int row_state = 0; row_state < ROW_COUNT; row_state++)
+                for (int breaker_state = 0; breaker_state < BREAKER_COUNT; breaker_state++)
+                    for (int dry_run = 0; dry_run < 2; dry_run++)
+                        for (int confirm = 0; confirm < CONFIRM_COUNT; confirm++) {
+                            check_combination(value, age, row_state, breaker_state, dry_run,
+                                              confirm);
+                            combinations++;
+                        }
+    ck_assert_int_eq(combinations, 3 * AGE_COUNT * ROW_COUNT * BREAKER_COUNT * 2 * CONFIRM_COUNT);
+}
+END_TEST
+
+/* The confirmation guard (ACTUATOR_CP_CONFIRM on): where it sits among the others and which
+ * detail each answer gives. The breaker's limit is 5 throughout. */
+typedef struct {
+    const char *name;
+    actuator_cp_confirmation confirmation;
+    const char *status;
+    int64_t window_count;
+    bool dry_run;
+    action_outcome expected;
+    actuator_detail expected_detail;
+} confirmation_case;
+
+static const confirmation_case confirmation_cases[] = {
+    {"a clean not-running answer lets the verdict flip", ACTUATOR_CP_CONFIRMATION_NOT_RUNNING,
+     "online", 0, false, ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED, ACTUATOR_DETAIL_FLIPPED},
+    {"running now: a newer observation overtook the verdict", ACTUATOR_CP_CONFIRMATION_RUNNING,
+     "online", 0, false, ACTION_OUTCOME_SKIPPED_STALE, ACTUATOR_DETAIL_CP_CONFIRMATION_RUNNING},
+    {"an unclean answer never confirms", ACTUATOR_CP_CONFIRMATION_UNKNOWN, "online", 0, false,
+     ACTION_OUTCOME_SKIPPED_STALE, ACTUATOR_DETAIL_CP_CONFIRMATION_UNKNOWN},
+    {"not asked (row changed after the read) never flips", ACTUATOR_CP_CONFIRMATION_NOT_ASKED,
+     "online", 0, false, ACTION_OUTCOME_SKIPPED_STALE, ACTUATOR_DETAIL_CP_CONFIRMATION_MISSING},
+    {"an answer outside the enum never confirms", (actuator_cp_confirmation)9, "online", 0, false,
+     ACTION_OUTCOME_SKIPPED_STALE, ACTUATOR_DETAIL_CP_CONFIRMATION_UNKNOWN},
+    {"a row guard names its reason before the confirmation", ACTUATOR_CP_CONFIRMATION_RUNNING,
+     "offline", 0, false, ACTION_OUTCOME_SKIPPED_NOT_ONLINE, ACTUATOR_DETAIL_STATUS_NOT_ONLINE},
+    {"running beats an open breaker: the verdict is moot", ACTUATOR_CP_CONFIRMATION_RUNNING,
+     "online", 6, false, ACTION_OUTCOME_SKIPPED_STALE, ACTUATOR_DETAIL_CP_CONFIRMATION_RUNNING},
+    {"confirmed, the breaker still holds back", ACTUATOR_CP_CONFIRMATION_NOT_RUNNING, "online", 5,
+     false, ACTION_OUTCOME_SKIPPED_BREAKER_OPEN, ACTUATOR_DETAIL_BREAKER_OPEN},
+    {"dry run shows the confirmation's skip", ACTUATOR_CP_CONFIRMATION_RUNNING, "online", 0, true,
+     ACTION_OUTCOME_SKIPPED_STALE, ACTUATOR_DETAIL_CP_CONFIRMATION_RUNNING},
+    {"dry run with a confirmed verdict would flip", ACTUATOR_CP_CONFIRMATION_NOT_RUNNING, "online",
+     0, true, ACTION_OUTCOME_SKIPPED_DRY_RUN, ACTUATOR_DETAIL_DRY_RUN},
+};
+
+START_TEST(test_actuator_decide_cp_confirmation_table)
+{
+    const confirmation_case *c = &confirmation_cases[_i];
+    actuator_verdict_facts verdict_facts = {LIVENESS_NOT_RUNNING, "i-1", NOW - 1000,
+                                            c->confirmation};
+    actuator_row_facts row = {true, true, c->status, "i-1", NULL};
+    actuator_breaker_facts breaker = {c->window_count, 5, 600000};
+    actuator_policy policy = {MAX_AGE, c->dry_run, true};
+    actuator_decision decision = actuator_decide(&verdict_facts, &row, &breaker, NOW, &policy);
+    ck_assert_msg(decision.outcome == c->expected && decision.detail == c->expected_detail,
+                  "%s: got %s/%s, expected %s/%s", c->name, action_outcome_name(decision.outcome),
+                  actuator_detail_name(decision.detail), action_outcome_name(c->expected),
+                  actuator_detail_name(c->expected_detail));
+    /* Off, the same facts decide as before the confirmation existed. */
+    actuator_policy off = {MAX_AGE, c->dry_run, false};
+    actuator_decision without = actuator_decide(&verdict_facts, &row, &breaker, NOW, &off);
+    ck_assert(without.detail != ACTUATOR_DETAIL_CP_CONFIRMATION_RUNNING &&
+              without.detail != ACTUATOR_DETAIL_CP_CONFIRMATION_UNKNOWN &&
+              without.detail != ACTUATOR_DETAIL_CP_CONFIRMATION_MISSING);
+}
+END_TEST
+
+START_TEST(test_actuator_cp_confirmation_names_and_mapping)
+{
+    ck_assert_str_eq(actuator_cp_confirmation_name(ACTUATOR_CP_CONFIRMATION_NOT_ASKED),
+                     "not_asked");
+    ck_assert_str_eq(actuator_cp_confirmation_name(ACTUATOR_CP_CONFIRMATION_NOT_RUNNING),
+                     "not_running");
+    ck_assert_str_eq(actuator_cp_confirmation_name(ACTUATOR_CP_CONFIRMATION_RUNNING), "running");
+    ck_assert_str_eq(actuator_cp_confirmation_name(ACTUATOR_CP_CONFIRMATION_UNKNOWN), "unknown");
+    ck_assert_str_eq(actuator_cp_confirmation_name(ACTUATOR_CP_CONFIRMATION_COUNT), "invalid");
+    ck_assert_int_eq(actuator_cp_confirmation_from_liveness(LIVENESS_NOT_RUNNING),
+                     ACTUATOR_CP_CONFIRMATION_NOT_RUNNING);
+    ck_assert_int_eq(actuator_cp_confirmation_from_liveness(LIVENESS_RUNNING),
+                     ACTUATOR_CP_CONFIRMATION_RUNNING);
+    ck_assert_int_eq(actuator_cp_confirmation_from_liveness(LIVENESS_UNKNOWN),
+                     ACTUATOR_CP_CONFIRMATION_UNKNOWN);
+    ck_assert_int_eq(actuator_cp_confirmation_from_liveness((liveness)7),
+                     ACTUATOR_CP_CONFIRMATION_UNKNOWN);
+    ck_assert_str_eq(actuator_detail_name(ACTUATOR_DETAIL_CP_CONFIRMATION_RUNNING),
+                     "cp_confirmation_running");
+    ck_assert_str_eq(actuator_detail_name(ACTUATOR_DETAIL_CP_CONFIRMATION_UNKNOWN),
+                     "cp_confirmation_unknown");
+    ck_assert_str_eq(actuator_detail_name(ACTUATOR_DETAIL_CP_CONFIRMATION_MISSING),
+                     "cp_confirmation_missing");
 }
 END_TEST
 
@@ -305,9 +413,11 @@ START_TEST(test_actuator_decide_zero_max_age_accepts_only_now)
 {
     actuator_row_facts row = {true, true, "online", "i-1", NULL};
     actuator_breaker_facts breaker = {0, 1, 600000};
-    actuator_policy policy = {0, false};
-    actuator_verdict_facts now_facts = {LIVENESS_NOT_RUNNING, "i-1", NOW};
-    actuator_verdict_facts older = {LIVENESS_NOT_RUNNING, "i-1", NOW - 1};
+    actuator_policy policy = {0, false, false};
+    actuator_verdict_facts now_facts = {LIVENESS_NOT_RUNNING, "i-1", NOW,
+                                        ACTUATOR_CP_CONFIRMATION_NOT_ASKED};
+    actuator_verdict_facts older = {LIVENESS_NOT_RUNNING, "i-1", NOW - 1,
+                                    ACTUATOR_CP_CONFIRMATION_NOT_ASKED};
     ck_assert_int_eq(actuator_decide(&now_facts, &row, &breaker, NOW, &policy).outcome,
                      ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED);
     ck_assert_int_eq(actuator_decide(&older, &row, &breaker, NOW, &policy).outcome,
@@ -336,11 +446,12 @@ START_TEST(test_actuator_breaker_window_table)
         ck_assert_msg(actuator_breaker_is_open(window_cases[i].window_count,
                                                window_cases[i].limit) == window_cases[i].open,
                       "%s", window_cases[i].name);
-        actuator_verdict_facts verdict_facts = {LIVENESS_NOT_RUNNING, "i-1", NOW - 1000};
+        actuator_verdict_facts verdict_facts = {LIVENESS_NOT_RUNNING, "i-1", NOW - 1000,
+                                                ACTUATOR_CP_CONFIRMATION_NOT_ASKED};
         actuator_row_facts online = {true, true, "online", "i-1", NULL};
         actuator_breaker_facts breaker = {window_cases[i].window_count, window_cases[i].limit,
                                           600000};
-        actuator_policy live = {MAX_AGE, false};
+        actuator_policy live = {MAX_AGE, false, false};
         actuator_decision decision = actuator_decide(&verdict_facts, &online, &breaker, NOW, &live);
         ck_assert_msg(decision.outcome == (window_cases[i].open
                                                ? ACTION_OUTCOME_SKIPPED_BREAKER_OPEN
@@ -531,9 +642,10 @@ END_TEST
 
 START_TEST(test_actuator_reason_starts_with_detail_and_states_numbers)
 {
-    actuator_verdict_facts verdict_facts = {LIVENESS_NOT_RUNNING, "i-1", NOW - 412000};
+    actuator_verdict_facts verdict_facts = {LIVENESS_NOT_RUNNING, "i-1", NOW - 412000,
+                                            ACTUATOR_CP_CONFIRMATION_NOT_ASKED};
     actuator_breaker_facts breaker = {20, 20, 600000};
-    actuator_policy policy = {MAX_AGE, false};
+    actuator_policy policy = {MAX_AGE, false, false};
     char reason[256];
     for (int i = 0; i < ACTUATOR_DETAIL_COUNT; i++) {
         actuator_format_reason((actuator_detail)i, &verdict_facts, &breaker, NOW, &policy, reason,
@@ -565,6 +677,9 @@ int main(void)
                         (int)(sizeof cases / sizeof cases[0]));
     tcase_add_test(decision, test_actuator_every_non_online_status_is_not_online);
     tcase_add_test(decision, test_actuator_decide_exhaustive_combinations);
+    tcase_add_loop_test(decision, test_actuator_decide_cp_confirmation_table, 0,
+                        (int)(sizeof confirmation_cases / sizeof confirmation_cases[0]));
+    tcase_add_test(decision, test_actuator_cp_confirmation_names_and_mapping);
     tcase_add_test(decision, test_actuator_decide_zero_max_age_accepts_only_now);
     tcase_add_test(decision, test_actuator_breaker_window_table);
     tcase_add_test(decision, test_actuator_verdict_freshness_boundaries);

@@ -34,7 +34,8 @@ static config_result check_config(char **environment, char **output, char *error
 
 START_TEST(test_actuator_settings_defaults)
 {
-    char *environment[] = {"RESTART_URL=http://ws:8080/workspaces/{id}/restart", NULL};
+    char *environment[] = {"RESTART_URL=http://ws:8080/workspaces/{id}/restart", "CP_URL=http://cp",
+                           NULL};
     char *argv[] = {"reconciler-actuator", NULL};
     actuator_settings settings;
     char error[256];
@@ -58,7 +59,15 @@ START_TEST(test_actuator_settings_defaults)
     ck_assert(!settings.dry_run);
     ck_assert_int_eq(settings.retention_ms, 7LL * 24 * 3600 * 1000);
     ck_assert_ptr_null(settings.restart_token);
-    ck_assert(actuator_settings_validate(&settings, error, sizeof error));
+    ck_assert(settings.cp_confirm);
+    ck_assert_int_eq(settings.cp_confirm_timeout_ms, 5000);
+    ck_assert_ptr_null(settings.restart_proxy);
+    ck_assert_ptr_null(settings.cp.proxy);
+    /* The hook derived the not-running states, the checker's default list. */
+    ck_assert_int_eq(settings.cp_not_running_states.count, 4);
+    cp_not_running_states states;
+    ck_assert(actuator_settings_validate(&settings, &states, error, sizeof error));
+    ck_assert(cp_not_running_states_contains(&states, "terminated", strlen("terminated")));
     config_free(&actuator_program, &settings, NULL);
 }
 END_TEST
@@ -114,7 +123,8 @@ END_TEST
 
 START_TEST(test_actuator_settings_flags_and_thresholds)
 {
-    char *environment[] = {"RESTART_URL=http://ws/{id}", "ACTUATOR_MAX_UNHEALTHY=20%", NULL};
+    char *environment[] = {"RESTART_URL=http://ws/{id}", "ACTUATOR_MAX_UNHEALTHY=20%",
+                           "CP_URL=http://cp", NULL};
     char *argv[] = {"reconciler-actuator",
                     "--actuator-dry-run",
                     "--actuator-max-unhealthy",
@@ -162,8 +172,12 @@ END_TEST
 
 START_TEST(test_actuator_settings_check_config_masks_secrets)
 {
-    char *environment[] = {"RESTART_URL=http://ws/{id}", "RESTART_TOKEN=restart-token-value",
-                           "DATABASE_URL=postgresql://u:db-password-value@db/app", NULL};
+    char *environment[] = {"RESTART_URL=http://ws/{id}",
+                           "RESTART_TOKEN=restart-token-value",
+                           "DATABASE_URL=postgresql://u:db-password-value@db/app",
+                           "CP_URL=http://cp",
+                           "CP_SHARED_SECRET=cp-secret-value",
+                           NULL};
     char *output = NULL;
     char error[256];
     config_result result = check_config(environment, &output, error, sizeof error);
@@ -171,7 +185,72 @@ START_TEST(test_actuator_settings_check_config_masks_secrets)
     ck_assert_ptr_nonnull(strstr(output, "RESTART_TOKEN=<masked>"));
     ck_assert_ptr_null(strstr(output, "restart-token-value"));
     ck_assert_ptr_null(strstr(output, "db-password-value"));
+    ck_assert_ptr_null(strstr(output, "cp-secret-value"));
+    /* No proxy configured: said outright, whatever the environment's *_proxy variables. */
+    ck_assert_ptr_nonnull(strstr(output, "\nCP_PROXY=none\n"));
+    ck_assert_ptr_nonnull(strstr(output, "\nRESTART_PROXY=none\n"));
+    ck_assert_ptr_nonnull(strstr(output, "\nACTUATOR_CP_CONFIRM=true\n"));
     free(output);
+}
+END_TEST
+
+START_TEST(test_actuator_settings_check_config_shows_proxies_without_credentials)
+{
+    char *environment[] = {"RESTART_URL=http://ws/{id}", "CP_URL=http://cp",
+                           "CP_PROXY=http://cp-proxy.internal:3128",
+                           "RESTART_PROXY=http://user:proxy-password@restart-proxy:8080", NULL};
+    char *output = NULL;
+    char error[256];
+    ck_assert_int_eq(check_config(environment, &output, error, sizeof error),
+                     CONFIG_RESULT_EXIT_OK);
+    ck_assert_ptr_nonnull(strstr(output, "\nCP_PROXY=http://cp-proxy.internal:3128\n"));
+    ck_assert_ptr_nonnull(strstr(output, "\nRESTART_PROXY=http://<masked>@restart-proxy:8080\n"));
+    ck_assert_ptr_null(strstr(output, "proxy-password"));
+    free(output);
+}
+END_TEST
+
+START_TEST(test_actuator_settings_cp_url_required_while_confirming)
+{
+    char *argv[] = {"reconciler-actuator", NULL};
+    actuator_settings settings;
+    char error[512];
+    char *confirming[] = {"RESTART_URL=http://ws/{id}", NULL};
+    ck_assert_int_eq(parse(confirming, 1, argv, &settings, error, sizeof error),
+                     CONFIG_RESULT_EXIT_USAGE);
+    ck_assert_msg(strncmp(error, "reconciler-actuator: CP_URL: ", 29) == 0, "%s", error);
+    ck_assert_ptr_nonnull(strstr(error, "ACTUATOR_CP_CONFIRM=false"));
+
+    /* Written down: the actuator acts on verdicts alone. */
+    char *not_confirming[] = {"RESTART_URL=http://ws/{id}", "ACTUATOR_CP_CONFIRM=false", NULL};
+    ck_assert_int_eq(parse(not_confirming, 1, argv, &settings, error, sizeof error),
+                     CONFIG_RESULT_RUN);
+    ck_assert(!settings.cp_confirm);
+    config_free(&actuator_program, &settings, NULL);
+}
+END_TEST
+
+START_TEST(test_actuator_settings_bad_cp_settings_name_the_variable)
+{
+    static const char *const bad[][2] = {
+        {"CP_PROXY=proxy:3128", "reconciler-actuator: CP_PROXY: "},
+        {"RESTART_PROXY=ftp://proxy:21", "reconciler-actuator: RESTART_PROXY: "},
+        {"RESTART_PROXY=http://u:secret-word@proxy/path", "reconciler-actuator: RESTART_PROXY: "},
+        {"CHECKER_NOT_RUNNING_STATES=running", "reconciler-actuator: CHECKER_NOT_RUNNING_STATES: "},
+        {"ACTUATOR_CP_CONFIRM_TIMEOUT=50ms", "ACTUATOR_CP_CONFIRM_TIMEOUT"},
+        {"CP_CA_FILE=/nonexistent/ca.pem", "reconciler-actuator: CP_CA_FILE: "},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *environment[] = {"RESTART_URL=http://ws/{id}", "CP_URL=http://cp", (char *)bad[i][0],
+                               NULL};
+        char *argv[] = {"reconciler-actuator", NULL};
+        actuator_settings settings;
+        char error[512];
+        ck_assert_int_eq(parse(environment, 1, argv, &settings, error, sizeof error),
+                         CONFIG_RESULT_EXIT_USAGE);
+        ck_assert_msg(strstr(error, bad[i][1]) != NULL, "'%s' names %s", error, bad[i][1]);
+        ck_assert_ptr_null(strstr(error, "secret-word"));
+    }
 }
 END_TEST
 
@@ -220,6 +299,9 @@ int main(void)
     tcase_add_test(settings, test_actuator_settings_bad_values_name_the_variable);
     tcase_add_test(settings, test_actuator_settings_check_config_masks_secrets);
     tcase_add_test(settings, test_actuator_settings_check_config_runs_actuator_validation);
+    tcase_add_test(settings, test_actuator_settings_check_config_shows_proxies_without_credentials);
+    tcase_add_test(settings, test_actuator_settings_cp_url_required_while_confirming);
+    tcase_add_test(settings, test_actuator_settings_bad_cp_settings_name_the_variable);
     tcase_add_test(settings, test_actuator_settings_resolve_actuator_id);
     suite_add_tcase(suite, settings);
 

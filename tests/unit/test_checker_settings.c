@@ -62,8 +62,8 @@ START_TEST(test_checker_settings_defaults)
     ck_assert_str_eq(outcome.settings.common.metrics_address, "127.0.0.1:9102");
     ck_assert_str_eq(outcome.settings.common.topic_checks, "reconciler.checks");
     ck_assert_int_eq(outcome.states.count, 4);
-    ck_assert(outcome.settings.cp_shared_secret == NULL ||
-              outcome.settings.cp_shared_secret[0] == '\0');
+    ck_assert(outcome.settings.cp.shared_secret == NULL ||
+              outcome.settings.cp.shared_secret[0] == '\0');
     release(&outcome);
 }
 END_TEST
@@ -115,6 +115,21 @@ START_TEST(test_checker_settings_check_config_masks_secrets)
     ck_assert_ptr_nonnull(strstr(outcome.out, "CP_ADMIN_TOKEN=<masked>"));
     ck_assert_ptr_nonnull(strstr(outcome.out, "CHECKER_CONCURRENCY=128"));
     ck_assert_ptr_nonnull(strstr(outcome.out, "CP_URL=https://cp"));
+    /* No proxy configured: stated, not implied. */
+    ck_assert_ptr_nonnull(strstr(outcome.out, "\nCP_PROXY=none\n"));
+}
+END_TEST
+
+START_TEST(test_checker_settings_check_config_shows_the_proxy_without_its_password)
+{
+    char *environment[] = {"CP_URL=https://cp", "CP_PROXY=http://ops:proxy-pass-1@squid:3128",
+                           NULL};
+    char *arguments[] = {"--check-config", NULL};
+    load_outcome outcome;
+    load(&outcome, environment, arguments);
+    ck_assert_int_eq(outcome.result, CONFIG_RESULT_EXIT_OK);
+    ck_assert_ptr_nonnull(strstr(outcome.out, "\nCP_PROXY=http://<masked>@squid:3128\n"));
+    ck_assert_ptr_null(strstr(outcome.out, "proxy-pass-1"));
 }
 END_TEST
 
@@ -127,6 +142,8 @@ START_TEST(test_checker_settings_bad_values_name_the_variable)
         {"CHECKER_MAX_RPS=-1", "CHECKER_MAX_RPS"},
         {"CHECKER_NOT_RUNNING_STATES=", "CHECKER_NOT_RUNNING_STATES"},
         {"CP_CA_FILE=/nonexistent/ca.pem", "CP_CA_FILE"},
+        {"CP_PROXY=proxy.internal:3128", "CP_PROXY"},
+        {"CP_PROXY=ftp://proxy.internal:21", "CP_PROXY"},
     };
     for (size_t index = 0; index < sizeof cases / sizeof cases[0]; index++) {
         char *environment[] = {"CP_URL=http://cp", (char *)cases[index][0], NULL};
@@ -178,6 +195,7 @@ int main(void)
         test_checker_settings_reject_non_http_cp_url,
         test_checker_settings_check_config_runs_checker_validation,
         test_checker_settings_check_config_masks_secrets,
+        test_checker_settings_check_config_shows_the_proxy_without_its_password,
         test_checker_settings_bad_values_name_the_variable,
         test_checker_settings_help_and_version_skip_validation,
         test_checker_settings_resolve_checker_id,

@@ -1009,6 +1009,22 @@ START_TEST(test_config_threshold_resolve_saturates_hostile_values)
         config_threshold threshold = {.is_percent = cases[i].is_percent, .value = cases[i].value};
         ck_assert_msg(config_threshold_resolve(threshold, cases[i].total) == cases[i].expected,
                       "case %zu", i);
+START_TEST(test_config_mask_url_userinfo)
+{
+    static const char *const cases[][2] = {
+        {"http://proxy:3128", "http://proxy:3128"},
+        {"http://user:secret@proxy:3128", "http://<masked>@proxy:3128"},
+        {"socks5h://user@proxy:1080/", "socks5h://<masked>@proxy:1080/"},
+        {"http://a@b:c@proxy:3128", "http://<masked>@proxy:3128"}, /* the last @ ends it */
+        {"http://proxy:3128/path@not-userinfo", "http://proxy:3128/path@not-userinfo"},
+        {"user:secret@proxy:3128", "<masked>@proxy:3128"}, /* no scheme */
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char shown[128];
+        config_mask_url_userinfo(cases[i][0], shown, sizeof shown);
+        ck_assert_msg(strcmp(shown, cases[i][1]) == 0, "'%s' -> '%s', expected '%s'", cases[i][0],
+                      shown, cases[i][1]);
     }
 }
 END_TEST
@@ -1131,6 +1147,7 @@ static Suite *config_suite(void)
     tcase_add_test(tcase, test_config_threshold_resolve_saturates_hostile_values);
     tcase_add_test(tcase, test_config_table_with_empty_range_is_reported_as_a_table_bug);
     tcase_add_test(tcase, test_config_locked_kafka_property_is_a_usage_error_naming_its_source);
+    tcase_add_test(tcase, test_config_mask_url_userinfo);
     suite_add_tcase(suite, tcase);
     return suite;
 }

@@ -110,6 +110,11 @@ static enum MHD_Result handle(void *context, struct MHD_Connection *connection, 
     }
 
     char body[1024];
+    /* Acting as a forward proxy: a request for another host arrives in absolute form. */
+    if (strstr(url, "proxied.example.invalid") != NULL) {
+        snprintf(body, sizeof body, "proxied %s", url);
+        return send_text(connection, MHD_HTTP_OK, "text/plain", body);
+    }
     if (strcmp(url, "/ok") == 0) {
         return send_text(connection, MHD_HTTP_OK, "application/json", "{\"state\":\"running\"}");
     }
@@ -334,6 +339,90 @@ START_TEST(test_http_client_unresolvable_host_is_dns_failure)
     ck_assert_msg(response.error == HTTP_CLIENT_ERROR_DNS, "got %s",
                   http_client_error_name(response.error));
     http_response_free(&response);
+}
+END_TEST
+
+/* Every variable through which libcurl would pick a proxy from the environment, pointed at
+ * the test server: none of them may be used. */
+static const char *const proxy_variables[] = {"http_proxy",  "HTTP_PROXY", "https_proxy",
+                                              "HTTPS_PROXY", "all_proxy",  "ALL_PROXY"};
+
+static void set_environment_proxies(const char *proxy)
+{
+    for (size_t i = 0; i < sizeof proxy_variables / sizeof proxy_variables[0]; i++) {
+        if (proxy != NULL) {
+            setenv(proxy_variables[i], proxy, 1);
+        } else {
+            unsetenv(proxy_variables[i]);
+        }
+    }
+}
+
+START_TEST(test_http_client_environment_proxies_are_ignored)
+{
+    char proxy[64];
+    snprintf(proxy, sizeof proxy, "http://127.0.0.1:%d", server_port);
+    set_environment_proxies(proxy);
+    /* Through the proxy this would be a 200; without it the name does not resolve. */
+    http_request_options options = {
+        .method = "GET", .url = "http://proxied.example.invalid/x", .timeout_ms = 5000};
+    http_response response;
+    http_client_perform(&options, &response);
+    set_environment_proxies(NULL);
+    ck_assert_msg(response.error == HTTP_CLIENT_ERROR_DNS, "got %s, status %ld",
+                  http_client_error_name(response.error), response.status);
+    http_response_free(&response);
+}
+END_TEST
+
+START_TEST(test_http_client_configured_proxy_is_used_whatever_no_proxy_says)
+{
+    char proxy[64];
+    snprintf(proxy, sizeof proxy, "http://127.0.0.1:%d", server_port);
+    setenv("no_proxy", "*", 1);
+    setenv("NO_PROXY", "*", 1);
+    http_request_options options = {.method = "GET",
+                                    .url = "http://proxied.example.invalid/x",
+                                    .timeout_ms = 5000,
+                                    .proxy = proxy};
+    http_response response;
+    http_client_perform(&options, &response);
+    unsetenv("no_proxy");
+    unsetenv("NO_PROXY");
+    ck_assert_msg(response.error == HTTP_CLIENT_OK, "got %s",
+                  http_client_error_name(response.error));
+    ck_assert_int_eq(response.status, 200);
+    ck_assert_str_eq(response.body, "proxied http://proxied.example.invalid/x");
+    http_response_free(&response);
+}
+END_TEST
+
+START_TEST(test_http_client_proxy_url_problems)
+{
+    static const char *const good[] = {"http://proxy:3128", "HTTP://proxy:3128/",
+                                       "https://user:pw@proxy.internal:443",
+                                       "socks5h://127.0.0.1:1080", "socks4a://[::1]:1080"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        ck_assert_msg(http_proxy_url_problem(good[i]) == NULL, "%s: %s", good[i],
+                      http_proxy_url_problem(good[i]));
+    }
+    static const char *const bad[] = {"",
+                                      "proxy:3128",
+                                      "ftp://proxy:21",
+                                      "http://",
+                                      "http://:3128",
+                                      "http://user:pw@",
+                                      "http://proxy:3128/path",
+                                      "http://proxy:3128?x=1",
+                                      "http://proxy:3128#frag",
+                                      "http://pro xy:3128",
+                                      "http://proxy:3128\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *problem = http_proxy_url_problem(bad[i]);
+        ck_assert_msg(problem != NULL, "'%s' accepted", bad[i]);
+        ck_assert_ptr_null(strstr(problem, "pw"));
+    }
+    ck_assert_ptr_nonnull(http_proxy_url_problem(NULL));
 }
 END_TEST
 
@@ -620,6 +709,9 @@ static Suite *http_client_suite(void)
     tcase_add_test(tcase, test_http_client_requests_in_one_multi_share_a_connection);
     tcase_add_test(tcase, test_http_client_multi_keeps_requests_apart);
     tcase_add_test(tcase, test_http_client_error_names_are_stable);
+    tcase_add_test(tcase, test_http_client_environment_proxies_are_ignored);
+    tcase_add_test(tcase, test_http_client_configured_proxy_is_used_whatever_no_proxy_says);
+    tcase_add_test(tcase, test_http_client_proxy_url_problems);
     suite_add_tcase(suite, tcase);
     return suite;
 }

@@ -4,8 +4,8 @@
  * both ids percent-encoded (every byte outside RFC 3986's unreserved set), whatever bytes the
  * ids hold — a slash, '?', '#', '%', quotes or braces in an id must never change which
  * resource is asked about. Not for: sending the request (http_client.h). */
-#ifndef RECONCILER_CHECKER_CP_URL_H
-#define RECONCILER_CHECKER_CP_URL_H
+#ifndef RECONCILER_CP_URL_H
+#define RECONCILER_CP_URL_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -20,8 +20,8 @@
  *                and docs/checker.md).
  *
  * The reason never carries any part of the body: it is an enum with a fixed name. */
-#ifndef RECONCILER_CHECKER_CP_CLASSIFY_H
-#define RECONCILER_CHECKER_CP_CLASSIFY_H
+#ifndef RECONCILER_CP_CLASSIFY_H
+#define RECONCILER_CP_CLASSIFY_H
 
 #include "codec.h"
 #include "http_client.h"

@@ -35,7 +35,8 @@ BASE_ENV = {
 PROGRAM_ENV = {
     "producer": {},
     "checker": {"CP_URL": "http://127.0.0.1:1"},
-    "actuator": {"RESTART_URL": "http://127.0.0.1:1/workspaces/{id}/restart"},
+    "actuator": {"RESTART_URL": "http://127.0.0.1:1/workspaces/{id}/restart",
+                 "CP_URL": "http://127.0.0.1:1"},
     "audit": {},
     "fleet-sim": {},
 }

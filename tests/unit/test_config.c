@@ -1009,6 +1009,10 @@ START_TEST(test_config_threshold_resolve_saturates_hostile_values)
         config_threshold threshold = {.is_percent = cases[i].is_percent, .value = cases[i].value};
         ck_assert_msg(config_threshold_resolve(threshold, cases[i].total) == cases[i].expected,
                       "case %zu", i);
+    }
+}
+END_TEST
+
 START_TEST(test_config_mask_url_userinfo)
 {
     static const char *const cases[][2] = {

@@ -44,7 +44,6 @@ static const config_program retry_program = {
         "and ACTUATOR_GROUP_ID. Exit codes: 0 done (also when nothing matched), 2 bad input, "
         "1 database failure.",
     .examples =
-        "Examples:\n"
         "  reconciler-actuator " RESTART_RETRY_FLAG "\n"
         "  reconciler-actuator " RESTART_RETRY_FLAG "=0b8f2c1e-4a4e-4d7a-9d1e-2f8a6b1c3d4e\n",
     .settings = retry_table,

@@ -515,9 +515,10 @@ static void *worker_main(void *context)
                         database_was_down = false;
                     }
                     database_backoff_ms = WORKER_DB_BACKOFF_MIN_MS;
-                    /* Nothing due: sleep until the next row is (at most the idle poll). Due
-                     * now yet nothing claimable: another actuator holds it, so the idle poll
-                     * too rather than spinning. */
+                    /* Nothing due: sleep until the next row is (at most the idle poll); a row
+                     * leased by another actuator is due when its lease expires. Due now yet
+                     * nothing claimed: another actuator's claim statement had it locked at
+                     * that instant, so the idle poll too rather than spinning. */
                     worker_wait(worker, any && wait_ms > 0 && wait_ms < WORKER_IDLE_POLL_MS
                                             ? wait_ms
                                             : WORKER_IDLE_POLL_MS);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "restart_policy.h"
+#include "restart_retry.h"
 
 START_TEST(test_restart_backoff_ceiling_doubles_then_caps)
 {
@@ -305,6 +306,27 @@ START_TEST(test_restart_retry_flag_parsing)
 }
 END_TEST
 
+START_TEST(test_restart_retry_requested_anywhere_on_the_command_line)
+{
+    char program[] = "reconciler-actuator", retry[] = "--retry-failed-restarts",
+         retry_one[] = "--retry-failed-restarts=0b8f2c1e-4a4e-4d7a-9d1e-2f8a6b1c3d4e",
+         retry_bad[] = "--retry-failed-restarts=x", dry[] = "--actuator-dry-run",
+         lookalike[] = "--retry-failed-restartsX";
+    char *plain[] = {program, dry, NULL};
+    char *first[] = {program, retry, NULL};
+    char *later[] = {program, dry, retry_one, NULL};
+    char *invalid[] = {program, retry_bad, NULL};
+    char *similar[] = {program, lookalike, NULL};
+    char *only_program_name[] = {retry, NULL}; /* argv[0] is never a flag */
+    ck_assert(!restart_retry_requested(2, plain));
+    ck_assert(restart_retry_requested(2, first));
+    ck_assert(restart_retry_requested(3, later));
+    ck_assert(restart_retry_requested(2, invalid)); /* then refused with exit 2 */
+    ck_assert(!restart_retry_requested(2, similar));
+    ck_assert(!restart_retry_requested(1, only_program_name));
+}
+END_TEST
+
 START_TEST(test_restart_url_template_validation)
 {
     ck_assert_ptr_null(restart_url_template_problem("http://ws:8080/workspaces/{id}/restart"));
@@ -395,6 +417,7 @@ int main(void)
     tcase_add_test(lease, test_restart_lease_length_and_attempt_limit);
     tcase_add_loop_test(lease, test_restart_retry_flag_parsing, 0,
                         (int)(sizeof retry_cases / sizeof retry_cases[0]));
+    tcase_add_test(lease, test_restart_retry_requested_anywhere_on_the_command_line);
     suite_add_tcase(suite, lease);
 
     TCase *url = tcase_create("url");

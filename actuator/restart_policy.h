@@ -144,8 +144,9 @@ typedef enum {
 const char *restart_release_reason_name(restart_release_reason reason);
 
 /* The claim counts attempt number `attempt` (1-based) before any call. Beyond max_attempts
- * means an earlier claimer's last attempt never reported (it died mid-call, or lost its
- * lease): no further call, the restart ends RESTART_FAILED for an operator to retry. */
+ * means the attempts were used up already (an earlier claimer's last attempt never reported
+ * because it died mid-call or lost its lease, or they were made under a higher limit): no
+ * further call, the restart ends RESTART_FAILED for an operator to retry. */
 bool restart_attempts_exhausted(int32_t attempt, int32_t max_attempts);
 
 /* ---- the operator's retry: reconciler-actuator --retry-failed-restarts[=WORKSPACE_ID] ---- */

@@ -291,23 +291,26 @@ static void skip_job(restart_worker *worker, actuator_store *database,
     }
 }
 
-/* The claim counted an attempt beyond the limit: the previous claimer's last attempt never
- * reported. Giving up without a call keeps "at most ACTUATOR_RESTART_MAX_ATTEMPTS" true, and
- * the failed row is visible and retriable like any other. */
-static void give_up_unrecorded_attempt(restart_worker *worker, actuator_store *database,
+/* The claim counted an attempt beyond this actuator's limit: the attempts were used up
+ * already — the last one claimed by an actuator that died mid-call (or lost its lease) before
+ * reporting, or made under a higher ACTUATOR_RESTART_MAX_ATTEMPTS (a roll-out). Giving up
+ * without a call keeps "at most ACTUATOR_RESTART_MAX_ATTEMPTS" true, and the failed row is
+ * visible and retriable like any other. */
+static void give_up_exhausted_attempts(restart_worker *worker, actuator_store *database,
                                        actuator_store_restart_job *job)
 {
     const actuator_settings *settings = worker->settings;
     char reason[256];
     snprintf(reason, sizeof reason,
-             "last_attempt_unrecorded: attempt %" PRId32 " of %" PRId64
-             " was claimed but never reported (its actuator stopped mid-call or lost its "
-             "lease); retry with reconciler-actuator --retry-failed-restarts",
+             "attempts_exhausted: %" PRId32
+             " attempt(s) already made, ACTUATOR_RESTART_MAX_ATTEMPTS "
+             "is %" PRId64 " (the last claimed one may never have reported); giving up, retry "
+             "with reconciler-actuator --retry-failed-restarts",
              job->attempt - 1, settings->restart_max_attempts);
     actuator_store_restart_result result = {
         .outcome = ACTION_OUTCOME_RESTART_FAILED,
         .attempts_made = job->attempt - 1,
-        .error_name = "last_attempt_unrecorded",
+        .error_name = "attempts_exhausted",
         .reason = reason,
         .now_ms = time_now_wall_ms(),
         .actuator_id = settings->actuator_id,
@@ -335,7 +338,7 @@ static void handle_job(restart_worker *worker, actuator_store *database,
         return;
     }
     if (restart_attempts_exhausted(job->attempt, (int32_t)settings->restart_max_attempts)) {
-        give_up_unrecorded_attempt(worker, database, job);
+        give_up_exhausted_attempts(worker, database, job);
         return;
     }
 

@@ -125,6 +125,7 @@ def start_actuator(processes, database_url, sim, topics, group, **settings):
         "ACTUATOR_GROUP_ID": group,
         "ACTUATOR_ID": name,
         "ACTUATOR_MAX_RESTARTS_PER_MIN": "60000",
+        "ACTUATOR_MAX_FLIPS_PER_MIN": "60000",
         "ACTUATOR_RESTART_BACKOFF_BASE": "100ms",
         "ACTUATOR_RESTART_BACKOFF_MAX": "400ms",
         "ACTUATOR_RESTART_TIMEOUT": "5s",
@@ -272,7 +273,8 @@ def test_restart_never_sent_once_the_row_is_no_longer_as_the_flip_left_it(
     for name, (sql, _outcome, _reason, _status) in CHANGES.items():
         execute(database, sql, (changed[name][0],))
     sim.clear_faults()
-    second = start_actuator(processes, database, sim, topics, group)
+    second = start_actuator(processes, database, sim, topics, group,
+                            ACTUATOR_RESTART_MAX_ATTEMPTS="1000")  # the group's setting
 
     wait_state(database, untouched[0], "accepted")
     for name in CHANGES:
@@ -392,7 +394,8 @@ def test_dry_run_leaves_pending_restarts_to_live_actuators_and_says_so(
     assert outbox(database, workspace)["state"] == "pending"
 
     # A live actuator of the group sends it; the dry-run one sees the outbox drain.
-    second = start_actuator(processes, database, sim, topics, group)
+    second = start_actuator(processes, database, sim, topics, group,
+                            ACTUATOR_RESTART_MAX_ATTEMPTS="1000")
     wait_state(database, workspace, "accepted")
     assert performed(sim, workspace) == 1
     harness.wait_until(lambda: shadow.metric("reconciler_actuator_restart_overdue_seconds") == 0

@@ -121,6 +121,7 @@ def start_actuator(processes, database_url, sim, topics, group, **settings):
         "DATABASE_URL": database_url,
         **topics["env"],
         "RESTART_URL": sim.url + "/workspaces/{id}/restart",
+        "CP_URL": sim.url,  # fleet-sim's CP answers the actuator's confirmation before a flip
         "METRICS_ADDR": f"127.0.0.1:{metrics_port}",
         "ACTUATOR_GROUP_ID": group,
         "ACTUATOR_ID": name,

@@ -90,6 +90,7 @@ typedef struct {
     bool fatal;
     bool stopping;
     int64_t next_gauges_ms;
+    int64_t dry_run_pending_reported; /* pending restarts a dry run last logged as left */
     int64_t next_lag_ms;
     int64_t next_prune_ms;
 } actuator_loop;
@@ -688,12 +689,15 @@ static void housekeeping(actuator_loop *loop, int64_t now_ms)
                                            ? ACTUATOR_STORE_OK
                                            : actuator_store_connect(loop->database);
         if (status == ACTUATOR_STORE_OK && actuator_store_connected(loop->database)) {
-            int64_t pending = 0, unpublished = 0, failed = 0;
-            status = actuator_store_read_gauges(loop->database, &pending, &unpublished, &failed);
+            int64_t pending = 0, unpublished = 0, failed = 0, overdue_ms = 0;
+            status = actuator_store_read_gauges(loop->database, &pending, &unpublished, &failed,
+                                                &overdue_ms);
             if (status == ACTUATOR_STORE_OK) {
                 metrics_gauge_set(loop->metrics->restarts_pending, (double)pending);
                 metrics_gauge_set(loop->metrics->unpublished_actions, (double)unpublished);
                 metrics_gauge_set(loop->metrics->restarts_failed_rows, (double)failed);
+                restart_outbox_observed(loop->metrics, loop->settings->dry_run, pending, overdue_ms,
+                                        &loop->dry_run_pending_reported);
             }
         }
         if (loop->hold != HOLD_DECISION) {

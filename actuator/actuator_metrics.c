@@ -74,7 +74,7 @@ bool actuator_metrics_init(actuator_metrics *metrics)
                *skipped[] = {"skipped"};
     const char *restarts_help = "Restart attempts and their ends, by result (accepted = 2xx, "
                                 "retried = failed attempt with retries left, failed = gave up, "
-                                "skipped = workspace reprovisioned or gone meanwhile)";
+                                "skipped = workspace no longer as the flip left it)";
     metrics->restarts_accepted = metrics_counter_get(registry, "reconciler_actuator_restarts_total",
                                                      restarts_help, 1, result_names, accepted);
     metrics->restarts_retried = metrics_counter_get(registry, "reconciler_actuator_restarts_total",
@@ -86,7 +86,8 @@ bool actuator_metrics_init(actuator_metrics *metrics)
     metrics->restart_failures =
         counter(registry, "reconciler_actuator_restart_failures_total",
                 "Restarts given up after ACTUATOR_RESTART_MAX_ATTEMPTS (RESTART_FAILED): the "
-                "workspace stays offline until someone acts",
+                "workspace stays offline until an operator runs reconciler-actuator "
+                "--retry-failed-restarts",
                 NULL, NULL);
     for (int error = HTTP_CLIENT_ERROR_TIMEOUT; error <= HTTP_CLIENT_ERROR_INTERNAL + 1; error++) {
         const char *name = error <= HTTP_CLIENT_ERROR_INTERNAL
@@ -106,7 +107,33 @@ bool actuator_metrics_init(actuator_metrics *metrics)
               "Restarts decided but not yet accepted (the restart outbox), refreshed every 5s");
     metrics->restarts_failed_rows =
         gauge(registry, "reconciler_actuator_restarts_failed",
-              "Restarts in state failed kept in the database (within ACTUATOR_RETENTION)");
+              "Restarts given up (state failed) whose workspaces wait offline for an operator: "
+              "kept until reconciler-actuator --retry-failed-restarts, refreshed every 5s");
+    metrics->restart_overdue =
+        gauge(registry, "reconciler_actuator_restart_overdue_seconds",
+              "How long the group's most overdue pending restart has been due without any actuator "
+              "claiming it (0 = none); grows when no live actuator sends restarts, e.g. the whole "
+              "group in dry run. Refreshed every 5s");
+    for (int reason = RESTART_PRECHECK_SEND + 1; reason < RESTART_PRECHECK_COUNT; reason++) {
+        metrics->restart_skips[reason] = counter(
+            registry, "reconciler_actuator_restart_skips_total",
+            "Queued restarts not sent because the workspace is no longer exactly as the flip "
+            "left it (offline on the same instance), by pre-check reason",
+            "reason", restart_precheck_reason_name((restart_precheck_reason)reason));
+        complete = complete && metrics->restart_skips[reason] != NULL;
+    }
+    for (int reason = 0; reason < RESTART_RELEASE_COUNT; reason++) {
+        metrics->restart_releases[reason] = counter(
+            registry, "reconciler_actuator_restart_claims_released_total",
+            "Claimed restarts handed back without a call (not counted as attempts), by reason",
+            "reason", restart_release_reason_name((restart_release_reason)reason));
+        complete = complete && metrics->restart_releases[reason] != NULL;
+    }
+    metrics->restart_leases_lost =
+        counter(registry, "reconciler_actuator_restart_leases_lost_total",
+                "Restart results dropped because another actuator took the row over after this "
+                "one's lease expired (the restart may have been sent twice)",
+                NULL, NULL);
 
     static const char *const component_names[ACTUATOR_COMPONENT_COUNT] = {
         "decision", "publisher", "housekeeping", "restart"};
@@ -181,7 +208,8 @@ bool actuator_metrics_init(actuator_metrics *metrics)
                metrics->restarts_retried != NULL && metrics->restarts_failed != NULL &&
                metrics->restarts_skipped != NULL && metrics->restart_failures != NULL &&
                metrics->restart_seconds != NULL && metrics->restarts_pending != NULL &&
-               metrics->restarts_failed_rows != NULL && metrics->database_up != NULL &&
+               metrics->restarts_failed_rows != NULL && metrics->restart_overdue != NULL &&
+               metrics->restart_leases_lost != NULL && metrics->database_up != NULL &&
                metrics->unpublished_actions != NULL && metrics->actions_published != NULL &&
                metrics->action_publish_errors != NULL &&
                metrics->dlq_extra[ACTUATOR_DLQ_INVALID_SWEEP_ID] != NULL &&

@@ -10,6 +10,7 @@
 #include "http_client.h"
 #include "metrics.h"
 #include "actuator_store.h"
+#include "restart_policy.h"
 
 #include <stdbool.h>
 
@@ -47,6 +48,10 @@ typedef struct {
     metrics_histogram *restart_seconds;
     metrics_gauge *restarts_pending;
     metrics_gauge *restarts_failed_rows;
+    metrics_gauge *restart_overdue; /* seconds the most overdue unclaimed restart has waited */
+    metrics_counter *restart_skips[RESTART_PRECHECK_COUNT]; /* by pre-check reason (not send) */
+    metrics_counter *restart_releases[RESTART_RELEASE_COUNT];
+    metrics_counter *restart_leases_lost; /* results dropped: a peer took the row over */
     metrics_counter *db_errors[ACTUATOR_COMPONENT_COUNT][2]; /* connection, query */
     metrics_gauge *database_up;
     metrics_gauge *unpublished_actions;

@@ -233,10 +233,10 @@ static const config_setting actuator_table[] = {
         .default_text = "168h",
         .minimum = 3600000,
         .maximum = 3650LL * 24 * 3600 * 1000,
-        .help =
-            "How long the actuator's own bookkeeping rows (decisions, breaker counts, "
-            "published actions, finished restarts) are kept; 168h (7 days) matches Kafka's default "
-            "retention, and a verdict older than this is stale anyway",
+        .help = "How long the actuator's own bookkeeping rows (decisions, breaker counts, "
+                "published actions, accepted and skipped restarts) are kept; 168h (7 days) matches "
+                "Kafka's default retention, and a verdict older than this is stale anyway. Failed "
+                "restarts are kept until retried (--retry-failed-restarts)",
     },
 };
 
@@ -261,7 +261,14 @@ const config_program actuator_program = {
                 "RESTART_URL='http://workspace-server:8080/workspaces/{id}/restart' \\\n"
                 "    RESTART_TOKEN=... reconciler-actuator --actuator-dry-run\n"
                 "  reconciler-actuator --actuator-max-unhealthy 50 \\\n"
-                "    --kafka-prop security.protocol=SASL_SSL\n",
+                "    --kafka-prop security.protocol=SASL_SSL\n"
+                "  reconciler-actuator --retry-failed-restarts[=WORKSPACE_ID]\n"
+                "    one-shot: sets the group's failed restarts (RESTART_FAILED, attempts used "
+                "up)\n"
+                "    back to pending for the running actuators to send, prints how many, exits "
+                "0;\n"
+                "    needs only DATABASE_URL and ACTUATOR_GROUP_ID (see "
+                "--retry-failed-restarts --help)\n",
     .settings = actuator_table,
     .setting_count = sizeof actuator_table / sizeof actuator_table[0],
     .accepts_kafka_properties = true,

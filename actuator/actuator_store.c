@@ -715,35 +715,47 @@ void actuator_store_restart_job_free(actuator_store_restart_job *job)
     free(job->instance_id);
     free(job->verdict_topic);
     free(job->sweep_id);
+    free(job->row_status);
     free(job->row_instance_id);
     memset(job, 0, sizeof *job);
 }
 
-actuator_store_status actuator_store_restart_claim(actuator_store *database,
+actuator_store_status actuator_store_restart_claim(actuator_store *database, const char *claimer,
+                                                   int64_t lease_ms,
                                                    actuator_store_restart_job *job, bool *claimed)
 {
     memset(job, 0, sizeof *job);
     *claimed = false;
-    if (!begin(database)) {
-        goto failed;
-    }
-    const char *claim_parameters[] = {database->consumer_group};
+    char lease[24];
+    snprintf(lease, sizeof lease, "%" PRId64, lease_ms);
+    const char *parameters[] = {database->consumer_group, claimer != NULL ? claimer : "", lease};
+    /* One statement, so its own transaction, committed when it returns: nothing stays open
+     * while the caller makes the call. The lease is taken on the database's clock
+     * (clock_timestamp(), not the statement's start) and doubles as next_attempt_at, so the
+     * row is due again for every actuator exactly when the lease expires. The workspaces row
+     * is read, not locked: the workspace server must stay free to change it. */
     PGresult *result =
         run(database, "claim due restart", PGRES_TUPLES_OK,
-            "SELECT id, workspace_id::text, instance_id, verdict_topic, verdict_partition, "
-            "verdict_offset, sweep_id, (extract(epoch FROM verdict_checked_at) * 1000)::bigint, "
-            "attempts FROM reconciler_actuator_restarts WHERE consumer_group = $1 AND state = "
-            "'pending' AND next_attempt_at <= now() ORDER BY next_attempt_at, id LIMIT 1 "
-            "FOR UPDATE SKIP LOCKED",
-            1, claim_parameters);
+            "UPDATE reconciler_actuator_restarts AS restart SET attempts = restart.attempts + 1, "
+            "claimed_by = $2, claimed_until = lease.until, next_attempt_at = lease.until, "
+            "claim_generation = restart.claim_generation + 1, updated_at = now() "
+            "FROM (SELECT clock_timestamp() + $3::bigint * interval '1 millisecond' AS until) AS "
+            "lease WHERE restart.id = (SELECT id FROM reconciler_actuator_restarts WHERE "
+            "consumer_group = $1 AND state = 'pending' AND next_attempt_at <= now() ORDER BY "
+            "next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) "
+            "RETURNING restart.id, restart.workspace_id::text, restart.instance_id, "
+            "restart.verdict_topic, restart.verdict_partition, restart.verdict_offset, "
+            "restart.sweep_id, (extract(epoch FROM restart.verdict_checked_at) * 1000)::bigint, "
+            "restart.attempts, restart.claim_generation, "
+            "EXISTS (SELECT 1 FROM workspaces WHERE id = restart.workspace_id), "
+            "(SELECT status::text FROM workspaces WHERE id = restart.workspace_id), "
+            "(SELECT instance_id FROM workspaces WHERE id = restart.workspace_id)",
+            3, parameters);
     if (result == NULL) {
-        goto failed;
+        return failure_status(database);
     }
     if (PQntuples(result) == 0) {
         PQclear(result);
-        if (!commit(database)) {
-            goto failed;
-        }
         return ACTUATOR_STORE_OK;
     }
     job->id = integer_value(result, 0, 0);
@@ -754,33 +766,24 @@ actuator_store_status actuator_store_restart_claim(actuator_store *database,
     job->verdict_offset = integer_value(result, 0, 5);
     job->sweep_id = copy_value(result, 0, 6);
     job->verdict_checked_at_ms = integer_value(result, 0, 7);
-    job->attempts = (int32_t)integer_value(result, 0, 8);
+    job->attempt = (int32_t)integer_value(result, 0, 8);
+    job->claim_generation = integer_value(result, 0, 9);
+    job->row_found = boolean_value(result, 0, 10);
+    job->row_status = copy_value(result, 0, 11);
+    job->row_instance_id = copy_value(result, 0, 12);
+    bool complete = job->workspace_id != NULL && job->instance_id != NULL &&
+                    job->verdict_topic != NULL && job->sweep_id != NULL &&
+                    (job->row_status != NULL || PQgetisnull(result, 0, 11)) &&
+                    (job->row_instance_id != NULL || PQgetisnull(result, 0, 12));
     PQclear(result);
-    if (job->workspace_id == NULL || job->instance_id == NULL || job->verdict_topic == NULL ||
-        job->sweep_id == NULL) {
+    if (!complete) {
+        /* The row stays leased and is taken again when the lease expires. */
         remember_error(database, "claim due restart", NULL, "out of memory");
         actuator_store_restart_job_free(job);
-        rollback_quietly(database);
         return ACTUATOR_STORE_ERROR_QUERY;
     }
-
-    /* The row is read, not locked: the call can take up to the restart timeout, and the
-     * workspace server must stay free to update its own row meanwhile. */
-    const char *row_parameters[] = {job->workspace_id};
-    result = run(database, "read workspace before restart", PGRES_TUPLES_OK,
-                 "SELECT instance_id FROM workspaces WHERE id = $1::uuid", 1, row_parameters);
-    if (result == NULL) {
-        actuator_store_restart_job_free(job);
-        goto failed;
-    }
-    job->row_found = PQntuples(result) == 1;
-    job->row_instance_id = job->row_found ? copy_value(result, 0, 0) : NULL;
-    PQclear(result);
     *claimed = true;
     return ACTUATOR_STORE_OK;
-
-failed:
-    return abort_transaction(database);
 }
 
 static const char *restart_state_for(action_outcome outcome)
@@ -799,29 +802,48 @@ static const char *restart_state_for(action_outcome outcome)
 
 actuator_store_status actuator_store_restart_record(actuator_store *database,
                                                     const actuator_store_restart_job *job,
-                                                    const actuator_store_restart_result *attempt)
+                                                    const actuator_store_restart_result *attempt,
+                                                    bool *recorded)
 {
-    char id[24], attempts[16], delay[24], status[16];
+    *recorded = false;
+    char id[24], attempts[16], delay[24], status[16], generation[24];
     snprintf(id, sizeof id, "%" PRId64, job->id);
     snprintf(attempts, sizeof attempts, "%" PRId32, attempt->attempts_made);
     snprintf(delay, sizeof delay, "%" PRId64,
              attempt->outcome == ACTION_OUTCOME_RESTART_RETRIED ? attempt->retry_delay_ms : 0);
     snprintf(status, sizeof status, "%ld", attempt->http_status);
+    snprintf(generation, sizeof generation, "%" PRId64, job->claim_generation);
     const char *parameters[] = {id,
                                 restart_state_for(attempt->outcome),
                                 attempts,
                                 delay,
                                 attempt->error_name,
-                                attempt->http_status > 0 ? status : NULL};
-    /* next_attempt_at on the database's clock: due-ness is judged by the same clock in
-     * actuator_store_restart_claim, whichever actuator claims the row next. */
-    if (!run_command(database, "record restart attempt",
-                     "UPDATE reconciler_actuator_restarts SET state = $2, attempts = "
-                     "$3::integer, next_attempt_at = now() + $4::bigint * interval "
-                     "'1 millisecond', last_error_name = $5, last_http_status = $6::integer, "
-                     "updated_at = now() WHERE id = $1::bigint",
-                     6, parameters)) {
+                                attempt->http_status > 0 ? status : NULL,
+                                attempt->skip_status,
+                                generation};
+    if (!begin(database)) {
         goto failed;
+    }
+    /* next_attempt_at on the database's clock: due-ness is judged by the same clock in
+     * actuator_store_restart_claim, whichever actuator claims the row next. The generation
+     * condition is the lease: a peer that took the row over after it expired has bumped it,
+     * and then this result is not ours to record any more. */
+    PGresult *result =
+        run(database, "record restart attempt", PGRES_COMMAND_OK,
+            "UPDATE reconciler_actuator_restarts SET state = $2, attempts = $3::integer, "
+            "next_attempt_at = now() + $4::bigint * interval '1 millisecond', last_error_name = "
+            "$5, last_http_status = $6::integer, skip_status = $7, claimed_until = NULL, "
+            "updated_at = now() WHERE id = $1::bigint AND state = 'pending' AND "
+            "claim_generation = $8::bigint",
+            8, parameters);
+    if (result == NULL) {
+        goto failed;
+    }
+    bool still_ours = strcmp(PQcmdTuples(result), "1") == 0;
+    PQclear(result);
+    if (!still_ours) {
+        rollback_quietly(database);
+        return ACTUATOR_STORE_OK;
     }
     action_values values = {
         .workspace_id = job->workspace_id,
@@ -841,52 +863,29 @@ actuator_store_status actuator_store_restart_record(actuator_store *database,
     if (!insert_action(database, &values) || !commit(database)) {
         goto failed;
     }
+    *recorded = true;
     return ACTUATOR_STORE_OK;
 
 failed:
     return abort_transaction(database);
 }
 
-actuator_store_status
-actuator_store_restart_record_late(actuator_store *database, const actuator_store_restart_job *job,
-                                   const actuator_store_restart_result *result, bool *recorded)
+actuator_store_status actuator_store_restart_release(actuator_store *database,
+                                                     const actuator_store_restart_job *job)
 {
-    *recorded = false;
-    char id[24], attempts[16];
+    char id[24], generation[24], attempts[16];
     snprintf(id, sizeof id, "%" PRId64, job->id);
-    snprintf(attempts, sizeof attempts, "%" PRId32, job->attempts);
-    const char *parameters[] = {id, attempts};
-    if (!begin(database)) {
-        goto failed;
+    snprintf(generation, sizeof generation, "%" PRId64, job->claim_generation);
+    snprintf(attempts, sizeof attempts, "%" PRId32, job->attempt > 0 ? job->attempt - 1 : 0);
+    const char *parameters[] = {id, generation, attempts};
+    if (!run_command(database, "release restart claim",
+                     "UPDATE reconciler_actuator_restarts SET attempts = $3::integer, "
+                     "next_attempt_at = now(), claimed_until = NULL, updated_at = now() WHERE id "
+                     "= $1::bigint AND state = 'pending' AND claim_generation = $2::bigint",
+                     3, parameters)) {
+        return failure_status(database);
     }
-    /* An ambiguous COMMIT (connection lost while it ran) may have gone through: then the
-     * attempt count has moved and recording again would duplicate the Action. */
-    PGresult *found = run(database, "re-claim restart to record its result", PGRES_TUPLES_OK,
-                          "SELECT 1 FROM reconciler_actuator_restarts WHERE id = $1::bigint AND "
-                          "state = 'pending' AND attempts = $2::integer FOR UPDATE SKIP LOCKED",
-                          2, parameters);
-    if (found == NULL) {
-        goto failed;
-    }
-    bool still_ours = PQntuples(found) == 1;
-    PQclear(found);
-    if (!still_ours) {
-        if (!commit(database)) {
-            goto failed;
-        }
-        return ACTUATOR_STORE_OK;
-    }
-    actuator_store_status status = actuator_store_restart_record(database, job, result);
-    *recorded = status == ACTUATOR_STORE_OK;
-    return status;
-
-failed:
-    return abort_transaction(database);
-}
-
-void actuator_store_restart_abandon(actuator_store *database)
-{
-    rollback_quietly(database);
+    return ACTUATOR_STORE_OK;
 }
 
 actuator_store_status actuator_store_restart_next_due(actuator_store *database, bool *any,
@@ -908,6 +907,49 @@ actuator_store_status actuator_store_restart_next_due(actuator_store *database, 
         *any = true;
         *wait_ms = integer_value(result, 0, 0);
     }
+    PQclear(result);
+    return ACTUATOR_STORE_OK;
+}
+
+actuator_store_status actuator_store_restart_retry_failed(actuator_store *database,
+                                                          const char *workspace_id,
+                                                          const char *actuator_id, int64_t now_ms,
+                                                          int64_t *count)
+{
+    *count = 0;
+    char acted_at[24];
+    snprintf(acted_at, sizeof acted_at, "%" PRId64, now_ms);
+    const char *parameters[] = {database->consumer_group, workspace_id,
+                                action_outcome_name(ACTION_OUTCOME_RESTART_RETRIED), acted_at,
+                                actuator_id != NULL ? actuator_id : ""};
+    /* One statement: the rows go back to pending and their Actions are written atomically,
+     * and the failed rows are locked while it runs, so two operators retrying at once retry
+     * each row once. The Action's reason keeps what the row said before it was reset. */
+    PGresult *result = run(
+        database, "retry failed restarts", PGRES_COMMAND_OK,
+        "WITH retried AS (UPDATE reconciler_actuator_restarts AS restart SET state = 'pending', "
+        "attempts = 0, next_attempt_at = now(), claimed_until = NULL, last_error_name = NULL, "
+        "last_http_status = NULL, skip_status = NULL, updated_at = now() FROM (SELECT id, "
+        "attempts, last_error_name FROM reconciler_actuator_restarts WHERE consumer_group = $1 "
+        "AND state = 'failed' AND ($2::uuid IS NULL OR workspace_id = $2::uuid) FOR UPDATE) AS "
+        "before WHERE restart.id = before.id RETURNING restart.id, restart.consumer_group, "
+        "restart.workspace_id, restart.instance_id, restart.verdict_topic, "
+        "restart.verdict_partition, restart.verdict_offset, restart.sweep_id, "
+        "restart.verdict_checked_at, before.attempts AS attempts_before, before.last_error_name "
+        "AS error_before) "
+        "INSERT INTO reconciler_actuator_actions (consumer_group, workspace_id, instance_id, "
+        "verdict_topic, verdict_partition, verdict_offset, outcome, reason, acted_at, dry_run, "
+        "sweep_id, verdict_checked_at, attempt, actuator_id) SELECT consumer_group, "
+        "workspace_id::text, instance_id, verdict_topic, verdict_partition, verdict_offset, $3, "
+        "format('operator_retry: set back to pending by --retry-failed-restarts after %s failed "
+        "attempt(s), last error %s', attempts_before, COALESCE(error_before, 'none')), "
+        "timestamptz 'epoch' + $4::bigint * interval '1 millisecond', false, sweep_id, "
+        "verdict_checked_at, 0, $5 FROM retried ORDER BY id",
+        5, parameters);
+    if (result == NULL) {
+        return failure_status(database);
+    }
+    *count = strtoll(PQcmdTuples(result), NULL, 10);
     PQclear(result);
     return ACTUATOR_STORE_OK;
 }
@@ -1066,7 +1108,8 @@ actuator_store_status actuator_store_release_claims(actuator_store *database, co
 actuator_store_status actuator_store_read_gauges(actuator_store *database,
                                                  int64_t *pending_restarts,
                                                  int64_t *unpublished_actions,
-                                                 int64_t *failed_restarts)
+                                                 int64_t *failed_restarts,
+                                                 int64_t *overdue_restart_ms)
 {
     const char *parameters[] = {database->consumer_group};
     PGresult *result =
@@ -1074,7 +1117,10 @@ actuator_store_status actuator_store_read_gauges(actuator_store *database,
             "SELECT (SELECT count(*) FROM reconciler_actuator_restarts WHERE consumer_group = $1 "
             "AND state = 'pending'), (SELECT count(*) FROM reconciler_actuator_actions WHERE "
             "consumer_group = $1 AND published_at IS NULL), (SELECT count(*) FROM "
-            "reconciler_actuator_restarts WHERE consumer_group = $1 AND state = 'failed')",
+            "reconciler_actuator_restarts WHERE consumer_group = $1 AND state = 'failed'), "
+            "(SELECT COALESCE(floor(extract(epoch FROM now() - min(next_attempt_at)) * 1000), 0)"
+            "::bigint FROM reconciler_actuator_restarts WHERE consumer_group = $1 AND state = "
+            "'pending' AND next_attempt_at <= now())",
             1, parameters);
     if (result == NULL) {
         return failure_status(database);
@@ -1082,6 +1128,7 @@ actuator_store_status actuator_store_read_gauges(actuator_store *database,
     *pending_restarts = integer_value(result, 0, 0);
     *unpublished_actions = integer_value(result, 0, 1);
     *failed_restarts = integer_value(result, 0, 2);
+    *overdue_restart_ms = integer_value(result, 0, 3);
     PQclear(result);
     return ACTUATOR_STORE_OK;
 }
@@ -1111,9 +1158,12 @@ actuator_store_status actuator_store_prune(actuator_store *database, int64_t ret
         {"prune published actions",
          "DELETE FROM reconciler_actuator_actions WHERE consumer_group = $1 AND published_at < "
          "now() - $2::bigint * interval '1 millisecond'"},
+        /* Not the failed ones: each is a workspace left offline until an operator retries
+         * it (or the retry's pre-check closes it), and must stay visible until then. */
         {"prune finished restarts",
-         "DELETE FROM reconciler_actuator_restarts WHERE consumer_group = $1 AND state <> "
-         "'pending' AND updated_at < now() - $2::bigint * interval '1 millisecond'"},
+         "DELETE FROM reconciler_actuator_restarts WHERE consumer_group = $1 AND state IN "
+         "('accepted', 'skipped') AND updated_at < now() - $2::bigint * interval "
+         "'1 millisecond'"},
     };
     for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++) {
         PGresult *result = run(database, statements[i].operation, PGRES_COMMAND_OK,

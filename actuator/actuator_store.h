@@ -8,8 +8,8 @@
  *
  * One store per thread: a store wraps one libpq connection and is not thread-safe. Every
  * function that runs a transaction leaves the connection outside a transaction when it
- * returns, except actuator_store_restart_claim (whose transaction the caller ends with
- * actuator_store_restart_record or actuator_store_restart_abandon). */
+ * returns, so no transaction is ever open while the caller waits for anything else (an HTTP
+ * call above all). */
 #ifndef RECONCILER_ACTUATOR_STORE_H
 #define RECONCILER_ACTUATOR_STORE_H
 
@@ -127,6 +127,11 @@ actuator_store_status actuator_store_take_token(actuator_store *database, actuat
 
 /* ---- the restart outbox ------------------------------------------------------------------ */
 
+/* No transaction of the restart outbox spans an HTTP call: a claim is one committed
+ * statement that leases the row, the call runs outside any transaction, and the result is
+ * recorded in a second short transaction only if the lease was not taken over meanwhile
+ * (migrations/006_restart_lease.sql). */
+
 typedef struct {
     int64_t id;
     char *workspace_id;
@@ -136,52 +141,67 @@ typedef struct {
     int64_t verdict_offset;
     char *sweep_id;
     int64_t verdict_checked_at_ms;
-    int32_t attempts; /* made before this one */
+    int32_t attempt;          /* the attempt this claim counted (1-based), before any call */
+    int64_t claim_generation; /* the lease's fencing token: changes with every claim */
     bool row_found;
+    char *row_status;      /* the workspaces row's status::text now; NULL = SQL NULL */
     char *row_instance_id; /* the workspaces row's instance_id now; NULL = SQL NULL */
 } actuator_store_restart_job;
 
 void actuator_store_restart_job_free(actuator_store_restart_job *job);
 
-/* BEGINs, takes the oldest due pending restart of the group with FOR UPDATE SKIP LOCKED and
- * reads its workspace's current instance_id. *claimed false (and no transaction open) when
- * none is due. On success with a claim, the transaction stays open: the caller makes the call
- * and ends it with actuator_store_restart_record or actuator_store_restart_abandon. */
-actuator_store_status actuator_store_restart_claim(actuator_store *database,
+/* In one statement (its own committed transaction): takes the oldest due pending restart of
+ * the group (FOR UPDATE SKIP LOCKED, so concurrent claimers never take the same row), counts
+ * the attempt, leases it to `claimer` for lease_ms (claimed_until, and next_attempt_at, so
+ * the row is due again for anyone exactly when the lease expires), bumps claim_generation,
+ * and reads the workspaces row's status and instance_id for the pre-check. A row whose lease
+ * has not expired is not due. *claimed false when none is due. */
+actuator_store_status actuator_store_restart_claim(actuator_store *database, const char *claimer,
+                                                   int64_t lease_ms,
                                                    actuator_store_restart_job *job, bool *claimed);
 
 typedef struct {
-    action_outcome outcome; /* RESTART_ACCEPTED/RETRIED/FAILED or SKIPPED_* (pre-check) */
-    int32_t attempts_made;  /* including this one (unchanged for a skip) */
-    int64_t retry_delay_ms; /* for RESTART_RETRIED */
-    const char *error_name; /* http_client_error name, "http_status" or the skip reason */
-    long http_status;       /* 0 = none */
-    const char *reason;     /* the Action's reason */
+    action_outcome outcome;  /* RESTART_ACCEPTED/RETRIED/FAILED or SKIPPED_* (pre-check) */
+    int32_t attempts_made;   /* attempts counted on the row after this (a skip gives its back) */
+    int64_t retry_delay_ms;  /* for RESTART_RETRIED */
+    const char *error_name;  /* http_client_error name, "http_status", a pre-check reason, ... */
+    long http_status;        /* 0 = none */
+    const char *skip_status; /* the row's status class when the pre-check skipped, else NULL */
+    const char *reason;      /* the Action's reason */
     int64_t now_ms;
     const char *actuator_id;
 } actuator_store_restart_result;
 
-/* Records the attempt's result on the claimed row plus its Action row, and COMMITs. */
+/* In one transaction: records the result on the claimed row and its Action row, COMMIT —
+ * only while the lease is still this claim's (state pending, claim_generation unchanged: no
+ * peer took it over after it expired). *recorded false (and OK, nothing written) otherwise.
+ * On a failure nothing is written and the caller may call it again with the same job: the
+ * condition makes a repeat after an ambiguous COMMIT harmless. */
 actuator_store_status actuator_store_restart_record(actuator_store *database,
                                                     const actuator_store_restart_job *job,
-                                                    const actuator_store_restart_result *result);
+                                                    const actuator_store_restart_result *result,
+                                                    bool *recorded);
 
-/* Records a result whose first recording failed (the connection was lost after the call),
- * in a transaction of its own: only if the row is still pending with the attempt count the
- * job was claimed with and no other actuator holds it. *recorded false (and OK) when the row
- * moved on meanwhile: the first COMMIT went through after all, or another actuator of the
- * group claimed it again. */
-actuator_store_status
-actuator_store_restart_record_late(actuator_store *database, const actuator_store_restart_job *job,
-                                   const actuator_store_restart_result *result, bool *recorded);
+/* Hands a claimed row back without a call (shutdown mid-call, or a lease too short to start
+ * one): the attempt is not counted, the lease ends and the row is due at once. Under the
+ * same condition as recording; a failure is harmless (the lease expires instead, and the
+ * attempt stays counted). */
+actuator_store_status actuator_store_restart_release(actuator_store *database,
+                                                     const actuator_store_restart_job *job);
 
-/* Rolls the claim back (shutdown mid-call): the row stays pending, attempts unchanged. */
-void actuator_store_restart_abandon(actuator_store *database);
-
-/* Milliseconds until the group's next pending restart is due (0 = now); *any false when
- * none is pending. */
+/* Milliseconds until the group's next pending restart is due (0 = now; a leased row is due
+ * when its lease expires); *any false when none is pending. */
 actuator_store_status actuator_store_restart_next_due(actuator_store *database, bool *any,
                                                       int64_t *wait_ms);
+
+/* The operator's retry (reconciler-actuator --retry-failed-restarts): in one statement, sets
+ * the group's failed restarts (only workspace_id's when it is not NULL; a uuid) back to
+ * pending, due now, attempts reset to 0, and writes a RESTART_RETRIED Action (attempt 0,
+ * reason "operator_retry: ...") for each. *count gets how many. */
+actuator_store_status actuator_store_restart_retry_failed(actuator_store *database,
+                                                          const char *workspace_id,
+                                                          const char *actuator_id, int64_t now_ms,
+                                                          int64_t *count);
 
 /* ---- the action outbox -------------------------------------------------------------------- */
 
@@ -207,14 +227,19 @@ actuator_store_status actuator_store_release_claims(actuator_store *database, co
 
 /* ---- gauges and housekeeping ------------------------------------------------------------- */
 
+/* overdue_restart_ms: how long the group's most overdue pending restart has been due without
+ * anyone claiming it (0 when none is): grows only when no live actuator of the group sends
+ * restarts (all in dry run, none running, or the workers stuck). */
 actuator_store_status actuator_store_read_gauges(actuator_store *database,
                                                  int64_t *pending_restarts,
                                                  int64_t *unpublished_actions,
-                                                 int64_t *failed_restarts);
+                                                 int64_t *failed_restarts,
+                                                 int64_t *overdue_restart_ms);
 
 /* Deletes the group's bookkeeping older than retention: decisions, sweeps (with members),
- * published actions, finished restarts. Pending restarts and unpublished actions are never
- * deleted. *deleted gets the number of rows removed. */
+ * published actions, accepted and skipped restarts. Pending and failed restarts (a failed one
+ * waits for an operator's retry) and unpublished actions are never deleted. *deleted gets the
+ * number of rows removed. */
 actuator_store_status actuator_store_prune(actuator_store *database, int64_t retention_ms,
                                            int64_t *deleted);
 

@@ -2,11 +2,13 @@
  * loop (actuator_loop.c).
  *
  * For: process start-up and exit codes only (0 clean stop or --help/--version/--check-config,
- * 2 bad configuration, 1 start-up or fatal Kafka failure). Everything the actuator does is in
+ * 2 bad configuration, 1 start-up or fatal Kafka failure), and the dispatch to the one-shot
+ * --retry-failed-restarts command (restart_retry.c). Everything the actuator does is in
  * the actuator_logic library, so the tests reach it without this file. */
 #include "actuator_loop.h"
 #include "actuator_metrics.h"
 #include "actuator_settings.h"
+#include "restart_retry.h"
 #include "codec.h"
 #include "config.h"
 #include "log.h"
@@ -20,6 +22,16 @@
 
 int main(int argc, char **argv)
 {
+    /* The operator's one-shot retry of failed restarts is a command of its own: it needs no
+     * RESTART_URL and no Kafka, only the group's database rows. */
+    if (restart_retry_requested(argc, argv)) {
+        char retry_host[256] = "";
+        if (gethostname(retry_host, sizeof retry_host) != 0) {
+            retry_host[0] = '\0';
+        }
+        retry_host[sizeof retry_host - 1] = '\0';
+        return restart_retry_main(argc, argv, retry_host, getpid());
+    }
     actuator_settings settings;
     memset(&settings, 0, sizeof settings);
     config_kafka_properties kafka_properties = {NULL, 0};

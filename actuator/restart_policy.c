@@ -1,9 +1,12 @@
 /* restart_policy.c — backoff, give-up rule, URL templating and pre-check of the restart
- * outbox (see restart_policy.h). Pure: no clock, no randomness of its own, no I/O. */
+ * outbox (see restart_policy.h), the lease arithmetic and the retry flag. Pure: no clock, no
+ * randomness of its own, no I/O. */
 #include "restart_policy.h"
 
+#include "actuator_decide.h"
 #include "http_client.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -61,17 +64,205 @@ action_outcome restart_attempt_outcome(bool got_response, long http_status, int3
                                          : ACTION_OUTCOME_RESTART_RETRIED;
 }
 
-action_outcome restart_precheck(bool row_found, const char *row_instance_id,
-                                const char *flipped_instance_id)
+static const char *const restart_status_names[RESTART_STATUS_COUNT] = {
+    [RESTART_STATUS_OFFLINE] = "offline",
+    [RESTART_STATUS_ONLINE] = "online",
+    [RESTART_STATUS_PAUSED] = "paused",
+    [RESTART_STATUS_HIBERNATED] = "hibernated",
+    [RESTART_STATUS_REMOVED] = "removed",
+    [RESTART_STATUS_PROVISIONING] = "provisioning",
+    [RESTART_STATUS_DEGRADED] = "degraded",
+    [RESTART_STATUS_FAILED] = "failed",
+    [RESTART_STATUS_AWAITING_AGENT] = "awaiting_agent",
+    [RESTART_STATUS_OTHER] = "other",
+    [RESTART_STATUS_NONE] = "none",
+};
+
+restart_status_class restart_status_classify(const char *status)
 {
-    if (!row_found) {
-        return ACTION_OUTCOME_SKIPPED_ROW_MISSING;
+    if (status == NULL) {
+        return RESTART_STATUS_OTHER;
     }
-    if (row_instance_id == NULL || flipped_instance_id == NULL ||
-        strcmp(row_instance_id, flipped_instance_id) != 0) {
+    /* Only the workspace_status values map to themselves; "other" and "none" are our own
+     * names, not statuses a row can have. */
+    for (int index = RESTART_STATUS_OFFLINE; index < RESTART_STATUS_OTHER; index++) {
+        if (strcmp(status, restart_status_names[index]) == 0) {
+            return (restart_status_class)index;
+        }
+    }
+    return RESTART_STATUS_OTHER;
+}
+
+const char *restart_status_class_name(restart_status_class status)
+{
+    if ((int)status < 0 || status >= RESTART_STATUS_COUNT) {
+        return "invalid";
+    }
+    return restart_status_names[status];
+}
+
+const char *restart_precheck_reason_name(restart_precheck_reason reason)
+{
+    switch (reason) {
+    case RESTART_PRECHECK_SEND:
+        return "send";
+    case RESTART_PRECHECK_ROW_MISSING:
+        return "row_missing";
+    case RESTART_PRECHECK_INSTANCE_CHANGED:
+        return "instance_changed";
+    case RESTART_PRECHECK_STATUS_CHANGED:
+        return "status_changed";
+    case RESTART_PRECHECK_INSTANCE_CLEARED:
+        return "instance_cleared";
+    case RESTART_PRECHECK_COUNT:
+        break;
+    }
+    return "invalid";
+}
+
+action_outcome restart_precheck_outcome(restart_precheck_reason reason)
+{
+    switch (reason) {
+    case RESTART_PRECHECK_ROW_MISSING:
+        return ACTION_OUTCOME_SKIPPED_ROW_MISSING;
+    case RESTART_PRECHECK_INSTANCE_CHANGED:
+    case RESTART_PRECHECK_INSTANCE_CLEARED:
         return ACTION_OUTCOME_SKIPPED_INSTANCE_CHANGED;
+    case RESTART_PRECHECK_STATUS_CHANGED:
+        return ACTION_OUTCOME_SKIPPED_STATUS_CHANGED;
+    case RESTART_PRECHECK_SEND:
+    case RESTART_PRECHECK_COUNT:
+        break;
     }
     return ACTION_OUTCOME_UNSPECIFIED;
+}
+
+static bool has_text(const char *text)
+{
+    return text != NULL && text[0] != '\0';
+}
+
+restart_precheck_result restart_precheck(const restart_row_now *row,
+                                         const char *flipped_instance_id)
+{
+    if (row == NULL || !row->found) {
+        return (restart_precheck_result){RESTART_PRECHECK_ROW_MISSING, RESTART_STATUS_NONE};
+    }
+    restart_status_class status = restart_status_classify(row->status);
+    if (!has_text(flipped_instance_id) ||
+        (has_text(row->instance_id) && strcmp(row->instance_id, flipped_instance_id) != 0)) {
+        return (restart_precheck_result){RESTART_PRECHECK_INSTANCE_CHANGED, status};
+    }
+    if (status != RESTART_STATUS_OFFLINE) {
+        return (restart_precheck_result){RESTART_PRECHECK_STATUS_CHANGED, status};
+    }
+    if (!has_text(row->instance_id)) {
+        return (restart_precheck_result){RESTART_PRECHECK_INSTANCE_CLEARED, status};
+    }
+    return (restart_precheck_result){RESTART_PRECHECK_SEND, status};
+}
+
+void restart_precheck_format(restart_precheck_result result, char *buffer, size_t size)
+{
+    const char *name = restart_precheck_reason_name(result.reason);
+    switch (result.reason) {
+    case RESTART_PRECHECK_SEND:
+        snprintf(buffer, size, "%s: the workspace is offline on the flipped instance", name);
+        return;
+    case RESTART_PRECHECK_ROW_MISSING:
+        snprintf(buffer, size, "%s: restart not sent, the workspace row is gone", name);
+        return;
+    case RESTART_PRECHECK_INSTANCE_CHANGED:
+        snprintf(buffer, size,
+                 "%s: restart not sent, the workspace is on another instance now (status %s): "
+                 "it was reprovisioned meanwhile",
+                 name, restart_status_class_name(result.status));
+        return;
+    case RESTART_PRECHECK_STATUS_CHANGED:
+        snprintf(buffer, size,
+                 "%s: restart not sent, the workspace is %s now, not offline as the flip left it",
+                 name, restart_status_class_name(result.status));
+        return;
+    case RESTART_PRECHECK_INSTANCE_CLEARED:
+        snprintf(buffer, size,
+                 "%s: restart not sent, the workspace no longer has an instance (instance_id "
+                 "cleared since the flip)",
+                 name);
+        return;
+    case RESTART_PRECHECK_COUNT:
+        break;
+    }
+    snprintf(buffer, size, "%s", name);
+}
+
+int64_t restart_lease_ms(int64_t request_timeout_ms)
+{
+    if (request_timeout_ms < 0) {
+        request_timeout_ms = 0;
+    }
+    /* The settings bound the timeout far below this; the check only keeps the sum defined. */
+    if (request_timeout_ms > INT64_MAX - RESTART_LEASE_MARGIN_MS) {
+        return INT64_MAX;
+    }
+    return request_timeout_ms + RESTART_LEASE_MARGIN_MS;
+}
+
+bool restart_lease_allows_call(int64_t now_ms, int64_t lease_deadline_ms,
+                               int64_t request_timeout_ms)
+{
+    if (request_timeout_ms < 0) {
+        request_timeout_ms = 0;
+    }
+    /* Compared as "time left", in unsigned arithmetic: the difference of two int64 values
+     * with deadline >= now always fits in uint64, and no sum can overflow. */
+    if (lease_deadline_ms < now_ms) {
+        return false;
+    }
+    uint64_t left = (uint64_t)lease_deadline_ms - (uint64_t)now_ms;
+    return left >= (uint64_t)RESTART_LEASE_RECORD_RESERVE_MS &&
+           left - (uint64_t)RESTART_LEASE_RECORD_RESERVE_MS >= (uint64_t)request_timeout_ms;
+}
+
+const char *restart_release_reason_name(restart_release_reason reason)
+{
+    switch (reason) {
+    case RESTART_RELEASE_SHUTDOWN:
+        return "shutdown";
+    case RESTART_RELEASE_LEASE_TOO_SHORT:
+        return "lease_too_short";
+    case RESTART_RELEASE_OUT_OF_MEMORY:
+        return "out_of_memory";
+    case RESTART_RELEASE_COUNT:
+        break;
+    }
+    return "invalid";
+}
+
+bool restart_attempts_exhausted(int32_t attempt, int32_t max_attempts)
+{
+    return attempt > max_attempts;
+}
+
+restart_retry_request restart_retry_parse_argument(const char *arg, const char **workspace_id)
+{
+    *workspace_id = NULL;
+    size_t flag_length = strlen(RESTART_RETRY_FLAG);
+    if (arg == NULL || strncmp(arg, RESTART_RETRY_FLAG, flag_length) != 0) {
+        return RESTART_RETRY_ABSENT;
+    }
+    const char *rest = arg + flag_length;
+    if (rest[0] == '\0') {
+        return RESTART_RETRY_ALL;
+    }
+    if (rest[0] != '=') {
+        return RESTART_RETRY_ABSENT; /* another flag that merely starts the same way */
+    }
+    /* The outbox keys restarts by uuid; anything else can match no row and is a typo. */
+    if (!actuator_is_uuid(rest + 1)) {
+        return RESTART_RETRY_INVALID;
+    }
+    *workspace_id = rest + 1;
+    return RESTART_RETRY_ONE;
 }
 
 const char *restart_url_template_problem(const char *url_template)

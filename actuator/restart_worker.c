@@ -3,15 +3,18 @@
  * One iteration: when a restart is due, take a token of the group's restart rate
  * (ACTUATOR_MAX_RESTARTS_PER_MIN, a bucket row in PostgreSQL shared by every actuator of the
  * group, so N actuators restart no faster than one), claim the oldest due row
- * in a transaction, check the workspace still needs it, POST, record the result and the
- * Action, COMMIT. The row stays locked during the call, so no other actuator sends the same
- * restart at the same time; if this process dies mid-call, the lock goes with the connection
- * and the row is due again at once. A result that could not be recorded (database lost
- * right after the call) is kept in memory and recorded once the database is back, before
- * anything else is claimed, so a restart the server accepted is not sent twice. Only a
- * crash in that window (or a database that keeps refusing the record) sends it again:
- * restarts are at-least-once, and the pre-check keeps a repeat from hitting a workspace
- * that was already reprovisioned. */
+ * (one committed statement that counts the attempt and leases the row for the request
+ * timeout plus a margin), pre-check that the workspace is still exactly as the flip left
+ * it, POST outside any transaction, then record the result and its Action in a second short
+ * transaction, only while the lease is still ours. No transaction is open during the call,
+ * so idle_in_transaction_session_timeout, a pooler or a dropped connection cannot free the
+ * row mid-call: a peer takes it only once the lease has expired, and the worker never starts
+ * a call that could outlast its lease. If this process dies mid-call, the lease expires and
+ * any actuator of the group sends the restart again (at-least-once). A result that could not
+ * be recorded (database lost right after the call) is kept in memory and recorded once the
+ * database is back, before anything else is claimed, so a restart the server accepted is not
+ * sent twice — unless the database stays out of reach past the lease and a peer took the row
+ * over, which is counted (reconciler_actuator_restart_leases_lost_total). */
 #include "restart_worker.h"
 
 #include "log.h"
@@ -175,13 +178,27 @@ static void drop_unrecorded(restart_worker *worker)
     worker->has_unrecorded = false;
 }
 
-/* Records a result. On failure the claim's transaction is gone (rolled back or died with
- * the connection); the result is kept to be recorded later rather than the restart being
- * sent again. Returns whether it was recorded now. */
+/* A result arrived after a peer took the row over (its lease had expired): the peer owns the
+ * restart now and this result is dropped. If a call was made, the restart may have been sent
+ * twice: the documented, bounded window of at-least-once. */
+static void note_lease_lost(restart_worker *worker, const actuator_store_restart_job *job,
+                            const actuator_store_restart_result *result)
+{
+    metrics_counter_add(worker->metrics->restart_leases_lost, 1);
+    log_warn("restart: result not recorded, another actuator took the restart over after this "
+             "one's lease expired",
+             "{s:s, s:s, s:i, s:s}", "workspace_id", job->workspace_id, "outcome",
+             action_outcome_name(result->outcome), "attempt", (int)job->attempt, "error",
+             "lease_lost");
+}
+
+/* Records a result. On a database failure the result is kept to be recorded later rather
+ * than the restart being sent again. Returns whether it was recorded now. */
 static bool record(restart_worker *worker, actuator_store *database,
                    actuator_store_restart_job *job, const actuator_store_restart_result *result)
 {
-    actuator_store_status status = actuator_store_restart_record(database, job, result);
+    bool recorded = false;
+    actuator_store_status status = actuator_store_restart_record(database, job, result, &recorded);
     if (status != ACTUATOR_STORE_OK) {
         actuator_metrics_db_error(worker->metrics, ACTUATOR_COMPONENT_RESTART, status);
         log_error("restart: recording the result failed; it is kept and recorded once the "
@@ -190,6 +207,10 @@ static bool record(restart_worker *worker, actuator_store *database,
                   action_outcome_name(result->outcome), "error",
                   actuator_store_last_error(database));
         keep_unrecorded(worker, job, result);
+        return false;
+    }
+    if (!recorded) {
+        note_lease_lost(worker, job, result);
         return false;
     }
     count_result(worker, result->outcome);
@@ -203,8 +224,7 @@ static actuator_store_status record_unrecorded(restart_worker *worker, actuator_
     const actuator_store_restart_job *job = &worker->unrecorded_job;
     const actuator_store_restart_result *result = &worker->unrecorded_result;
     bool recorded = false;
-    actuator_store_status status =
-        actuator_store_restart_record_late(database, job, result, &recorded);
+    actuator_store_status status = actuator_store_restart_record(database, job, result, &recorded);
     if (status == ACTUATOR_STORE_OK) {
         if (recorded) {
             count_result(worker, result->outcome);
@@ -213,18 +233,15 @@ static actuator_store_status record_unrecorded(restart_worker *worker, actuator_
                      "workspace_id", job->workspace_id, "instance_id", job->instance_id, "outcome",
                      action_outcome_name(result->outcome));
         } else {
-            log_warn("restart: result not recorded, the restart row moved on meanwhile (its "
-                     "first recording went through, or another actuator claimed it)",
-                     "{s:s, s:s}", "workspace_id", job->workspace_id, "outcome",
-                     action_outcome_name(result->outcome));
+            note_lease_lost(worker, job, result);
         }
         drop_unrecorded(worker);
         return ACTUATOR_STORE_OK;
     }
     if (status == ACTUATOR_STORE_ERROR_QUERY &&
         ++worker->unrecorded_query_failures >= WORKER_UNRECORDED_MAX_QUERY_FAILURES) {
-        log_error("restart: giving up recording a result; the restart stays pending and will "
-                  "be sent again",
+        log_error("restart: giving up recording a result; the restart stays pending and is "
+                  "sent again when its lease expires",
                   "{s:s, s:s, s:s}", "workspace_id", job->workspace_id, "outcome",
                   action_outcome_name(result->outcome), "error",
                   actuator_store_last_error(database));
@@ -233,40 +250,114 @@ static actuator_store_status record_unrecorded(restart_worker *worker, actuator_
     return status;
 }
 
-/* Handles one claimed row; the claim's transaction is ended in every path. */
-static void handle_job(restart_worker *worker, actuator_store *database,
-                       actuator_store_restart_job *job)
+/* Hands the claimed row back without a call; the attempt is not counted. If the database
+ * does not take it, the lease expires instead (the attempt then stays counted). */
+static void release(restart_worker *worker, actuator_store *database,
+                    const actuator_store_restart_job *job, restart_release_reason reason)
+{
+    metrics_counter_add(worker->metrics->restart_releases[reason], 1);
+    actuator_store_status status = actuator_store_restart_release(database, job);
+    if (status != ACTUATOR_STORE_OK) {
+        actuator_metrics_db_error(worker->metrics, ACTUATOR_COMPONENT_RESTART, status);
+        log_warn("restart: handing the claim back failed; it is due again when its lease "
+                 "expires",
+                 "{s:s, s:s, s:s}", "workspace_id", job->workspace_id, "reason",
+                 restart_release_reason_name(reason), "error", actuator_store_last_error(database));
+    }
+}
+
+/* The pre-check said no: the row ends skipped with the named reason, never POSTed. */
+static void skip_job(restart_worker *worker, actuator_store *database,
+                     actuator_store_restart_job *job, restart_precheck_result check)
+{
+    char reason[256];
+    restart_precheck_format(check, reason, sizeof reason);
+    actuator_store_restart_result result = {
+        .outcome = restart_precheck_outcome(check.reason),
+        .attempts_made = job->attempt - 1, /* no call: the claim's attempt is given back */
+        .error_name = restart_precheck_reason_name(check.reason),
+        .skip_status = restart_status_class_name(check.status),
+        .reason = reason,
+        .now_ms = time_now_wall_ms(),
+        .actuator_id = worker->settings->actuator_id,
+    };
+    /* record() takes the job over only when it fails; on success the job is still ours. */
+    if (record(worker, database, job, &result)) {
+        metrics_counter_add(worker->metrics->restart_skips[check.reason], 1);
+        log_info("restart skipped", "{s:s, s:s, s:s, s:s}", "workspace_id", job->workspace_id,
+                 "instance_id", job->instance_id, "reason",
+                 restart_precheck_reason_name(check.reason), "status",
+                 restart_status_class_name(check.status));
+    }
+}
+
+/* The claim counted an attempt beyond this actuator's limit: the attempts were used up
+ * already — the last one claimed by an actuator that died mid-call (or lost its lease) before
+ * reporting, or made under a higher ACTUATOR_RESTART_MAX_ATTEMPTS (a roll-out). Giving up
+ * without a call keeps "at most ACTUATOR_RESTART_MAX_ATTEMPTS" true, and the failed row is
+ * visible and retriable like any other. */
+static void give_up_exhausted_attempts(restart_worker *worker, actuator_store *database,
+                                       actuator_store_restart_job *job)
 {
     const actuator_settings *settings = worker->settings;
+    char reason[256];
+    snprintf(reason, sizeof reason,
+             "attempts_exhausted: %" PRId32
+             " attempt(s) already made, ACTUATOR_RESTART_MAX_ATTEMPTS "
+             "is %" PRId64 " (the last claimed one may never have reported); giving up, retry "
+             "with reconciler-actuator --retry-failed-restarts",
+             job->attempt - 1, settings->restart_max_attempts);
     actuator_store_restart_result result = {
-        .attempts_made = job->attempts,
+        .outcome = ACTION_OUTCOME_RESTART_FAILED,
+        .attempts_made = job->attempt - 1,
+        .error_name = "attempts_exhausted",
+        .reason = reason,
+        .now_ms = time_now_wall_ms(),
         .actuator_id = settings->actuator_id,
     };
-    char reason[256];
+    if (record(worker, database, job, &result)) {
+        log_error("restart failed, giving up", "{s:s, s:i, s:s}", "workspace_id", job->workspace_id,
+                  "attempts", (int)result.attempts_made, "reason", reason);
+    }
+}
 
-    action_outcome precheck =
-        restart_precheck(job->row_found, job->row_instance_id, job->instance_id);
-    if (precheck != ACTION_OUTCOME_UNSPECIFIED) {
-        bool missing = precheck == ACTION_OUTCOME_SKIPPED_ROW_MISSING;
-        snprintf(reason, sizeof reason, "%s: restart not sent, %s",
-                 missing ? "no_such_row" : "instance_changed",
-                 missing ? "the workspace row is gone"
-                         : "the workspace already runs on another instance");
-        result.outcome = precheck;
-        result.error_name = missing ? "row_missing" : "instance_changed";
-        result.reason = reason;
-        result.now_ms = time_now_wall_ms();
-        if (record(worker, database, job, &result)) {
-            log_info("restart skipped", "{s:s, s:s, s:s}", "workspace_id", job->workspace_id,
-                     "instance_id", job->instance_id, "reason", reason);
-        }
+/* Handles one claimed row: skip, call, or hand back. The row's lease ends at
+ * lease_deadline_ms on the monotonic clock (counted from before the claim was sent). */
+static void handle_job(restart_worker *worker, actuator_store *database,
+                       actuator_store_restart_job *job, int64_t lease_deadline_ms)
+{
+    const actuator_settings *settings = worker->settings;
+    restart_row_now row = {
+        .found = job->row_found,
+        .status = job->row_status,
+        .instance_id = job->row_instance_id,
+    };
+    restart_precheck_result check = restart_precheck(&row, job->instance_id);
+    if (check.reason != RESTART_PRECHECK_SEND) {
+        skip_job(worker, database, job, check);
+        return;
+    }
+    if (restart_attempts_exhausted(job->attempt, (int32_t)settings->restart_max_attempts)) {
+        give_up_exhausted_attempts(worker, database, job);
         return;
     }
 
     char *url = restart_url_for(settings->restart_url, job->workspace_id);
     if (url == NULL) {
         log_error("restart: out of memory building the URL", NULL);
-        actuator_store_restart_abandon(database);
+        release(worker, database, job, RESTART_RELEASE_OUT_OF_MEMORY);
+        return;
+    }
+    /* Last look before the call: a call that could outlive the lease could overlap a peer's
+     * (the peer may take the row once the lease expires). Hand it back instead. */
+    if (!restart_lease_allows_call(time_now_monotonic_ms(), lease_deadline_ms,
+                                   settings->restart_timeout_ms)) {
+        free(url);
+        log_warn("restart: not calling, too little of the lease is left for a full request "
+                 "timeout; the restart is handed back",
+                 "{s:s, s:s}", "workspace_id", job->workspace_id, "reason",
+                 restart_release_reason_name(RESTART_RELEASE_LEASE_TOO_SHORT));
+        release(worker, database, job, RESTART_RELEASE_LEASE_TOO_SHORT);
         return;
     }
     http_response response;
@@ -274,9 +365,9 @@ static void handle_job(restart_worker *worker, actuator_store *database,
     send_restart(worker, url, &response, &aborted);
     free(url);
     if (aborted) {
-        /* Shutdown: not an attempt. The row stays pending with its attempt count. */
+        /* Shutdown: not an attempt. The row is handed back with its attempt count. */
         http_response_free(&response);
-        actuator_store_restart_abandon(database);
+        release(worker, database, job, RESTART_RELEASE_SHUTDOWN);
         log_info("restart call abandoned at shutdown; it stays pending", "{s:s}", "workspace_id",
                  job->workspace_id);
         return;
@@ -284,8 +375,12 @@ static void handle_job(restart_worker *worker, actuator_store *database,
     metrics_histogram_observe(worker->metrics->restart_seconds,
                               (double)response.elapsed_ms / 1000.0);
 
+    actuator_store_restart_result result = {
+        .attempts_made = job->attempt,
+        .actuator_id = settings->actuator_id,
+    };
+    char reason[256];
     bool got_response = response.error == HTTP_CLIENT_OK;
-    result.attempts_made = job->attempts + 1;
     result.outcome = restart_attempt_outcome(got_response, response.status, result.attempts_made,
                                              (int32_t)settings->restart_max_attempts);
     result.http_status = got_response ? response.status : 0;
@@ -314,6 +409,10 @@ static void handle_job(restart_worker *worker, actuator_store *database,
             size_t used = strlen(reason);
             snprintf(reason + used, sizeof reason - used, ", next in %" PRId64 "ms",
                      result.retry_delay_ms);
+        } else if (result.outcome == ACTION_OUTCOME_RESTART_FAILED) {
+            size_t used = strlen(reason);
+            snprintf(reason + used, sizeof reason - used,
+                     "; giving up, retry with reconciler-actuator --retry-failed-restarts");
         }
     }
     result.reason = reason;
@@ -395,11 +494,16 @@ static void *worker_main(void *context)
             }
             actuator_store_restart_job job;
             bool claimed = false;
+            /* The lease is counted from before the claim is sent, so the worker's idea of
+             * its end is never later than the database's. */
+            int64_t lease_ms = restart_lease_ms(settings->restart_timeout_ms);
+            int64_t lease_deadline_ms = time_now_monotonic_ms() + lease_ms;
             if (status == ACTUATOR_STORE_OK && due) {
-                status = actuator_store_restart_claim(database, &job, &claimed);
+                status = actuator_store_restart_claim(database, settings->actuator_id, lease_ms,
+                                                      &job, &claimed);
             }
             if (status == ACTUATOR_STORE_OK && claimed) {
-                handle_job(worker, database, &job);
+                handle_job(worker, database, &job, lease_deadline_ms);
                 actuator_store_restart_job_free(&job);
                 database_backoff_ms = WORKER_DB_BACKOFF_MIN_MS;
                 continue;
@@ -414,9 +518,10 @@ static void *worker_main(void *context)
                         database_was_down = false;
                     }
                     database_backoff_ms = WORKER_DB_BACKOFF_MIN_MS;
-                    /* Nothing due: sleep until the next row is (at most the idle poll). Due
-                     * now yet nothing claimable: another actuator holds it, so the idle poll
-                     * too rather than spinning. */
+                    /* Nothing due: sleep until the next row is (at most the idle poll); a row
+                     * leased by another actuator is due when its lease expires. Due now yet
+                     * nothing claimed: another actuator's claim statement had it locked at
+                     * that instant, so the idle poll too rather than spinning. */
                     worker_wait(worker, any && wait_ms > 0 && wait_ms < WORKER_IDLE_POLL_MS
                                             ? wait_ms
                                             : WORKER_IDLE_POLL_MS);
@@ -512,6 +617,28 @@ void restart_worker_nudge(restart_worker *worker)
     worker->nudged = true;
     pthread_cond_signal(&worker->wake);
     pthread_mutex_unlock(&worker->lock);
+}
+
+void restart_outbox_observed(actuator_metrics *metrics, bool dry_run, int64_t pending_restarts,
+                             int64_t overdue_restart_ms, int64_t *reported_pending)
+{
+    metrics_gauge_set(metrics->restart_overdue, (double)overdue_restart_ms / 1000.0);
+    if (!dry_run || pending_restarts == *reported_pending) {
+        return;
+    }
+    if (pending_restarts > 0) {
+        /* Dry run changes nothing, and a restart is a change: the operator who switched the
+         * group to dry run asked for exactly that. But the flips behind these restarts are
+         * done, so the workspaces wait offline until a live actuator sends them. */
+        log_warn("dry run: restarts pending in this actuator's group are left to live "
+                 "actuators of the group; this one sends none. Their workspaces stay offline "
+                 "until a live actuator runs (reconciler_actuator_restart_overdue_seconds)",
+                 "{s:I, s:I}", "pending_restarts", (json_int_t)pending_restarts, "overdue_ms",
+                 (json_int_t)overdue_restart_ms);
+    } else {
+        log_info("dry run: no restart pending in this actuator's group any more", NULL);
+    }
+    *reported_pending = pending_restarts;
 }
 
 void restart_worker_stop(restart_worker *worker)

@@ -85,6 +85,7 @@ static const char *const codec_action_outcome_symbols[] = {
     "SKIPPED_ROW_MISSING",
     "SKIPPED_BREAKER_OPEN",
     "SKIPPED_DRY_RUN",
+    "SKIPPED_STATUS_CHANGED",
 };
 
 #define CODEC_COUNT_OF(array) (sizeof(array) / sizeof *(array))

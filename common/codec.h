@@ -59,6 +59,7 @@ typedef enum {
     ACTION_OUTCOME_SKIPPED_ROW_MISSING,
     ACTION_OUTCOME_SKIPPED_BREAKER_OPEN,
     ACTION_OUTCOME_SKIPPED_DRY_RUN,
+    ACTION_OUTCOME_SKIPPED_STATUS_CHANGED, /* a queued restart's workspace changed status */
     ACTION_OUTCOME_COUNT
 } action_outcome;
 const char *action_outcome_name(action_outcome value); /* the Avro symbol, or "INVALID" */

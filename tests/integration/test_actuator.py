@@ -14,7 +14,8 @@ What each proves:
   from offset 0, and a new group) -> each dead workspace flipped and restarted exactly once.
 - durable restart: the restart endpoint failing, then recovering -> accepted in the end;
   failing for good -> RESTART_FAILED after the limit, counted; kill -9 while the restart call
-  hangs -> the restart still happens after the actuator comes back.
+  hangs -> the restart still happens after the actuator comes back (once the call's lease
+  expires; test_safety_restart.py covers the lease, the pre-check and the retry command).
 - breaker: the whole fleet reported dead -> exactly the threshold is flipped, the rest are
   SKIPPED_BREAKER_OPEN, the breaker shows in metrics and a loud log line; also with two
   actuators sharing the partitions; it stays open across sweeps until the window rolls past.
@@ -658,17 +659,20 @@ def test_actuator_kill_9_between_flip_and_restart_still_restarts(
     [workspace] = make_fleet(database, sim, [
         {"status": "online", "instance_id": instance, "sim_state": "terminated"}])
     # The workspace server hangs on the restart: the flip is committed, the call in flight.
+    # The call's row is leased for the request timeout plus a margin (migration 006), so the
+    # next actuator takes it over once that lease expires: a short timeout keeps this quick.
     sim.add_fault(mode="hang", endpoint="restart", target={"workspace_id": workspace})
     send_verdicts(topics, [verdict(workspace, instance)])
     group = "actuator-it-" + uuid.uuid4().hex[:8]
     first = start_actuator(processes, database, sim, topics, group=group,
-                           ACTUATOR_RESTART_TIMEOUT="60s")
+                           ACTUATOR_RESTART_TIMEOUT="3s")
     harness.wait_until(lambda: row(database, workspace)["status"] == "offline",
                        message="flipped offline")
     harness.wait_until(lambda: sim.restarts_received(workspace) >= 1,
                        message="restart call in flight")
     first.process.kill()
-    assert restarts(database, workspace) == [{"state": "pending", "attempts": 0,
+    # The claim counted the attempt before the call, so a crash mid-call counts it too.
+    assert restarts(database, workspace) == [{"state": "pending", "attempts": 1,
                                               "last_error_name": None}]
     assert sim.restarts_performed(workspace) == 0
 

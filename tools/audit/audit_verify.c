@@ -290,9 +290,11 @@ static void check_flip_against_verdict(verify_context *context, const audit_acti
 static bool is_restart_conclusion(action_outcome outcome)
 {
     return outcome == ACTION_OUTCOME_RESTART_ACCEPTED || outcome == ACTION_OUTCOME_RESTART_FAILED ||
-           /* The restart worker's pre-check: the workspace is gone or already reprovisioned. */
+           /* The restart worker's pre-check: the workspace is gone, already reprovisioned,
+            * or no longer offline (paused, removed, back online, ...). */
            outcome == ACTION_OUTCOME_SKIPPED_ROW_MISSING ||
-           outcome == ACTION_OUTCOME_SKIPPED_INSTANCE_CHANGED;
+           outcome == ACTION_OUTCOME_SKIPPED_INSTANCE_CHANGED ||
+           outcome == ACTION_OUTCOME_SKIPPED_STATUS_CHANGED;
 }
 
 /* Rule 4 for a group whose first live flip is `flip`. */

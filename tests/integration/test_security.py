@@ -474,9 +474,13 @@ def test_actuator_https_restart_fails_closed_until_ca_file_is_configured(started
         untrusted = start(started, "actuator", env, "tls-actuator-untrusted")
 
         def retried():
+            # attempts is counted when an attempt is claimed (before its call), so wait for
+            # the second attempt's result too: its error in the metric.
             rows = restart_outbox(url, workspace)
             return (rows and rows[0][0] == "pending" and rows[0][1] >= 2
-                    and rows[0][2] == "tls_failed")
+                    and rows[0][2] == "tls_failed"
+                    and untrusted.metric("reconciler_actuator_restart_attempt_errors_total",
+                                         {"error": "tls_failed"}) >= 2)
 
         harness.wait_until(retried, timeout=60, message="restart retried after TLS failures")
         assert untrusted.metric("reconciler_actuator_restart_attempt_errors_total",

@@ -1,7 +1,10 @@
 /* actuator_loop.c — the main loop of reconciler-actuator (see actuator_loop.h).
  *
  * Each iteration: serve the producer's delivery reports; retry a held verdict if one waits;
- * otherwise poll one verdict and handle it; publish the action outbox; housekeeping. A
+ * otherwise handle the next message of the current batch, or consume a new batch (up to
+ * ACTUATOR_CP_CONFIRM_CONCURRENCY messages already fetched) and ask the CP about all its
+ * NOT_RUNNING verdicts at once; publish the action outbox; housekeeping. Messages are still
+ * decided one at a time, in order: only the CP's answers are gathered ahead. A
  * verdict's offset is stored (for the background commit) only once its outcome is durable:
  * RUNNING/UNKNOWN at once (nothing to do), NOT_RUNNING after its transaction commits, an
  * undecodable one after the DLQ's delivery report.
@@ -54,6 +57,25 @@ typedef enum {
     HOLD_DLQ_SENT,   /* ... and then for its delivery report */
 } hold_state;
 
+/* An answer of the CP asked ahead, while the batch was prepared. It stands in for asking at
+ * decision time only while it is at most this old: a verdict that waited behind a held one
+ * is asked again, so a flip always rests on an answer seconds old. */
+#define CONFIRMATION_AHEAD_MAX_AGE_MS 5000
+
+typedef struct {
+    bool asked;
+    actuator_cp_answer answer;
+    int64_t answered_at_ms; /* monotonic */
+} confirmation_ahead;
+
+/* One consumed message of the current batch. */
+typedef struct {
+    rd_kafka_message_t *message; /* NULL once handled, or dropped by a revoke */
+    codec_error decoded;         /* meaningful when message->err is 0 */
+    verdict record;              /* when decoded == CODEC_OK */
+    confirmation_ahead ahead;
+} batch_entry;
+
 /* The opaque of a DLQ record: freed by the delivery-report callback. */
 typedef struct {
     delivery_tag tag; /* first member */
@@ -69,6 +91,9 @@ typedef struct {
     actuator_store *database;
     action_publisher *publisher;
     restart_worker *worker;
+    actuator_cp_confirmer *confirmer; /* NULL when ACTUATOR_CP_CONFIRM=false */
+    batch_entry *batch;               /* ACTUATOR_CP_CONFIRM_CONCURRENCY entries */
+    size_t batch_capacity, batch_count, batch_next;
     atomic_uint actions_written; /* bumped by the restart worker */
     unsigned actions_seen;
     bool publish_nudge;
@@ -76,6 +101,7 @@ typedef struct {
     hold_state hold;
     rd_kafka_message_t *held;
     verdict held_verdict; /* decoded, for HOLD_DECISION */
+    confirmation_ahead held_ahead;
     const char *dlq_error_name;
     const char *dlq_detail;
     metrics_counter *dlq_counter;
@@ -214,6 +240,7 @@ static void leave_hold(actuator_loop *loop, bool completed, bool resume)
     }
     verdict_free(&loop->held_verdict);
     memset(&loop->held_verdict, 0, sizeof loop->held_verdict);
+    memset(&loop->held_ahead, 0, sizeof loop->held_ahead);
     loop->hold = HOLD_NONE;
     loop->hold_generation++;
     if (resume) {
@@ -241,6 +268,38 @@ static bool partition_listed(const rd_kafka_topic_partition_list_t *partitions,
         }
     }
     return false;
+}
+
+static void batch_entry_release(batch_entry *entry)
+{
+    if (entry->message != NULL) {
+        rd_kafka_message_destroy(entry->message);
+        entry->message = NULL;
+    }
+    if (entry->decoded == CODEC_OK) {
+        verdict_free(&entry->record);
+    }
+    memset(entry, 0, sizeof *entry);
+}
+
+/* The batch's messages not handled yet whose partition goes away are dropped with it: their
+ * offsets were never stored, so the partition's next owner gets them again. */
+static void drop_revoked_batch_entries(actuator_loop *loop,
+                                       const rd_kafka_topic_partition_list_t *partitions)
+{
+    size_t dropped = 0;
+    for (size_t i = loop->batch_next; i < loop->batch_count; i++) {
+        batch_entry *entry = &loop->batch[i];
+        if (entry->message != NULL && partition_listed(partitions, entry->message)) {
+            batch_entry_release(entry);
+            dropped++;
+        }
+    }
+    if (dropped > 0) {
+        log_info("consumed verdicts dropped with their revoked partitions; the next owner gets "
+                 "them",
+                 "{s:I}", "count", (json_int_t)dropped);
+    }
 }
 
 /* Handles both eager and cooperative protocols (whichever partition.assignment.strategy an
@@ -285,6 +344,7 @@ static void on_rebalance(rd_kafka_t *consumer, rd_kafka_resp_err_t reason,
             leave_hold(loop, false, false);
             dropped = true;
         }
+        drop_revoked_batch_entries(loop, partitions);
         if (cooperative) {
             incremental_error = rd_kafka_incremental_unassign(consumer, partitions);
         } else {
@@ -373,66 +433,11 @@ static void log_decision(actuator_loop *loop, const verdict *record,
            loop->settings->dry_run);
 }
 
-/* The CP confirmation (docs/actuator.md "CP confirmation"): a cheap unlocked read of what the
- * decision will find, then, only for a verdict that would otherwise act, the CP asked about
- * the same instance with no transaction open; its answer goes into input->cp_confirmation and
- * the decision's transaction treats it as one more fact. A redelivered verdict (decided
- * before), a moot one (row gone, changed, not online, out of scope) or a stale one costs no
- * call. Returns the read's status (a failure holds the verdict like any database failure). */
-static actuator_store_status confirm_with_cp(actuator_loop *loop, const verdict *record,
-                                             actuator_store_decision_input *input)
+static actuator_store_decision_input
+decision_input(const actuator_loop *loop, const rd_kafka_message_t *message, const verdict *record)
 {
-    actuator_store_peek peek;
-    actuator_store_status status = actuator_store_peek_verdict(loop->database, input, &peek);
-    note_database(loop, ACTUATOR_COMPONENT_DECISION, status);
-    if (status != ACTUATOR_STORE_OK) {
-        return status;
-    }
-    actuator_verdict_facts facts = {
-        .liveness = record->liveness,
-        .instance_id = record->instance_id,
-        .checked_at_ms = record->checked_at,
-    };
-    bool ask = !peek.decided &&
-               actuator_needs_cp_confirmation(&facts, &peek.row, input->now_ms, &input->policy);
-    actuator_store_peek_free(&peek);
-    if (!ask) {
-        return ACTUATOR_STORE_OK;
-    }
     const actuator_settings *settings = loop->settings;
-    actuator_cp_answer answer = actuator_cp_confirm(&settings->cp, &settings->cp_not_running_states,
-                                                    settings->cp_confirm_timeout_ms,
-                                                    record->workspace_id, record->instance_id);
-    input->cp_confirmation = answer.confirmation;
-    /* The decision's clock is read after the call: freshness and acted_at describe the moment
-     * of the decision, not the moment before a wait of up to ACTUATOR_CP_CONFIRM_TIMEOUT. */
-    input->now_ms = time_now_wall_ms();
-    metrics_counter_add(loop->metrics->cp_confirmations[answer.confirmation], 1);
-    metrics_histogram_observe(loop->metrics->cp_confirmation_seconds,
-                              (double)answer.elapsed_ms / 1000.0);
-    log_at(answer.confirmation == ACTUATOR_CP_CONFIRMATION_NOT_RUNNING ? LOG_LEVEL_DEBUG
-                                                                       : LOG_LEVEL_INFO,
-           "CP confirmation", "{s:s, s:s, s:s, s:s, s:I}", "workspace_id", record->workspace_id,
-           "instance_id", record->instance_id, "result",
-           actuator_cp_confirmation_name(answer.confirmation), "cp_reason",
-           cp_reason_name(answer.reason), "elapsed_ms", (json_int_t)answer.elapsed_ms);
-    return ACTUATOR_STORE_OK;
-}
-
-/* Runs the decision transaction for a NOT_RUNNING verdict. true when its outcome is durable
- * (or it was a duplicate) and its offset stored; false when the database failed or the
- * group's flip rate had no token yet (then loop->flip_token_wait_ms > 0): the caller holds
- * the message. */
-static bool decide(actuator_loop *loop, const rd_kafka_message_t *message, const verdict *record)
-{
-    loop->flip_token_wait_ms = 0;
-    actuator_store_status status = actuator_store_connect(loop->database);
-    if (status != ACTUATOR_STORE_OK) {
-        note_database(loop, ACTUATOR_COMPONENT_DECISION, status);
-        return false;
-    }
-    const actuator_settings *settings = loop->settings;
-    actuator_store_decision_input input = {
+    return (actuator_store_decision_input){
         .record = record,
         .topic = rd_kafka_topic_name(message->rkt),
         .partition = message->partition,
@@ -446,8 +451,93 @@ static bool decide(actuator_loop *loop, const rd_kafka_message_t *message, const
         .now_ms = time_now_wall_ms(),
         .actuator_id = settings->actuator_id,
     };
-    if (settings->cp_confirm) {
-        status = confirm_with_cp(loop, record, &input);
+}
+
+/* Whether the CP is worth asking about `record` now: a cheap unlocked read of what the
+ * decision will find. A redelivered verdict (decided before), a moot one (row gone, changed,
+ * not online, out of scope) or a stale one costs no call. */
+static actuator_store_status
+needs_confirmation(actuator_loop *loop, const actuator_store_decision_input *input, bool *ask)
+{
+    *ask = false;
+    actuator_store_peek peek;
+    actuator_store_status status = actuator_store_peek_verdict(loop->database, input, &peek);
+    note_database(loop, ACTUATOR_COMPONENT_DECISION, status);
+    if (status != ACTUATOR_STORE_OK) {
+        return status;
+    }
+    const verdict *record = input->record;
+    actuator_verdict_facts facts = {
+        .liveness = record->liveness,
+        .instance_id = record->instance_id,
+        .checked_at_ms = record->checked_at,
+    };
+    *ask = !peek.decided &&
+           actuator_needs_cp_confirmation(&facts, &peek.row, input->now_ms, &input->policy);
+    actuator_store_peek_free(&peek);
+    return ACTUATOR_STORE_OK;
+}
+
+static void count_confirmation(actuator_loop *loop, const verdict *record,
+                               const actuator_cp_answer *answer)
+{
+    metrics_counter_add(loop->metrics->cp_confirmations[answer->confirmation], 1);
+    metrics_histogram_observe(loop->metrics->cp_confirmation_seconds,
+                              (double)answer->elapsed_ms / 1000.0);
+    log_at(answer->confirmation == ACTUATOR_CP_CONFIRMATION_NOT_RUNNING ? LOG_LEVEL_DEBUG
+                                                                        : LOG_LEVEL_INFO,
+           "CP confirmation", "{s:s, s:s, s:s, s:s, s:I}", "workspace_id", record->workspace_id,
+           "instance_id", record->instance_id, "result",
+           actuator_cp_confirmation_name(answer->confirmation), "cp_reason",
+           cp_reason_name(answer->reason), "elapsed_ms", (json_int_t)answer->elapsed_ms);
+}
+
+/* The CP confirmation (docs/actuator.md "CP confirmation"): the answer asked ahead with the
+ * batch when it is fresh, else, only for a verdict that would otherwise act, the CP asked
+ * about the same instance now, with no transaction open. Its answer goes into
+ * input->cp_confirmation and the decision's transaction treats it as one more fact. Returns
+ * the peek's status (a failure holds the verdict like any database failure). */
+static actuator_store_status confirm_with_cp(actuator_loop *loop, const verdict *record,
+                                             const confirmation_ahead *ahead,
+                                             actuator_store_decision_input *input)
+{
+    if (ahead != NULL && ahead->asked &&
+        time_now_monotonic_ms() - ahead->answered_at_ms <= CONFIRMATION_AHEAD_MAX_AGE_MS) {
+        input->cp_confirmation = ahead->answer.confirmation;
+        return ACTUATOR_STORE_OK;
+    }
+    bool ask = false;
+    actuator_store_status status = needs_confirmation(loop, input, &ask);
+    if (status != ACTUATOR_STORE_OK || !ask) {
+        return status;
+    }
+    actuator_cp_question question = {.workspace_id = record->workspace_id,
+                                     .instance_id = record->instance_id};
+    actuator_cp_confirm_all(loop->confirmer, &question, 1);
+    input->cp_confirmation = question.answer.confirmation;
+    /* The decision's clock is read after the call: freshness and acted_at describe the moment
+     * of the decision, not the moment before a wait of up to ACTUATOR_CP_CONFIRM_TIMEOUT. */
+    input->now_ms = time_now_wall_ms();
+    count_confirmation(loop, record, &question.answer);
+    return ACTUATOR_STORE_OK;
+}
+
+/* Runs the decision transaction for a NOT_RUNNING verdict. true when its outcome is durable
+ * (or it was a duplicate) and its offset stored; false when the database failed or the
+ * group's flip rate had no token yet (then loop->flip_token_wait_ms > 0): the caller holds
+ * the message. */
+static bool decide(actuator_loop *loop, const rd_kafka_message_t *message, const verdict *record,
+                   const confirmation_ahead *ahead)
+{
+    loop->flip_token_wait_ms = 0;
+    actuator_store_status status = actuator_store_connect(loop->database);
+    if (status != ACTUATOR_STORE_OK) {
+        note_database(loop, ACTUATOR_COMPONENT_DECISION, status);
+        return false;
+    }
+    actuator_store_decision_input input = decision_input(loop, message, record);
+    if (loop->settings->cp_confirm) {
+        status = confirm_with_cp(loop, record, ahead, &input);
         if (status != ACTUATOR_STORE_OK) {
             return false;
         }
@@ -538,7 +628,7 @@ static void advance_hold(actuator_loop *loop, int64_t now_ms)
     }
     if (loop->hold == HOLD_DECISION || loop->hold == HOLD_FLIP_TOKEN) {
         bool waited_for_token = loop->hold == HOLD_FLIP_TOKEN;
-        if (decide(loop, loop->held, &loop->held_verdict)) {
+        if (decide(loop, loop->held, &loop->held_verdict, &loop->held_ahead)) {
             log_at(waited_for_token ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO,
                    "held verdict decided; consumption resumes", "{s:s}", "workspace_id",
                    loop->held_verdict.workspace_id);
@@ -574,56 +664,64 @@ static void advance_hold(actuator_loop *loop, int64_t now_ms)
     loop->hold = HOLD_DLQ_SENT;
 }
 
-/* One message from the consumer. Takes ownership of it. */
-static void handle_message(actuator_loop *loop, rd_kafka_message_t *message)
+/* A message consumed while a verdict is held: paused partitions deliver nothing; should one
+ * slip through, give it back by seeking its partition to it rather than acting out of order.
+ * Takes ownership of it. */
+static void give_back(actuator_loop *loop, rd_kafka_message_t *message)
 {
-    if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        if (message->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            log_warn("consumer error", "{s:s, s:s}", "error", rd_kafka_err2str(message->err),
-                     "detail", rd_kafka_message_errstr(message));
-            char reason[256];
-            if (rd_kafka_fatal_error(loop->consumer, reason, sizeof reason) !=
-                RD_KAFKA_RESP_ERR_NO_ERROR) {
-                log_error("consumer failed fatally", "{s:s}", "error", reason);
-                loop->fatal = true;
-                update_readiness(loop);
-            }
+    log_error("message received while consumption is paused; seeking back", "{s:i, s:I}",
+              "partition", (int)message->partition, "offset", (json_int_t)message->offset);
+    rd_kafka_topic_partition_list_t *position = rd_kafka_topic_partition_list_new(1);
+    if (position != NULL) {
+        rd_kafka_topic_partition_list_add(position, rd_kafka_topic_name(message->rkt),
+                                          message->partition)
+            ->offset = message->offset;
+        rd_kafka_error_t *error = rd_kafka_seek_partitions(loop->consumer, position, 5000);
+        if (error != NULL) {
+            log_error("rd_kafka_seek_partitions failed", "{s:s}", "error",
+                      rd_kafka_error_string(error));
+            rd_kafka_error_destroy(error);
         }
-        rd_kafka_message_destroy(message);
-        return;
+        rd_kafka_topic_partition_list_destroy(position);
     }
-    if (loop->hold != HOLD_NONE) {
-        /* Paused partitions deliver nothing; should one slip through, give it back by
-         * seeking its partition to it rather than acting out of order. */
-        log_error("message received while consumption is paused; seeking back", "{s:i, s:I}",
-                  "partition", (int)message->partition, "offset", (json_int_t)message->offset);
-        rd_kafka_topic_partition_list_t *position = rd_kafka_topic_partition_list_new(1);
-        if (position != NULL) {
-            rd_kafka_topic_partition_list_add(position, rd_kafka_topic_name(message->rkt),
-                                              message->partition)
-                ->offset = message->offset;
-            rd_kafka_error_t *error = rd_kafka_seek_partitions(loop->consumer, position, 5000);
-            if (error != NULL) {
-                log_error("rd_kafka_seek_partitions failed", "{s:s}", "error",
-                          rd_kafka_error_string(error));
-                rd_kafka_error_destroy(error);
-            }
-            rd_kafka_topic_partition_list_destroy(position);
-        }
-        rd_kafka_message_destroy(message);
-        return;
-    }
+    rd_kafka_message_destroy(message);
+}
 
-    verdict record;
-    codec_error decoded =
-        codec_decode_verdict(message->payload != NULL ? message->payload : "",
-                             message->payload != NULL ? message->len : 0, &record);
-    if (decoded != CODEC_OK) {
-        start_dlq(loop, message, codec_error_name(decoded),
-                  "the value is not a Verdict in Avro single-object encoding",
-                  loop->metrics->dlq_codec[decoded]);
+static void handle_consumer_error(actuator_loop *loop, const rd_kafka_message_t *message)
+{
+    if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         return;
     }
+    log_warn("consumer error", "{s:s, s:s}", "error", rd_kafka_err2str(message->err), "detail",
+             rd_kafka_message_errstr(message));
+    char reason[256];
+    if (rd_kafka_fatal_error(loop->consumer, reason, sizeof reason) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_error("consumer failed fatally", "{s:s}", "error", reason);
+        loop->fatal = true;
+        update_readiness(loop);
+    }
+}
+
+/* One message of the batch, decoded when the batch was prepared. Takes ownership of the
+ * entry's message and verdict (the entry is left empty). */
+static void handle_message(actuator_loop *loop, batch_entry *entry)
+{
+    rd_kafka_message_t *message = entry->message;
+    entry->message = NULL;
+    if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        handle_consumer_error(loop, message);
+        rd_kafka_message_destroy(message);
+        return;
+    }
+    if (entry->decoded != CODEC_OK) {
+        start_dlq(loop, message, codec_error_name(entry->decoded),
+                  "the value is not a Verdict in Avro single-object encoding",
+                  loop->metrics->dlq_codec[entry->decoded]);
+        return;
+    }
+    verdict record = entry->record;
+    confirmation_ahead ahead = entry->ahead;
+    memset(entry, 0, sizeof *entry); /* the verdict's ownership moves here */
     metrics_counter_add(loop->metrics->verdicts[record.liveness], 1);
     if (record.liveness != LIVENESS_NOT_RUNNING) {
         /* RUNNING and UNKNOWN never act (CONTRACTS §1): counted, no database round trip. */
@@ -645,7 +743,7 @@ static void handle_message(actuator_loop *loop, rd_kafka_message_t *message)
     /* During an outage, don't wait for a connection timeout per message: hold at once and
      * let the hold's backoff pace the retries. */
     loop->flip_token_wait_ms = 0;
-    if (loop->database_ok && decide(loop, message, &record)) {
+    if (loop->database_ok && decide(loop, message, &record, &ahead)) {
         verdict_free(&record);
         rd_kafka_message_destroy(message);
         return;
@@ -655,6 +753,7 @@ static void handle_message(actuator_loop *loop, rd_kafka_message_t *message)
          * the group meanwhile, and the verdicts after this one wait in order. */
         enter_hold(loop, HOLD_FLIP_TOKEN, message);
         loop->held_verdict = record; /* ownership moves to the hold */
+        loop->held_ahead = ahead;
         hold_for_flip_token(loop);
         return;
     }
@@ -663,11 +762,114 @@ static void handle_message(actuator_loop *loop, rd_kafka_message_t *message)
              (json_int_t)message->offset);
     enter_hold(loop, HOLD_DECISION, message);
     loop->held_verdict = record; /* ownership moves to the hold */
+    loop->held_ahead = ahead;
     if (loop->database_ok) {
         schedule_hold_retry(loop);
     } else {
         loop->hold_retry_at_ms = time_now_monotonic_ms() + HOLD_BACKOFF_MIN_MS;
     }
+}
+
+/* Decodes the batch and asks the CP, all at once, about every NOT_RUNNING verdict that the
+ * decision would confirm (needs_confirmation). A database failure here only stops asking
+ * ahead: each verdict's decision then peeks and asks for itself, or holds. */
+static void prepare_batch(actuator_loop *loop)
+{
+    actuator_cp_question *questions = NULL;
+    size_t *question_entry = NULL;
+    size_t question_count = 0;
+    bool ask_ahead = loop->confirmer != NULL && loop->database_ok &&
+                     actuator_store_connect(loop->database) == ACTUATOR_STORE_OK;
+    if (ask_ahead) {
+        questions = calloc(loop->batch_count, sizeof *questions);
+        question_entry = calloc(loop->batch_count, sizeof *question_entry);
+        ask_ahead = questions != NULL && question_entry != NULL;
+    }
+    for (size_t i = 0; i < loop->batch_count; i++) {
+        batch_entry *entry = &loop->batch[i];
+        const rd_kafka_message_t *message = entry->message;
+        if (message == NULL || message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            continue; /* dropped by a revoke while the batch was taken, or an error event */
+        }
+        entry->decoded =
+            codec_decode_verdict(message->payload != NULL ? message->payload : "",
+                                 message->payload != NULL ? message->len : 0, &entry->record);
+        const char *detail = NULL;
+        if (!ask_ahead || entry->decoded != CODEC_OK ||
+            entry->record.liveness != LIVENESS_NOT_RUNNING ||
+            actuator_verdict_invalid_reason(&entry->record, &detail) != NULL) {
+            continue;
+        }
+        actuator_store_decision_input input = decision_input(loop, message, &entry->record);
+        bool ask = false;
+        if (needs_confirmation(loop, &input, &ask) != ACTUATOR_STORE_OK) {
+            ask_ahead = false;
+            continue;
+        }
+        if (ask) {
+            entry->ahead.asked = true;
+            questions[question_count] =
+                (actuator_cp_question){.workspace_id = entry->record.workspace_id,
+                                       .instance_id = entry->record.instance_id};
+            question_entry[question_count++] = i;
+        }
+    }
+    if (question_count > 0) {
+        actuator_cp_confirm_all(loop->confirmer, questions, question_count);
+        for (size_t q = 0; q < question_count; q++) {
+            batch_entry *entry = &loop->batch[question_entry[q]];
+            entry->ahead.answer = questions[q].answer;
+            entry->ahead.answered_at_ms = questions[q].answered_at_monotonic_ms;
+            count_confirmation(loop, &entry->record, &questions[q].answer);
+        }
+    }
+    free(questions);
+    free(question_entry);
+}
+
+/* Takes what the consumer has fetched: waits up to timeout_ms for a first message, then takes
+ * the ones already there without waiting, up to the batch's capacity. */
+static void consume_batch(actuator_loop *loop, int timeout_ms)
+{
+    loop->batch_count = 0;
+    loop->batch_next = 0;
+    rd_kafka_message_t *message = rd_kafka_consumer_poll(loop->consumer, timeout_ms);
+    while (message != NULL) {
+        if (loop->hold != HOLD_NONE) {
+            give_back(loop, message);
+            return;
+        }
+        memset(&loop->batch[loop->batch_count], 0, sizeof loop->batch[0]);
+        loop->batch[loop->batch_count++].message = message;
+        if (loop->batch_count == loop->batch_capacity) {
+            break;
+        }
+        message = rd_kafka_consumer_poll(loop->consumer, 0);
+    }
+    if (loop->batch_count > 0) {
+        prepare_batch(loop);
+    }
+}
+
+/* Handles the batch's next message still there (a revoke may have dropped some). */
+static void handle_next_in_batch(actuator_loop *loop)
+{
+    while (loop->batch_next < loop->batch_count) {
+        batch_entry *entry = &loop->batch[loop->batch_next++];
+        if (entry->message != NULL) {
+            handle_message(loop, entry);
+            return;
+        }
+    }
+}
+
+/* Releases what the batch still holds (at shutdown): not handled, so not committed either. */
+static void release_batch(actuator_loop *loop)
+{
+    for (size_t i = loop->batch_next; i < loop->batch_count; i++) {
+        batch_entry_release(&loop->batch[i]);
+    }
+    loop->batch_count = loop->batch_next = 0;
 }
 
 /* ---- housekeeping ------------------------------------------------------------------------ */
@@ -678,6 +880,10 @@ static void housekeeping(actuator_loop *loop, int64_t now_ms)
         loop->next_lag_ms = now_ms + LAG_INTERVAL_MS;
         int64_t lag = 0;
         if (kafka_consumer_lag(loop->consumer, &lag)) {
+            /* Consumed is not handled: the batch's messages still to decide wait too. */
+            for (size_t i = loop->batch_next; i < loop->batch_count; i++) {
+                lag += loop->batch[i].message != NULL ? 1 : 0;
+            }
             metrics_gauge_set(loop->metrics->consumer_lag, (double)lag);
         }
     }
@@ -834,6 +1040,7 @@ static void shutdown_clients(actuator_loop *loop)
         log_info("shutdown: the held verdict is left for redelivery", NULL);
         leave_hold(loop, false, false);
     }
+    release_batch(loop);
     if (loop->worker != NULL) {
         restart_worker_stop(loop->worker); /* aborts an in-flight call; its row stays pending */
         loop->worker = NULL;
@@ -905,6 +1112,21 @@ int actuator_loop_run(const actuator_loop_options *options)
         log_error("start-up failed", "{s:s}", "detail", "out of memory");
         goto done;
     }
+    loop->batch_capacity = (size_t)settings->cp_confirm_concurrency;
+    loop->batch = calloc(loop->batch_capacity, sizeof *loop->batch);
+    if (loop->batch == NULL) {
+        log_error("start-up failed", "{s:s}", "detail", "out of memory");
+        goto done;
+    }
+    if (settings->cp_confirm) {
+        loop->confirmer = actuator_cp_confirmer_new(&settings->cp, &settings->cp_not_running_states,
+                                                    settings->cp_confirm_timeout_ms,
+                                                    (size_t)settings->cp_confirm_concurrency);
+        if (loop->confirmer == NULL) {
+            log_error("start-up failed", "{s:s}", "detail", "curl_multi_init failed");
+            goto done;
+        }
+    }
     loop->consumer = create_consumer(loop, options);
     if (loop->consumer == NULL) {
         goto done;
@@ -919,7 +1141,7 @@ int actuator_loop_run(const actuator_loop_options *options)
         }
     }
     update_readiness(loop);
-    log_info("actuator started", "{s:s, s:s, s:s, s:s, s:b, s:I, s:s, s:I, s:I, s:b, s:I}",
+    log_info("actuator started", "{s:s, s:s, s:s, s:s, s:b, s:I, s:s, s:I, s:I, s:b, s:I, s:I}",
              "actuator_id", settings->actuator_id, "group_id", settings->group_id, "verdicts_topic",
              settings->common.topic_verdicts, "actions_topic", settings->common.topic_actions,
              "dry_run", settings->dry_run, "max_verdict_age_ms",
@@ -927,7 +1149,8 @@ int actuator_loop_run(const actuator_loop_options *options)
              settings->max_unhealthy.is_percent ? "percent" : "absolute", "max_unhealthy_value",
              (json_int_t)settings->max_unhealthy.value, "max_restarts_per_min",
              (json_int_t)settings->max_restarts_per_minute, "cp_confirm", settings->cp_confirm,
-             "cp_confirm_timeout_ms", (json_int_t)settings->cp_confirm_timeout_ms);
+             "cp_confirm_timeout_ms", (json_int_t)settings->cp_confirm_timeout_ms,
+             "cp_confirm_concurrency", (json_int_t)settings->cp_confirm_concurrency);
     log_info("actuator limits (group-wide)", "{s:I, s:I, s:I}", "breaker_window_ms",
              (json_int_t)settings->breaker_window_ms, "max_flips_per_min",
              (json_int_t)settings->max_flips_per_minute, "max_restarts_per_min",
@@ -946,12 +1169,18 @@ int actuator_loop_run(const actuator_loop_options *options)
         if (loop->hold != HOLD_NONE) {
             advance_hold(loop, now);
         }
-        /* Polled also while holding: paused partitions deliver nothing, but the group's
-         * heartbeats and rebalances must go on. */
-        int timeout = loop->hold != HOLD_NONE ? 20 : CONSUMER_POLL_MS;
-        rd_kafka_message_t *message = rd_kafka_consumer_poll(loop->consumer, timeout);
-        if (message != NULL) {
-            handle_message(loop, message);
+        if (loop->hold == HOLD_NONE && loop->batch_next < loop->batch_count) {
+            handle_next_in_batch(loop);
+        } else if (loop->batch_next < loop->batch_count) {
+            /* Held with the batch's rest waiting: polled only so that the group's heartbeats
+             * and rebalances go on (paused partitions deliver nothing). */
+            rd_kafka_message_t *message = rd_kafka_consumer_poll(loop->consumer, 20);
+            if (message != NULL) {
+                give_back(loop, message);
+            }
+        } else {
+            /* Polled also while holding, for the same reason. */
+            consume_batch(loop, loop->hold != HOLD_NONE ? 20 : CONSUMER_POLL_MS);
         }
         now = time_now_monotonic_ms();
         publish(loop, now);
@@ -971,6 +1200,8 @@ done:
     update_readiness(loop);
     shutdown_clients(loop);
     action_publisher_free(loop->publisher);
+    actuator_cp_confirmer_free(loop->confirmer);
+    free(loop->batch);
     actuator_store_free(loop->database);
     log_info("actuator stopped", "{s:i}", "exit_code", exit_code);
     free(loop);

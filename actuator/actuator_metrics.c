@@ -197,8 +197,9 @@ bool actuator_metrics_init(actuator_metrics *metrics)
                             "database or the DLQ");
     metrics->consumer_lag =
         gauge(registry, "reconciler_actuator_consumer_lag",
-              "Verdicts on this actuator's assigned partitions not yet taken (high watermark "
-              "minus position, from librdkafka's cached watermarks; frozen while paused)");
+              "Verdicts on this actuator's assigned partitions not yet decided: high watermark "
+              "minus position (librdkafka's cached watermarks; frozen while paused) plus the "
+              "consumed batch's verdicts still to decide");
     metrics->dry_run = gauge(registry, "reconciler_actuator_dry_run",
                              "1 when ACTUATOR_DRY_RUN is on (nothing is changed)");
 

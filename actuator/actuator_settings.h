@@ -23,6 +23,7 @@ typedef struct {
     cp_client_settings cp;           /* CP_URL, tokens, CA file, CP_PROXY, not-running states */
     bool cp_confirm;                 /* ACTUATOR_CP_CONFIRM */
     int64_t cp_confirm_timeout_ms;   /* ACTUATOR_CP_CONFIRM_TIMEOUT */
+    int64_t cp_confirm_concurrency;  /* ACTUATOR_CP_CONFIRM_CONCURRENCY */
     char *group_id;                  /* ACTUATOR_GROUP_ID */
     int64_t max_verdict_age_ms;      /* ACTUATOR_MAX_VERDICT_AGE */
     config_threshold max_unhealthy;  /* ACTUATOR_MAX_UNHEALTHY */

@@ -107,13 +107,20 @@ static int kernel_port(int fd)
                                        : ntohs(((struct sockaddr_in *)&bound)->sin_port);
 }
 
-START_TEST(test_listener_port_zero_reports_the_port_the_kernel_chose)
+/* Opens `address` with a small backlog; the test fails with the listener's message if it cannot. */
+static listener_socket open_ok(const char *address, bool nonblocking)
 {
     listener_socket listening;
     char error[256] = "";
-    ck_assert_msg(listener_open("127.0.0.1:0", "TEST_ADDR", 16, false, &listening, error,
-                                sizeof error) == LISTENER_OK,
-                  "%s", error);
+    listener_error result =
+        listener_open(address, "TEST_ADDR", 16, nonblocking, &listening, error, sizeof error);
+    ck_assert_msg(result == LISTENER_OK, "%s: %s", address, error);
+    return listening;
+}
+
+START_TEST(test_listener_port_zero_reports_the_port_the_kernel_chose)
+{
+    listener_socket listening = open_ok("127.0.0.1:0", false);
     ck_assert_int_gt(listening.port, 0);
     ck_assert_int_eq(listening.port, kernel_port(listening.fd));
     ck_assert(!listening.ipv6);
@@ -132,11 +139,7 @@ END_TEST
 
 START_TEST(test_listener_nonblocking_when_asked)
 {
-    listener_socket listening;
-    char error[256] = "";
-    ck_assert_msg(listener_open("localhost:0", "TEST_ADDR", 16, true, &listening, error,
-                                sizeof error) == LISTENER_OK,
-                  "%s", error);
+    listener_socket listening = open_ok("localhost:0", true);
     ck_assert_int_ne(fcntl(listening.fd, F_GETFL) & O_NONBLOCK, 0);
     close(listening.fd);
 }
@@ -144,12 +147,8 @@ END_TEST
 
 START_TEST(test_listener_port_in_use_says_bind_and_why)
 {
-    listener_socket first;
-    char error[256] = "";
-    ck_assert_int_eq(
-        listener_open("127.0.0.1:0", "TEST_ADDR", 16, false, &first, error, sizeof error),
-        LISTENER_OK);
-    char address[64];
+    listener_socket first = open_ok("127.0.0.1:0", false);
+    char address[64], error[256] = "";
     snprintf(address, sizeof address, "127.0.0.1:%d", first.port);
     listener_socket second;
     ck_assert_int_eq(listener_open(address, "TEST_ADDR", 16, false, &second, error, sizeof error),

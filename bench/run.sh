@@ -61,6 +61,7 @@ trap 'exit 130' INT TERM
 say "starting PostgreSQL and Kafka"
 scripts/stack.sh start "$stack_dir" 2>"$stack_dir.log" || { cat "$stack_dir.log" >&2; exit 1; }
 rm -f "$stack_dir.log"
+# $stack_dir/env is written by scripts/stack.sh at run time: there is no file for shellcheck to read.
 # shellcheck disable=SC1091
 source "$stack_dir/env"
 export RECONCILER_STACK_DIR

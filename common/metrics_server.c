@@ -4,24 +4,20 @@
  * libmicrohttpd's own thread. Not for: any other HTTP (fleet-sim has its own server), and not
  * for deciding readiness: the program says when it is ready; this only reports it.
  *
- * We bind the listening socket ourselves and hand it to libmicrohttpd, because
- * MHD_start_daemon only says "NULL" when the port is taken; our own bind(2) says why
- * ("Address already in use"), which the operator needs in the error line. */
+ * The listening socket comes from listener.c (address syntax, bind, the error that says why)
+ * and is handed to libmicrohttpd. */
 #include "metrics.h"
 
+#include "listener.h"
 #include "log.h"
 #include "timeutil.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #define DEFAULT_LIVENESS_WINDOW_MS 60000
@@ -41,11 +37,6 @@ struct metrics_server {
     char not_ready_reason[256];
 };
 
-typedef struct {
-    struct sockaddr_storage storage;
-    socklen_t length;
-} bind_address;
-
 static void set_error(char *error_buffer, size_t error_size, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -58,139 +49,6 @@ static void set_error(char *error_buffer, size_t error_size, const char *format,
     va_start(arguments, format);
     vsnprintf(error_buffer, error_size, format, arguments);
     va_end(arguments);
-}
-
-/* Parses the port after the host: 1 to 5 digits, at most 65535. */
-static bool parse_port(const char *text, uint16_t *out)
-{
-    size_t length = strlen(text);
-    if (length == 0 || length > 5) {
-        return false;
-    }
-    unsigned long value = 0;
-    for (const char *cursor = text; *cursor != '\0'; cursor++) {
-        if (*cursor < '0' || *cursor > '9') {
-            return false;
-        }
-        value = value * 10 + (unsigned long)(*cursor - '0');
-    }
-    if (value > 65535) {
-        return false;
-    }
-    *out = (uint16_t)value;
-    return true;
-}
-
-/* "127.0.0.1:9101", "localhost:9101", "0.0.0.0:9101", "[::1]:9101", "[::]:9101". Host names
- * other than localhost are refused: resolving one could pick an interface nobody meant. */
-static bool parse_bind_address(const char *address, bind_address *out, char *error_buffer,
-                               size_t error_size)
-{
-    memset(out, 0, sizeof *out);
-    if (address == NULL || *address == '\0') {
-        set_error(error_buffer, error_size, "metrics address is empty");
-        return false;
-    }
-    char host[64];
-    const char *port_text;
-    bool ipv6 = address[0] == '[';
-    if (ipv6) {
-        const char *close = strchr(address, ']');
-        if (close == NULL || close[1] != ':' || (size_t)(close - address - 1) >= sizeof host) {
-            set_error(error_buffer, error_size,
-                      "metrics address '%s': expected [IPv6]:port, e.g. [::1]:9101", address);
-            return false;
-        }
-        memcpy(host, address + 1, (size_t)(close - address - 1));
-        host[close - address - 1] = '\0';
-        port_text = close + 2;
-    } else {
-        const char *colon = strrchr(address, ':');
-        if (colon == NULL || colon == address || (size_t)(colon - address) >= sizeof host) {
-            set_error(error_buffer, error_size,
-                      "metrics address '%s': expected host:port, e.g. 127.0.0.1:9101", address);
-            return false;
-        }
-        memcpy(host, address, (size_t)(colon - address));
-        host[colon - address] = '\0';
-        port_text = colon + 1;
-    }
-
-    uint16_t port;
-    if (!parse_port(port_text, &port)) {
-        set_error(error_buffer, error_size, "metrics address '%s': port must be 0..65535", address);
-        return false;
-    }
-    if (ipv6) {
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&out->storage;
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons(port);
-        if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1) {
-            set_error(error_buffer, error_size, "metrics address '%s': '%s' is not an IPv6 address",
-                      address, host);
-            return false;
-        }
-        out->length = sizeof *in6;
-        return true;
-    }
-    struct sockaddr_in *in4 = (struct sockaddr_in *)&out->storage;
-    in4->sin_family = AF_INET;
-    in4->sin_port = htons(port);
-    const char *numeric = strcmp(host, "localhost") == 0 ? "127.0.0.1" : host;
-    if (inet_pton(AF_INET, numeric, &in4->sin_addr) != 1) {
-        set_error(error_buffer, error_size,
-                  "metrics address '%s': host must be an IPv4 address, localhost or [IPv6]",
-                  address);
-        return false;
-    }
-    out->length = sizeof *in4;
-    return true;
-}
-
-/* Returns a listening socket bound to `address`, or -1 with the reason in error_buffer. */
-static int open_listener(const char *address, const bind_address *where, int *port_out,
-                         char *error_buffer, size_t error_size)
-{
-    int family = where->storage.ss_family;
-    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        set_error(error_buffer, error_size, "metrics address '%s': socket: %s", address,
-                  strerror(errno));
-        return -1;
-    }
-    int on = 1;
-    /* SO_REUSEADDR: a restart must not wait out TIME_WAIT of the previous process's
-     * connections. V6ONLY: "[::]" means IPv6 only, never a silent IPv4 listener too. */
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0 ||
-        (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0)) {
-        set_error(error_buffer, error_size, "metrics address '%s': setsockopt: %s", address,
-                  strerror(errno));
-        close(fd);
-        return -1;
-    }
-    if (bind(fd, (const struct sockaddr *)&where->storage, where->length) != 0) {
-        set_error(error_buffer, error_size, "metrics address '%s': bind: %s", address,
-                  strerror(errno));
-        close(fd);
-        return -1;
-    }
-    if (listen(fd, LISTEN_BACKLOG) != 0) {
-        set_error(error_buffer, error_size, "metrics address '%s': listen: %s", address,
-                  strerror(errno));
-        close(fd);
-        return -1;
-    }
-    struct sockaddr_storage bound;
-    socklen_t bound_length = sizeof bound;
-    if (getsockname(fd, (struct sockaddr *)&bound, &bound_length) != 0) {
-        set_error(error_buffer, error_size, "metrics address '%s': getsockname: %s", address,
-                  strerror(errno));
-        close(fd);
-        return -1;
-    }
-    *port_out = family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&bound)->sin6_port)
-                                   : ntohs(((struct sockaddr_in *)&bound)->sin_port);
-    return fd;
 }
 
 /* Queues a response with a copy of `body`. */
@@ -280,12 +138,8 @@ log_from_microhttpd(void *context, const char *format, va_list arguments)
 metrics_server *metrics_server_start(metrics_registry *registry, const char *address,
                                      char *error_buffer, size_t error_size)
 {
-    bind_address where;
     if (registry == NULL) {
         set_error(error_buffer, error_size, "metrics server: no registry");
-        return NULL;
-    }
-    if (!parse_bind_address(address, &where, error_buffer, error_size)) {
         return NULL;
     }
     metrics_server *server = calloc(1, sizeof *server);
@@ -304,30 +158,32 @@ metrics_server *metrics_server_start(metrics_registry *registry, const char *add
         return NULL;
     }
 
-    int listen_fd = open_listener(address, &where, &server->port, error_buffer, error_size);
-    if (listen_fd < 0) {
+    listener_socket listening;
+    if (listener_open(address, "metrics address", LISTEN_BACKLOG, false, &listening, error_buffer,
+                      error_size) != LISTENER_OK) {
         pthread_mutex_destroy(&server->reason_lock);
         free(server);
         return NULL;
     }
+    server->port = listening.port;
     unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
-    if (where.storage.ss_family == AF_INET6) {
+    if (listening.ipv6) {
         flags |= MHD_USE_IPv6;
     }
     server->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, handle_request, server, MHD_OPTION_EXTERNAL_LOGGER,
-        log_from_microhttpd, NULL, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
+        log_from_microhttpd, NULL, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listening.fd,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned int)CONNECTION_TIMEOUT_SECONDS, MHD_OPTION_END);
     if (server->daemon == NULL) {
         set_error(error_buffer, error_size, "metrics address '%s': MHD_start_daemon failed",
                   address);
-        close(listen_fd);
+        close(listening.fd);
         pthread_mutex_destroy(&server->reason_lock);
         free(server);
         return NULL;
     }
-    /* listen_fd is now owned by the daemon; MHD_stop_daemon closes it. */
+    /* The listening socket is now owned by the daemon; MHD_stop_daemon closes it. */
     return server;
 }
 

@@ -10,8 +10,9 @@ if [ "${1:-}" = "--fix" ]; then
   clang-format -i "${files[@]}"
   exit 0
 fi
-if ! clang-format --dry-run --Werror "${files[@]}" 2>/tmp/clang-format.out; then
-  head -n 40 /tmp/clang-format.out >&2
+# The findings are kept in memory: no file in a shared /tmp to collide with another run.
+if ! findings=$(clang-format --dry-run --Werror "${files[@]}" 2>&1); then
+  head -n 40 <<<"$findings" >&2
   echo "check-format: run scripts/check-format.sh --fix" >&2
   exit 1
 fi

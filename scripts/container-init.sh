@@ -65,8 +65,9 @@ fleetsim_url="${INIT_FLEETSIM_URL:-http://fleet-sim:8090}"
 # value is one line naming the variable, exit 2.
 validate() {
   [ -n "${DATABASE_URL:-}" ] || die_config "DATABASE_URL: required but not set"
-  [[ "$seed_count" =~ ^[0-9]{1,7}$ ]] && ((10#$seed_count <= 1000000)) ||
+  if ! [[ "$seed_count" =~ ^[0-9]{1,7}$ ]] || ((10#$seed_count > 1000000)); then
     die_config "INIT_SEED_COUNT: expected an integer in [0, 1000000], got '${seed_count:0:80}'"
+  fi
   if ((10#$seed_count > 0)); then
     [[ "$fleetsim_url" =~ ^https?://[^/]+ ]] ||
       die_config "INIT_FLEETSIM_URL: expected an http:// or https:// URL, got '${fleetsim_url:0:80}'"

@@ -8,7 +8,7 @@ root="$(cd "$here/.." && pwd)"
 cache="${RECONCILER_CACHE_DIR:-$root/.cache}"
 
 apt_packages=(
-  build-essential cmake pkg-config clang-format
+  build-essential cmake pkg-config clang-format shellcheck
   librdkafka-dev libpq-dev libcurl4-openssl-dev libavro-dev check libjansson-dev
   libmicrohttpd-dev uuid-dev
   postgresql postgresql-client
@@ -16,19 +16,20 @@ apt_packages=(
   default-jre-headless maven
   docker-compose prometheus jq curl openssl
 )
+# "ii": installed and configured (`dpkg -s` would also accept a package that was removed with
+# its configuration files left behind).
+installed() { [[ "$(dpkg-query -W -f="\${db:Status-Abbrev}" "$1" 2>/dev/null)" == ii* ]]; }
 missing=()
 for package in "${apt_packages[@]}"; do
-  # dpkg -s succeeds for installed packages only; anything else gets installed.
-  if ! dpkg -s "$package" >/dev/null 2>&1; then missing+=("$package"); fi
+  case "$package" in
+  # A JDK or JRE (e.g. Temurin) or a Maven from elsewhere is fine: skip Debian's then.
+  default-jre-headless) if command -v java >/dev/null 2>&1; then continue; fi ;;
+  maven) if command -v mvn >/dev/null 2>&1; then continue; fi ;;
+  esac
+  installed "$package" || missing+=("$package")
 done
-# A JDK or JRE from elsewhere (e.g. Temurin) is fine for the broker: skip Debian's then.
-if command -v java >/dev/null 2>&1; then
-  missing=("${missing[@]/default-jre-headless}")
-fi
-if command -v mvn >/dev/null 2>&1; then
-  missing=("${missing[@]/maven}")
-fi
-read -r -a missing <<<"${missing[*]:-}"
+# apt-get only runs when something is missing, so a prepared machine needs neither root nor
+# the network here.
 if ((${#missing[@]} > 0)); then
   echo "install-deps: apt-get install ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

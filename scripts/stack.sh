@@ -21,10 +21,10 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-pg_bin() {
-  local dir
-  dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-  [ -n "$dir" ] || die "PostgreSQL server binaries not found (run scripts/install-deps.sh)"
+pg_bin() { # the newest installed major version's binaries
+  local dirs=(/usr/lib/postgresql/*/bin) dir
+  dir=$(printf '%s\n' "${dirs[@]}" | sort -V | tail -n 1)
+  [ -d "$dir" ] || die "PostgreSQL server binaries not found (run scripts/install-deps.sh)"
   echo "$dir"
 }
 

@@ -2,8 +2,9 @@
 # The README's test command. On a fresh Debian 12 machine it installs what is missing,
 # builds twice (warnings as errors; then AddressSanitizer + UndefinedBehaviorSanitizer),
 # starts the local stack (PostgreSQL + the real Kafka broker, scripts/stack.sh), runs every
-# test with CTest in both builds, checks formatting and compose.yaml, and tears the stack
-# down again, also after a failure. Exit status: 0 only if everything passed.
+# test with CTest in both builds, checks formatting, the shell scripts (shellcheck) and
+# compose.yaml, and tears the stack down again, also after a failure. Exit status: 0 only if
+# everything passed.
 #
 #   scripts/test.sh              everything
 #   scripts/test.sh --quick      the normal build only (no sanitizer build), for iterating
@@ -32,6 +33,9 @@ configure_and_build() { # dir, extra cmake args...
 step "formatting (clang-format, committed .clang-format)"
 scripts/check-format.sh
 
+step "shell scripts (shellcheck)"
+scripts/check-shell.sh
+
 step "build: normal (-Wall -Wextra -Werror)"
 configure_and_build build/test -DCMAKE_BUILD_TYPE=RelWithDebInfo
 if ! $quick; then
@@ -51,6 +55,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 step "starting the local stack in $stack_dir"
 scripts/stack.sh start "$stack_dir"
+# $stack_dir/env is written by scripts/stack.sh at run time: there is no file for shellcheck to read.
 # shellcheck disable=SC1091
 source "$stack_dir/env"
 export RECONCILER_TEST_LOG_DIR="$logs_dir"
@@ -58,12 +63,14 @@ export RECONCILER_TEST_LOG_DIR="$logs_dir"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
+# CTEST_ARGS is split on blanks into separate arguments ("-R codec" is two).
+read -r -a ctest_args <<<"${CTEST_ARGS:-}"
 run_tests() { # build dir
   local dir=$1
   step "unit tests ($dir)"
-  ctest --test-dir "$dir" -L unit -j "$jobs" --output-on-failure --no-tests=error ${CTEST_ARGS:-}
+  ctest --test-dir "$dir" -L unit -j "$jobs" --output-on-failure --no-tests=error "${ctest_args[@]}"
   step "integration tests ($dir, real Kafka and PostgreSQL)"
-  ctest --test-dir "$dir" -L integration --output-on-failure --no-tests=error ${CTEST_ARGS:-}
+  ctest --test-dir "$dir" -L integration --output-on-failure --no-tests=error "${ctest_args[@]}"
 }
 run_tests build/test
 if ! $quick; then

@@ -40,6 +40,7 @@ if [ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ] || [ -z "${DATABASE_URL:-}" ]; then
   trap '"$root/scripts/stack.sh" stop "$stack_dir" || true' EXIT
   step "starting a local stack in $stack_dir"
   "$root/scripts/stack.sh" start "$stack_dir"
+  # $stack_dir/env is written by scripts/stack.sh at run time: there is no file for shellcheck to read.
   # shellcheck disable=SC1091
   source "$stack_dir/env"
 fi

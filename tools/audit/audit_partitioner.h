@@ -2,7 +2,8 @@
  * partition instead of scanning the topic.
  *
  * For: the keyed partitioners of librdkafka (our programs produce with its default,
- * consistent_random) and Kafka's Java client (murmur2), computed exactly as they compute them.
+ * consistent_random) and Kafka's Java client (murmur2, which librdkafka reproduces), computed
+ * by librdkafka's exported partitioner functions.
  * Not for: keyless records (every random partitioner scatters those; --full-scan finds them). */
 #ifndef RECONCILER_AUDIT_PARTITIONER_H
 #define RECONCILER_AUDIT_PARTITIONER_H
@@ -12,7 +13,7 @@
 #include <stdint.h>
 
 /* Named like librdkafka's `partitioner` property values. The _random variants differ from
- * their plain twins only for a NULL key, which --workspace never asks about. */
+ * their plain twins only for a NULL or empty key, which --workspace never asks about. */
 typedef enum {
     AUDIT_PARTITIONER_CONSISTENT_RANDOM = 0, /* librdkafka's default: CRC-32 of the key */
     AUDIT_PARTITIONER_CONSISTENT,
@@ -27,13 +28,9 @@ typedef enum {
 bool audit_partitioner_parse(const char *name, audit_partitioner *out);
 const char *audit_partitioner_name(audit_partitioner partitioner);
 
-/* The hashes, bit for bit as librdkafka's rd_crc32, rd_murmur2 and rd_fnv1a. */
-uint32_t audit_crc32(const void *data, size_t length);
-uint32_t audit_murmur2(const void *data, size_t length);
-uint32_t audit_fnv1a(const void *data, size_t length);
-
 /* The partition a producer using `partitioner` picks for this key in a topic of
- * partition_count partitions; -1 when partition_count < 1. */
+ * partition_count partitions (librdkafka's rd_kafka_msg_partitioner_* computes it); -1 when
+ * partition_count < 1 or the key is empty (a random partitioner places an empty key). */
 int32_t audit_partition_for_key(audit_partitioner partitioner, const void *key, size_t length,
                                 int32_t partition_count);
 

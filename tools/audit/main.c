@@ -1,5 +1,12 @@
 /* main.c — reconciler-audit: read the verdict and action topics over a range, read-only, and
- * report (see audit_run.h; the manual is --help). */
+ * report (see audit_run.h; the manual is --help).
+ *
+ * For: offline reading by people and by tests of what the reconciler saw and did — a
+ * workspace's timeline, per-sweep summaries, the invariant check (--verify, also against the
+ * database) — and exporting the records for other tools (jsonl, Avro).
+ * Not for: monitoring or alerting (the programs' /metrics and the alert rules do that; the audit
+ * runs once over a bounded range and exits), nor for changing anything: it never writes to a
+ * topic or the database. A secondary tool: a new view only when a test or a user needs it. */
 #include "audit_run.h"
 #include "audit_settings.h"
 #include "codec.h"

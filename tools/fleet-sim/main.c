@@ -1,7 +1,13 @@
 /* main.c — fleet-sim: configuration, start-up, the wait for a signal, and the ordered stop.
  *
- * For: wiring the parts together (fleet, fault rules, reprovisioner, HTTP server, metrics).
- * Not for: logic; every part lives in its own file (see CMakeLists.txt). */
+ * The tool is a test double of the control plane's status API and the workspace server's
+ * restart API, over a simulated fleet with injectable faults, so the reconciler can be tested,
+ * demonstrated and benchmarked without the real services. It is not a product: not a model of
+ * the real CP beyond the contracts the reconciler relies on, not for production traffic, and
+ * no new fault modes or admin commands unless a test needs them.
+ *
+ * This file is for: wiring the parts together (fleet, fault rules, reprovisioner, HTTP server,
+ * metrics). Not for: logic; every part lives in its own file (see CMakeLists.txt). */
 #include "fleet_state.h"
 #include "faults.h"
 #include "log.h"

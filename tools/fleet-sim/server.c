@@ -1,5 +1,6 @@
-/* server.c — fleet-sim's HTTP server (libmicrohttpd): routing, authentication, and the
- * execution of answers decided by the fault rules, the fleet and the admin parser.
+/* server.c — fleet-sim's HTTP server (libmicrohttpd): routing, authentication, the CP status
+ * and restart APIs, and the execution of answers decided by the fault rules and the fleet. The
+ * admin API's handlers are in admin_handlers.c; the listening socket comes from listener.c.
  *
  * For: one epoll event loop (or FLEETSIM_THREADS of them) answering everything. A request
  * whose answer is delayed (latency, hang) or slow to compute (seed, load-from-db) is
@@ -14,16 +15,17 @@
 #include "server.h"
 
 #include "admin_api.h"
+#include "admin_handlers.h"
 #include "admin_jobs.h"
 #include "delay_queue.h"
+#include "listener.h"
 #include "log.h"
+#include "server_internal.h"
 #include "sim_random.h"
 #include "timeutil.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -45,47 +47,6 @@
 #define CONNECTION_MEMORY_LIMIT (16 * 1024)
 /* How long stop waits for released requests to leave before stopping the daemon. */
 #define STOP_DRAIN_MS 5000
-
-#define JSON_TYPE "application/json"
-
-struct sim_server {
-    struct MHD_Daemon *daemon;
-    int listen_fd;
-    int port;
-    const fleet_sim_settings *settings;
-    sim_fleet *fleet;
-    fault_table *faults;
-    reprovision_worker *reprovisioner;
-    sim_metrics *metrics;
-    delay_timer *timer;
-    admin_jobs *jobs;
-    atomic_bool stopping;
-    atomic_long suspended; /* requests suspended now: held by the timer or a job */
-};
-
-typedef enum {
-    PHASE_RECEIVING = 0,
-    PHASE_SUSPENDED,
-    PHASE_RESUMED,
-} request_phase;
-
-typedef struct {
-    delay_entry entry; /* first member: the timer hands back a delay_entry * */
-    sim_server *server;
-    struct MHD_Connection *connection;
-    request_phase phase;
-    /* Counted in server->suspended until the request leaves: through the handler, or through
-     * the completion callback when libmicrohttpd closes a resumed connection whose client
-     * left without calling the handler again. */
-    bool counted_as_suspended;
-    delay_reason reason;
-    response_plan plan;
-    bool is_admin;
-    char *body;
-    size_t body_length;
-    size_t body_capacity;
-    bool body_too_large;
-} request_context;
 
 /* *req_cls of requests that need no context (their bodies are discarded). */
 static char no_context_marker;
@@ -110,7 +71,7 @@ static void context_free(request_context *context)
 
 /* --- answers --------------------------------------------------------------------------- */
 
-static enum MHD_Result queue_buffer(struct MHD_Connection *connection, unsigned int status,
+enum MHD_Result server_queue_buffer(struct MHD_Connection *connection, unsigned int status,
                                     const char *content_type, const char *body, size_t length,
                                     enum MHD_ResponseMemoryMode mode)
 {
@@ -133,10 +94,11 @@ static enum MHD_Result queue_buffer(struct MHD_Connection *connection, unsigned 
 static enum MHD_Result answer_copy(struct MHD_Connection *connection, unsigned int status,
                                    const char *content_type, const char *body, size_t length)
 {
-    return queue_buffer(connection, status, content_type, body, length, MHD_RESPMEM_MUST_COPY);
+    return server_queue_buffer(connection, status, content_type, body, length,
+                               MHD_RESPMEM_MUST_COPY);
 }
 
-static enum MHD_Result answer_error(struct MHD_Connection *connection, unsigned int status,
+enum MHD_Result server_answer_error(struct MHD_Connection *connection, unsigned int status,
                                     const char *code, const char *message)
 {
     char body[512];
@@ -251,7 +213,7 @@ static request_context *ensure_context(sim_server *server, struct MHD_Connection
     return context;
 }
 
-static void suspend(sim_server *server, request_context *context)
+void server_suspend(sim_server *server, request_context *context)
 {
     context->phase = PHASE_SUSPENDED;
     context->counted_as_suspended = true;
@@ -269,7 +231,7 @@ static void stop_counting(request_context *context)
 }
 
 /* Resumes a suspended request from any thread; the handler then sends context->plan. */
-static void resume(request_context *context, delay_reason reason)
+void server_resume(request_context *context, delay_reason reason)
 {
     context->reason = reason;
     context->phase = PHASE_RESUMED;
@@ -297,9 +259,9 @@ static enum MHD_Result execute_plan(sim_server *server, struct MHD_Connection *c
     context->entry.due_ms = time_now_monotonic_ms() + context->plan.delay_ms;
     /* Suspend before queueing: the timer may fire at once, and resuming a connection that is
      * not suspended yet is undefined. */
-    suspend(server, context);
+    server_suspend(server, context);
     if (!delay_timer_add(server->timer, &context->entry)) {
-        resume(context, DELAY_FIRED_SHUTDOWN);
+        server_resume(context, DELAY_FIRED_SHUTDOWN);
     }
     return MHD_YES;
 }
@@ -310,7 +272,7 @@ static void on_delay_fired(delay_entry *entry, delay_reason reason, void *cls)
     sim_server *server = cls;
     request_context *context = (request_context *)entry;
     metrics_counter_add(server->metrics->held_released[reason], 1);
-    resume(context, reason);
+    server_resume(context, reason);
 }
 
 /* The handler's call for a resumed request. */
@@ -341,7 +303,7 @@ static bool secret_equals(const char *given, const char *expected)
 }
 
 /* true when no token is configured, or the header is "Bearer <token>". */
-static bool bearer_accepted(struct MHD_Connection *connection, const char *token)
+bool server_bearer_accepted(struct MHD_Connection *connection, const char *token)
 {
     if (token == NULL || token[0] == '\0') {
         return true;
@@ -369,8 +331,8 @@ static bool header_accepted(struct MHD_Connection *connection, const char *name,
 
 static enum MHD_Result answer_unauthorized(struct MHD_Connection *connection)
 {
-    return answer_error(connection, MHD_HTTP_UNAUTHORIZED, "unauthorized",
-                        "missing or wrong credentials");
+    return server_answer_error(connection, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+                               "missing or wrong credentials");
 }
 
 /* --- CP status API --------------------------------------------------------------------- */
@@ -415,7 +377,7 @@ static enum MHD_Result handle_status(sim_server *server, struct MHD_Connection *
 {
     int64_t now_ms = time_now_wall_ms();
     const fleet_sim_settings *settings = server->settings;
-    if (!bearer_accepted(connection, settings->cp_shared_secret) ||
+    if (!server_bearer_accepted(connection, settings->cp_shared_secret) ||
         !header_accepted(connection, "X-Molecule-Admin-Token", settings->cp_admin_token)) {
         fleet_status_record(server->fleet, workspace_id, STATUS_ANSWER_UNAUTHORIZED, 0,
                             MHD_HTTP_UNAUTHORIZED, NULL, now_ms);
@@ -466,7 +428,7 @@ static enum MHD_Result handle_redirect_target(struct MHD_Connection *connection,
 {
     instance_state state;
     if (!instance_state_parse(state_text, &state)) {
-        return answer_error(connection, MHD_HTTP_NOT_FOUND, "not_found", "no such path");
+        return server_answer_error(connection, MHD_HTTP_NOT_FOUND, "not_found", "no such path");
     }
     char body[64];
     int length = snprintf(body, sizeof body, "{\"state\":\"%s\"}", instance_state_name(state));
@@ -479,7 +441,7 @@ static enum MHD_Result handle_restart(sim_server *server, struct MHD_Connection 
                                       const char *workspace_id, void **req_cls)
 {
     int64_t now_ms = time_now_wall_ms();
-    if (!bearer_accepted(connection, server->settings->restart_token)) {
+    if (!server_bearer_accepted(connection, server->settings->restart_token)) {
         metrics_counter_add(server->metrics->restart_requests[RESTART_ANSWER_UNAUTHORIZED], 1);
         return answer_unauthorized(connection);
     }
@@ -535,8 +497,8 @@ static enum MHD_Result handle_restart(sim_server *server, struct MHD_Connection 
             if (faulted) {
                 response_plan_release(&plan);
             }
-            return answer_error(connection, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down",
-                                "the simulator is stopping");
+            return server_answer_error(connection, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down",
+                                       "the simulator is stopping");
         }
     }
     restart_answer answer = faulted           ? RESTART_ANSWER_FAULT
@@ -561,493 +523,6 @@ static enum MHD_Result handle_restart(sim_server *server, struct MHD_Connection 
     return answer_copy(connection, http_status, JSON_TYPE, body, (size_t)length);
 }
 
-/* --- admin API ------------------------------------------------------------------------- */
-
-/* Serializes an admin answer with "faults_in_force" added; takes `object`. */
-static char *admin_answer_text(sim_server *server, json_t *object, size_t *length)
-{
-    if (object == NULL) {
-        return NULL;
-    }
-    json_object_set_new(object, "faults_in_force", fault_table_json(server->faults));
-    char *text = json_dumps(object, JSON_COMPACT);
-    json_decref(object);
-    *length = text != NULL ? strlen(text) : 0;
-    return text;
-}
-
-static enum MHD_Result admin_reply(sim_server *server, struct MHD_Connection *connection,
-                                   unsigned int status, json_t *object)
-{
-    size_t length = 0;
-    char *text = admin_answer_text(server, object, &length);
-    metrics_counter_add(server->metrics->admin_requests[ADMIN_ERROR_NONE], 1);
-    if (text == NULL) {
-        return answer_error(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
-                            "out of memory building the answer");
-    }
-    return queue_buffer(connection, status, JSON_TYPE, text, length, MHD_RESPMEM_MUST_FREE);
-}
-
-static enum MHD_Result admin_fail(sim_server *server, struct MHD_Connection *connection,
-                                  const admin_error *error)
-{
-    metrics_counter_add(server->metrics->admin_requests[error->code], 1);
-    if (error->code != ADMIN_ERROR_UNAUTHORIZED) {
-        log_info("admin request refused", "{s:s, s:s}", "error", admin_error_name(error->code),
-                 "message", error->message);
-    }
-    size_t length = 0;
-    char *text = admin_answer_text(server, admin_error_json(error), &length);
-    if (text == NULL) {
-        return MHD_NO;
-    }
-    return queue_buffer(connection, admin_error_http_status(error->code), JSON_TYPE, text, length,
-                        MHD_RESPMEM_MUST_FREE);
-}
-
-static enum MHD_Result admin_fail_with(sim_server *server, struct MHD_Connection *connection,
-                                       admin_error_code code, const char *message)
-{
-    admin_error error;
-    admin_error_set(&error, code, "%s", message);
-    return admin_fail(server, connection, &error);
-}
-
-static json_t *counters_json(const metrics_counter *const *counters, size_t count,
-                             const char *(*name)(int))
-{
-    json_t *object = json_object();
-    for (size_t i = 0; i < count; i++) {
-        json_object_set_new(object, name((int)i),
-                            json_integer((json_int_t)metrics_counter_value(counters[i])));
-    }
-    return object;
-}
-
-static const char *status_label(int index)
-{
-    return index < INSTANCE_STATE_COUNT
-               ? instance_state_name((instance_state)index)
-               : status_answer_name((status_answer)(index - INSTANCE_STATE_COUNT + 1));
-}
-
-static const char *restart_label(int index)
-{
-    return restart_answer_name((restart_answer)index);
-}
-
-static const char *reprovision_label(int index)
-{
-    return reprovision_result_name((reprovision_result)index);
-}
-
-static json_t *state_json(sim_server *server)
-{
-    uint64_t counts[INSTANCE_STATE_COUNT];
-    fleet_count_by_state(server->fleet, counts);
-    json_t *by_state = json_object();
-    uint64_t total = 0;
-    for (int i = 0; i < INSTANCE_STATE_COUNT; i++) {
-        json_object_set_new(by_state, instance_state_name((instance_state)i),
-                            json_integer((json_int_t)counts[i]));
-        total += counts[i];
-    }
-    json_t *faults_applied = json_object();
-    for (int mode = 0; mode < FAULT_MODE_COUNT; mode++) {
-        uint64_t applied = metrics_counter_value(server->metrics->faults_applied[mode][0]) +
-                           metrics_counter_value(server->metrics->faults_applied[mode][1]);
-        json_object_set_new(faults_applied, fault_mode_name((fault_mode)mode),
-                            json_integer((json_int_t)applied));
-    }
-    const fleet_sim_settings *settings = server->settings;
-    json_t *config = json_pack(
-        "{s:I, s:I, s:I, s:I, s:I, s:b, s:{s:b, s:b, s:b, s:b}}", "reprovision_delay_ms",
-        (json_int_t)reprovisioner_delay_ms(server->reprovisioner), "hang_cap_ms",
-        (json_int_t)settings->hang_cap_ms, "threads", (json_int_t)settings->threads,
-        "connection_limit", (json_int_t)settings->connection_limit, "seed_batch_size",
-        (json_int_t)settings->seed_batch_size, "database",
-        reprovisioner_has_database(server->reprovisioner), "auth", "cp_shared_secret",
-        settings->cp_shared_secret != NULL && settings->cp_shared_secret[0] != '\0',
-        "cp_admin_token", settings->cp_admin_token != NULL && settings->cp_admin_token[0] != '\0',
-        "restart_token", settings->restart_token != NULL && settings->restart_token[0] != '\0',
-        "admin_token", settings->admin_token != NULL && settings->admin_token[0] != '\0');
-    json_t *counters =
-        json_pack("{s:o, s:o, s:o, s:o}", "status_requests",
-                  counters_json((const metrics_counter *const *)server->metrics->status_requests,
-                                SIM_STATUS_LABEL_COUNT, status_label),
-                  "restart_requests",
-                  counters_json((const metrics_counter *const *)server->metrics->restart_requests,
-                                RESTART_ANSWER_COUNT, restart_label),
-                  "reprovisions",
-                  counters_json((const metrics_counter *const *)server->metrics->reprovisions,
-                                REPROVISION_RESULT_COUNT, reprovision_label),
-                  "faults_applied", faults_applied);
-    return json_pack("{s:{s:I, s:o}, s:I, s:I, s:o, s:o}", "instances", "total", (json_int_t)total,
-                     "by_state", by_state, "held_requests",
-                     (json_int_t)delay_timer_pending(server->timer), "pending_reprovisions",
-                     (json_int_t)reprovisioner_pending(server->reprovisioner), "config", config,
-                     "counters", counters);
-}
-
-static enum MHD_Result admin_instances_collection(sim_server *server,
-                                                  struct MHD_Connection *connection,
-                                                  const char *method, request_context *context)
-{
-    admin_error error;
-    if (strcmp(method, "GET") == 0) {
-        admin_list_query query;
-        if (!admin_parse_list_query(
-                MHD_lookup_connection_value(connection, MHD_GET_ARGUMENT_KIND, "state"),
-                MHD_lookup_connection_value(connection, MHD_GET_ARGUMENT_KIND, "limit"),
-                MHD_lookup_connection_value(connection, MHD_GET_ARGUMENT_KIND, "offset"), &query,
-                &error)) {
-            return admin_fail(server, connection, &error);
-        }
-        return admin_reply(server, connection, MHD_HTTP_OK,
-                           fleet_list_json(server->fleet, query.has_state ? &query.state : NULL,
-                                           query.offset, query.limit));
-    }
-    if (strcmp(method, "POST") == 0) {
-        admin_instances_command command;
-        if (!admin_parse_instances(context->body, context->body_length, &command, &error)) {
-            return admin_fail(server, connection, &error);
-        }
-        int64_t now_ms = time_now_wall_ms();
-        json_int_t created = 0;
-        json_int_t updated = 0;
-        for (size_t i = 0; i < command.count; i++) {
-            bool was_created = false;
-            fleet_error failure = fleet_upsert(server->fleet, command.entries[i].workspace_id,
-                                               command.entries[i].instance_id,
-                                               command.entries[i].state, now_ms, &was_created);
-            if (failure != FLEET_OK) {
-                admin_instances_release(&command);
-                return admin_fail_with(server, connection, ADMIN_ERROR_INTERNAL,
-                                       fleet_error_name(failure));
-            }
-            created += was_created;
-            updated += !was_created;
-        }
-        admin_instances_release(&command);
-        log_info("instances registered", "{s:I, s:I}", "created", created, "updated", updated);
-        return admin_reply(server, connection, MHD_HTTP_OK,
-                           json_pack("{s:I, s:I}", "created", created, "updated", updated));
-    }
-    if (strcmp(method, "DELETE") == 0) {
-        size_t count = fleet_count(server->fleet);
-        fleet_clear(server->fleet);
-        log_info("all instances removed", "{s:I}", "count", (json_int_t)count);
-        return admin_reply(server, connection, MHD_HTTP_OK,
-                           json_pack("{s:I}", "removed", (json_int_t)count));
-    }
-    return admin_fail_with(server, connection, ADMIN_ERROR_METHOD_NOT_ALLOWED,
-                           "use GET, POST or DELETE on /admin/instances");
-}
-
-static enum MHD_Result admin_instance(sim_server *server, struct MHD_Connection *connection,
-                                      const char *method, const char *workspace_id,
-                                      request_context *context)
-{
-    admin_error error;
-    if (!fleet_id_is_valid(workspace_id)) {
-        return admin_fail_with(server, connection, ADMIN_ERROR_INVALID_ID,
-                               "workspace ids are 1..64 characters of [A-Za-z0-9._:-]");
-    }
-    if (strcmp(method, "GET") == 0) {
-        json_t *record = fleet_instance_json(server->fleet, workspace_id);
-        if (record == NULL) {
-            return admin_fail_with(server, connection, ADMIN_ERROR_WORKSPACE_NOT_FOUND,
-                                   "no such workspace in the simulated fleet");
-        }
-        return admin_reply(server, connection, MHD_HTTP_OK, record);
-    }
-    if (strcmp(method, "PUT") == 0) {
-        admin_set_state_command command;
-        if (!admin_parse_set_state(context->body, context->body_length, &command, &error)) {
-            return admin_fail(server, connection, &error);
-        }
-        int64_t now_ms = time_now_wall_ms();
-        bool created = false;
-        fleet_error failure;
-        if (command.has_instance_id) {
-            failure = fleet_upsert(server->fleet, workspace_id, command.instance_id, command.state,
-                                   now_ms, &created);
-        } else {
-            failure = fleet_set_state(server->fleet, workspace_id, NULL, command.state, now_ms);
-        }
-        if (failure == FLEET_ERROR_NOT_FOUND) {
-            return admin_fail_with(server, connection, ADMIN_ERROR_WORKSPACE_NOT_FOUND,
-                                   "no such workspace; give instance_id to create it");
-        }
-        if (failure != FLEET_OK) {
-            return admin_fail_with(server, connection, ADMIN_ERROR_INTERNAL,
-                                   fleet_error_name(failure));
-        }
-        log_info("instance state set", "{s:s, s:s, s:b}", "workspace_id", workspace_id, "state",
-                 instance_state_name(command.state), "created", created);
-        return admin_reply(server, connection, created ? MHD_HTTP_CREATED : MHD_HTTP_OK,
-                           fleet_instance_json(server->fleet, workspace_id));
-    }
-    if (strcmp(method, "DELETE") == 0) {
-        if (fleet_remove(server->fleet, workspace_id) != FLEET_OK) {
-            return admin_fail_with(server, connection, ADMIN_ERROR_WORKSPACE_NOT_FOUND,
-                                   "no such workspace in the simulated fleet");
-        }
-        return admin_reply(server, connection, MHD_HTTP_OK,
-                           json_pack("{s:s}", "removed", workspace_id));
-    }
-    return admin_fail_with(server, connection, ADMIN_ERROR_METHOD_NOT_ALLOWED,
-                           "use GET, PUT or DELETE on /admin/instances/{workspace_id}");
-}
-
-static enum MHD_Result admin_terminate(sim_server *server, struct MHD_Connection *connection,
-                                       request_context *context)
-{
-    admin_error error;
-    admin_terminate_command command;
-    if (!admin_parse_terminate(context->body, context->body_length, &command, &error)) {
-        return admin_fail(server, connection, &error);
-    }
-    size_t running = fleet_running_count(server->fleet);
-    size_t count = admin_terminate_resolve(&command, running);
-    fleet_random random = fleet_random_make(command.has_seed ? command.seed : sim_random_seed());
-    json_t *workspace_ids = json_array();
-    json_t *instance_ids = json_array();
-    fleet_error failure = fleet_terminate_random(server->fleet, count, command.state, &random,
-                                                 time_now_wall_ms(), workspace_ids, instance_ids);
-    if (failure != FLEET_OK) {
-        json_decref(workspace_ids);
-        json_decref(instance_ids);
-        if (failure == FLEET_ERROR_NOT_ENOUGH) {
-            admin_error_set(&error, ADMIN_ERROR_NOT_ENOUGH_RUNNING,
-                            "asked for %zu but only %zu instances are running", count,
-                            fleet_running_count(server->fleet));
-            return admin_fail(server, connection, &error);
-        }
-        return admin_fail_with(server, connection, ADMIN_ERROR_INTERNAL, fleet_error_name(failure));
-    }
-    log_info("instances terminated", "{s:I, s:s, s:I}", "count", (json_int_t)count, "state",
-             instance_state_name(command.state), "running_before", (json_int_t)running);
-    return admin_reply(server, connection, MHD_HTTP_OK,
-                       json_pack("{s:I, s:s, s:I, s:o, s:o}", "count", (json_int_t)count, "state",
-                                 instance_state_name(command.state), "running_before",
-                                 (json_int_t)running, "workspace_ids", workspace_ids,
-                                 "instance_ids", instance_ids));
-}
-
-static enum MHD_Result admin_faults(sim_server *server, struct MHD_Connection *connection,
-                                    const char *method, const char *rest, request_context *context)
-{
-    admin_error error;
-    if (rest[0] == '\0') {
-        if (strcmp(method, "GET") == 0) {
-            return admin_reply(server, connection, MHD_HTTP_OK, json_object());
-        }
-        if (strcmp(method, "POST") == 0) {
-            fault_spec spec;
-            if (!admin_parse_fault(context->body, context->body_length,
-                                   server->settings->hang_cap_ms, &spec, &error)) {
-                return admin_fail(server, connection, &error);
-            }
-            fault_rule rule = {
-                .spec = spec, .remaining = spec.times, .created_at_ms = time_now_wall_ms()};
-            rule.id = fault_table_add(server->faults, &spec, rule.created_at_ms);
-            if (rule.id == 0) {
-                return admin_fail_with(server, connection, ADMIN_ERROR_INTERNAL, "out of memory");
-            }
-            log_info("fault rule added", "{s:I, s:s, s:s, s:s}", "id", (json_int_t)rule.id, "mode",
-                     fault_mode_name(spec.mode), "endpoint", fault_endpoint_name(spec.endpoint),
-                     "target", fault_target_kind_name(spec.target_kind));
-            return admin_reply(server, connection, MHD_HTTP_CREATED,
-                               json_pack("{s:o}", "fault", fault_rule_json(&rule)));
-        }
-        if (strcmp(method, "DELETE") == 0) {
-            size_t removed = fault_table_clear(server->faults);
-            log_info("fault rules cleared", "{s:I}", "count", (json_int_t)removed);
-            return admin_reply(server, connection, MHD_HTTP_OK,
-                               json_pack("{s:I}", "removed", (json_int_t)removed));
-        }
-        return admin_fail_with(server, connection, ADMIN_ERROR_METHOD_NOT_ALLOWED,
-                               "use GET, POST or DELETE on /admin/faults");
-    }
-    uint64_t id = 0;
-    if (!admin_parse_fault_id(rest, &id, &error)) {
-        return admin_fail(server, connection, &error);
-    }
-    if (strcmp(method, "DELETE") == 0) {
-        if (!fault_table_remove(server->faults, id)) {
-            return admin_fail_with(server, connection, ADMIN_ERROR_FAULT_NOT_FOUND,
-                                   "no fault rule with this id is in force");
-        }
-        log_info("fault rule removed", "{s:I}", "id", (json_int_t)id);
-        return admin_reply(server, connection, MHD_HTTP_OK,
-                           json_pack("{s:I}", "removed", (json_int_t)id));
-    }
-    return admin_fail_with(server, connection, ADMIN_ERROR_METHOD_NOT_ALLOWED,
-                           "use DELETE on /admin/faults/{id}");
-}
-
-static enum MHD_Result admin_config(sim_server *server, struct MHD_Connection *connection,
-                                    const char *method, request_context *context)
-{
-    admin_error error;
-    if (strcmp(method, "POST") == 0) {
-        admin_config_command command;
-        if (!admin_parse_config(context->body, context->body_length, &command, &error)) {
-            return admin_fail(server, connection, &error);
-        }
-        if (command.has_reprovision_delay) {
-            reprovisioner_set_delay_ms(server->reprovisioner, command.reprovision_delay_ms);
-            log_info("reprovision delay changed", "{s:I}", "reprovision_delay_ms",
-                     (json_int_t)command.reprovision_delay_ms);
-        }
-    } else if (strcmp(method, "GET") != 0) {
-        return admin_fail_with(server, connection, ADMIN_ERROR_METHOD_NOT_ALLOWED,
-                               "use GET or POST on /admin/config");
-    }
-    return admin_reply(server, connection, MHD_HTTP_OK,
-                       json_pack("{s:I}", "reprovision_delay_ms",
-                                 (json_int_t)reprovisioner_delay_ms(server->reprovisioner)));
-}
-
-/* The job thread's completion callback: the answer becomes the plan, the request resumes. */
-static void on_job_done(void *request, json_t *answer, const admin_error *error, void *cls)
-{
-    sim_server *server = cls;
-    request_context *context = request;
-    size_t length = 0;
-    unsigned int status = MHD_HTTP_OK;
-    admin_error_code outcome = ADMIN_ERROR_NONE;
-    if (answer == NULL) {
-        outcome = error->code;
-        status = admin_error_http_status(error->code);
-        answer = admin_error_json(error);
-        log_warn("admin job failed", "{s:s, s:s}", "error", admin_error_name(error->code),
-                 "message", error->message);
-    }
-    metrics_counter_add(server->metrics->admin_requests[outcome], 1);
-    char *text = admin_answer_text(server, answer, &length);
-    response_plan_release(&context->plan);
-    if (text == NULL || !response_plan_json(&context->plan, status, text, length)) {
-        context->plan.action = RESPONSE_ACTION_CLOSE;
-    }
-    free(text);
-    resume(context, DELAY_FIRED_DUE);
-}
-
-static enum MHD_Result admin_job(sim_server *server, struct MHD_Connection *connection,
-                                 admin_job_kind kind, request_context *context)
-{
-    admin_error error;
-    admin_seed_command seed;
-    if (kind == ADMIN_JOB_SEED &&
-        !admin_parse_seed(context->body, context->body_length, &seed, &error)) {
-        return admin_fail(server, connection, &error);
-    }
-    if (kind == ADMIN_JOB_LOAD_FROM_DATABASE &&
-        !admin_parse_empty(context->body, context->body_length, &error)) {
-        return admin_fail(server, connection, &error);
-    }
-    if (server->settings->database_url == NULL || server->settings->database_url[0] == '\0') {
-        return admin_fail_with(server, connection, ADMIN_ERROR_DATABASE_NOT_CONFIGURED,
-                               "this command needs DATABASE_URL, which is not set");
-    }
-    /* Suspend first: the job may finish before this function returns. */
-    suspend(server, context);
-    if (!admin_jobs_submit(server->jobs, kind, kind == ADMIN_JOB_SEED ? &seed : NULL, context)) {
-        admin_error_set(&error, ADMIN_ERROR_SHUTTING_DOWN, "the simulator is stopping");
-        on_job_done(context, NULL, &error, server);
-    }
-    return MHD_YES;
-}
-
-static enum MHD_Result admin_reset(sim_server *server, struct MHD_Connection *connection,
-                                   request_context *context)
-{
-    admin_error error;
-    if (!admin_parse_empty(context->body, context->body_length, &error)) {
-        return admin_fail(server, connection, &error);
-    }
-    size_t instances = fleet_count(server->fleet);
-    size_t faults = fault_table_clear(server->faults);
-    size_t reprovisions = reprovisioner_clear(server->reprovisioner);
-    fleet_clear(server->fleet);
-    log_info("simulator reset", "{s:I, s:I, s:I}", "instances", (json_int_t)instances, "faults",
-             (json_int_t)faults, "pending_reprovisions", (json_int_t)reprovisions);
-    return admin_reply(server, connection, MHD_HTTP_OK,
-                       json_pack("{s:I, s:I, s:I}", "instances_removed", (json_int_t)instances,
-                                 "faults_removed", (json_int_t)faults, "reprovisions_dropped",
-                                 (json_int_t)reprovisions));
-}
-
-static bool method_is(const char *method, const char *expected)
-{
-    return strcmp(method, expected) == 0;
-}
-
-static enum MHD_Result handle_admin(sim_server *server, struct MHD_Connection *connection,
-                                    const char *method, const char *path, request_context *context)
-{
-    if (!bearer_accepted(connection, server->settings->admin_token)) {
-        return admin_fail_with(server, connection, ADMIN_ERROR_UNAUTHORIZED,
-                               "missing or wrong bearer token");
-    }
-    if (context->body_too_large) {
-        return admin_fail_with(server, connection, ADMIN_ERROR_BODY_TOO_LARGE,
-                               "admin request bodies are limited to 16 MiB");
-    }
-    if (path[0] == '\0' || strcmp(path, "/") == 0 || strcmp(path, "/state") == 0) {
-        if (!method_is(method, "GET")) {
-            return admin_fail_with(server, connection, ADMIN_ERROR_METHOD_NOT_ALLOWED,
-                                   "use GET on /admin/state");
-        }
-        return admin_reply(server, connection, MHD_HTTP_OK, state_json(server));
-    }
-    if (strcmp(path, "/instances") == 0) {
-        return admin_instances_collection(server, connection, method, context);
-    }
-    if (strncmp(path, "/instances/", 11) == 0) {
-        return admin_instance(server, connection, method, path + 11, context);
-    }
-    if (strcmp(path, "/faults") == 0 || strncmp(path, "/faults/", 8) == 0) {
-        return admin_faults(server, connection, method, path[7] == '/' ? path + 8 : "", context);
-    }
-    static const struct {
-        const char *path;
-        int kind; /* 0 terminate, 1 seed, 2 load, 3 config, 4 reset */
-        const char *method;
-    } routes[] = {
-        {"/terminate", 0, "POST"}, {"/seed", 1, "POST"},  {"/load-from-db", 2, "POST"},
-        {"/config", 3, NULL},      {"/reset", 4, "POST"},
-    };
-    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-        if (strcmp(path, routes[i].path) != 0) {
-            continue;
-        }
-        if (routes[i].method != NULL && !method_is(method, routes[i].method)) {
-            char message[96];
-            snprintf(message, sizeof message, "use %s on /admin%s", routes[i].method,
-                     routes[i].path);
-            return admin_fail_with(server, connection, ADMIN_ERROR_METHOD_NOT_ALLOWED, message);
-        }
-        switch (routes[i].kind) {
-        case 0:
-            return admin_terminate(server, connection, context);
-        case 1:
-            return admin_job(server, connection, ADMIN_JOB_SEED, context);
-        case 2:
-            return admin_job(server, connection, ADMIN_JOB_LOAD_FROM_DATABASE, context);
-        case 3:
-            return admin_config(server, connection, method, context);
-        default:
-            return admin_reset(server, connection, context);
-        }
-    }
-    return admin_fail_with(server, connection, ADMIN_ERROR_NOT_FOUND,
-                           "no such admin path (see fleet-sim --help)");
-}
-
 /* --- metrics and probes ---------------------------------------------------------------- */
 
 void sim_server_refresh_gauges(sim_server *server)
@@ -1066,11 +541,11 @@ static enum MHD_Result handle_metrics(sim_server *server, struct MHD_Connection 
     sim_server_refresh_gauges(server);
     char *text = metrics_render_to_string(server->metrics->registry);
     if (text == NULL) {
-        return answer_error(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
-                            "out of memory rendering metrics");
+        return server_answer_error(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
+                                   "out of memory rendering metrics");
     }
-    return queue_buffer(connection, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text,
-                        strlen(text), MHD_RESPMEM_MUST_FREE);
+    return server_queue_buffer(connection, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
+                               text, strlen(text), MHD_RESPMEM_MUST_FREE);
 }
 
 /* --- routing --------------------------------------------------------------------------- */
@@ -1096,6 +571,11 @@ static bool path_segment(const char *url, const char *prefix, const char *suffix
     return true;
 }
 
+static bool method_is(const char *method, const char *expected)
+{
+    return strcmp(method, expected) == 0;
+}
+
 static enum MHD_Result dispatch(sim_server *server, struct MHD_Connection *connection,
                                 const char *url, const char *method, request_context *context,
                                 void **req_cls)
@@ -1104,20 +584,20 @@ static enum MHD_Result dispatch(sim_server *server, struct MHD_Connection *conne
     bool reads = method_is(method, "GET") || method_is(method, "HEAD");
     if (path_segment(url, "/cp/workspaces/", "/status", segment, sizeof segment)) {
         if (!reads) {
-            return answer_error(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
-                                "use GET");
+            return server_answer_error(connection, MHD_HTTP_METHOD_NOT_ALLOWED,
+                                       "method_not_allowed", "use GET");
         }
         return handle_status(server, connection, segment, req_cls);
     }
     if (path_segment(url, "/workspaces/", "/restart", segment, sizeof segment)) {
         if (!method_is(method, "POST")) {
-            return answer_error(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
-                                "use POST");
+            return server_answer_error(connection, MHD_HTTP_METHOD_NOT_ALLOWED,
+                                       "method_not_allowed", "use POST");
         }
         return handle_restart(server, connection, segment, req_cls);
     }
     if (context != NULL && context->is_admin) {
-        return handle_admin(server, connection, method, url + 6, context);
+        return admin_handle(server, connection, method, url + 6, context);
     }
     if (strcmp(url, "/metrics") == 0 && reads) {
         return handle_metrics(server, connection);
@@ -1135,7 +615,7 @@ static enum MHD_Result dispatch(sim_server *server, struct MHD_Connection *conne
     if (path_segment(url, "/cp/redirected/", "", segment, sizeof segment) && reads) {
         return handle_redirect_target(connection, segment);
     }
-    return answer_error(connection, MHD_HTTP_NOT_FOUND, "not_found", "no such path");
+    return server_answer_error(connection, MHD_HTTP_NOT_FOUND, "not_found", "no such path");
 }
 
 static bool is_admin_path(const char *url)
@@ -1240,94 +720,6 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
            message);
 }
 
-/* --- listening socket ------------------------------------------------------------------ */
-
-/* Binds "IPv4:port", "localhost:port" or "[IPv6]:port". Our own bind(2) so the error says
- * why ("Address already in use"); libmicrohttpd would only say it failed. */
-static int open_listener(const char *address, bool *ipv6_out, int *port_out, char *error_buffer,
-                         size_t error_size)
-{
-    char host[64];
-    const char *port_text;
-    bool ipv6 = address[0] == '[';
-    if (ipv6) {
-        const char *close = strchr(address, ']');
-        if (close == NULL || close[1] != ':' || (size_t)(close - address - 1) >= sizeof host) {
-            snprintf(error_buffer, error_size, "FLEETSIM_ADDR '%s': expected [IPv6]:port", address);
-            return -1;
-        }
-        memcpy(host, address + 1, (size_t)(close - address - 1));
-        host[close - address - 1] = '\0';
-        port_text = close + 2;
-    } else {
-        const char *colon = strrchr(address, ':');
-        if (colon == NULL || colon == address || (size_t)(colon - address) >= sizeof host) {
-            snprintf(error_buffer, error_size, "FLEETSIM_ADDR '%s': expected host:port", address);
-            return -1;
-        }
-        memcpy(host, address, (size_t)(colon - address));
-        host[colon - address] = '\0';
-        port_text = colon + 1;
-    }
-    char *end = NULL;
-    long port = strtol(port_text, &end, 10);
-    if (port_text[0] == '\0' || *end != '\0' || port < 0 || port > 65535) {
-        snprintf(error_buffer, error_size, "FLEETSIM_ADDR '%s': port must be 0..65535", address);
-        return -1;
-    }
-    struct sockaddr_storage storage;
-    memset(&storage, 0, sizeof storage);
-    socklen_t length;
-    if (ipv6) {
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&storage;
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons((uint16_t)port);
-        length = sizeof *in6;
-        if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1) {
-            snprintf(error_buffer, error_size, "FLEETSIM_ADDR '%s': not an IPv6 address", address);
-            return -1;
-        }
-    } else {
-        struct sockaddr_in *in4 = (struct sockaddr_in *)&storage;
-        in4->sin_family = AF_INET;
-        in4->sin_port = htons((uint16_t)port);
-        length = sizeof *in4;
-        const char *numeric = strcmp(host, "localhost") == 0 ? "127.0.0.1" : host;
-        if (inet_pton(AF_INET, numeric, &in4->sin_addr) != 1) {
-            snprintf(error_buffer, error_size,
-                     "FLEETSIM_ADDR '%s': host must be an IPv4 address, localhost or [IPv6]",
-                     address);
-            return -1;
-        }
-    }
-    int fd = socket(storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0) {
-        snprintf(error_buffer, error_size, "FLEETSIM_ADDR '%s': socket: %s", address,
-                 strerror(errno));
-        return -1;
-    }
-    int on = 1;
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0 ||
-        (ipv6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0) ||
-        bind(fd, (struct sockaddr *)&storage, length) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
-        snprintf(error_buffer, error_size, "FLEETSIM_ADDR '%s': %s", address, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    struct sockaddr_storage bound;
-    socklen_t bound_length = sizeof bound;
-    if (getsockname(fd, (struct sockaddr *)&bound, &bound_length) != 0) {
-        snprintf(error_buffer, error_size, "FLEETSIM_ADDR '%s': getsockname: %s", address,
-                 strerror(errno));
-        close(fd);
-        return -1;
-    }
-    *port_out = ipv6 ? ntohs(((struct sockaddr_in6 *)&bound)->sin6_port)
-                     : ntohs(((struct sockaddr_in *)&bound)->sin_port);
-    *ipv6_out = ipv6;
-    return fd;
-}
-
 /* --- life cycle ------------------------------------------------------------------------ */
 
 sim_server *sim_server_start(const sim_server_parts *parts, char *error_buffer, size_t error_size)
@@ -1346,17 +738,20 @@ sim_server *sim_server_start(const sim_server_parts *parts, char *error_buffer, 
     atomic_init(&server->stopping, false);
     atomic_init(&server->suspended, 0);
 
-    bool ipv6 = false;
-    server->listen_fd =
-        open_listener(parts->settings->address, &ipv6, &server->port, error_buffer, error_size);
-    if (server->listen_fd < 0) {
+    /* Non-blocking: with a thread pool every thread accepts from this socket, and a blocking
+     * accept would stall the thread that lost the race for a connection. */
+    listener_socket listening;
+    if (listener_open(parts->settings->address, "FLEETSIM_ADDR", LISTEN_BACKLOG, true, &listening,
+                      error_buffer, error_size) != LISTENER_OK) {
         free(server);
         return NULL;
     }
+    server->listen_fd = listening.fd;
+    server->port = listening.port;
     server->timer = delay_timer_start(on_delay_fired, server, WATCH_INTERVAL_MS);
-    server->jobs =
-        admin_jobs_start(parts->fleet, parts->settings->database_url,
-                         parts->settings->seed_batch_size, parts->metrics, on_job_done, server);
+    server->jobs = admin_jobs_start(parts->fleet, parts->settings->database_url,
+                                    parts->settings->seed_batch_size, parts->metrics,
+                                    admin_handle_job_done, server);
     if (server->timer == NULL || server->jobs == NULL) {
         snprintf(error_buffer, error_size, "cannot start the timer or job thread");
         goto fail;
@@ -1365,7 +760,7 @@ sim_server *sim_server_start(const sim_server_parts *parts, char *error_buffer, 
      * held request cost a socket and a heap entry, not a thread. TURBO skips readiness checks
      * before reads and writes (and the shutdown(2) before close, which a reset needs). */
     unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO |
-                         MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0);
+                         MHD_USE_ERROR_LOG | (listening.ipv6 ? MHD_USE_IPv6 : 0);
     unsigned int pool = (unsigned int)parts->settings->threads;
     struct MHD_OptionItem options[] = {
         {MHD_OPTION_LISTEN_SOCKET, server->listen_fd, NULL},

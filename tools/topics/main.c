@@ -6,7 +6,8 @@
  * a topic that already exists is fine (TOPIC_ALREADY_EXISTS), as long as it has at least the
  * wanted partitions. Not for: growing or reconfiguring existing topics — adding partitions
  * moves keys to other partitions, which is an operator's decision, so a topic with too few is
- * reported (too_few_partitions), never altered.
+ * reported (too_few_partitions), never altered. Nor a general Kafka admin tool: it knows only
+ * the reconciler's topics and never deletes one; other topic work belongs to Kafka's own tools.
  *
  * Exit codes: 0 every topic is ready; 1 a named failure (logged as JSON on stderr with an
  * "error" field, see topics_error_name); 2 bad configuration. The whole run is bounded by

@@ -46,10 +46,10 @@ def settings_of(binary):
 
 
 def table(build_dir):
-    rows = ["| program | variable (flag) | default | meaning |", "|---|---|---|---|"]
+    rows = ["| program | variable (flag) | value | default | meaning |", "|---|---|---|---|---|"]
     seen_shared = set()
     for program, path in PROGRAMS:
-        for name, flag, _type, default, flags, meaning in settings_of(os.path.join(build_dir, path)):
+        for name, flag, value_type, default, flags, meaning in settings_of(os.path.join(build_dir, path)):
             # Shared settings mean the same everywhere: list them once, under "all".
             shared = name in ("KAFKA_BOOTSTRAP_SERVERS", "LOG_LEVEL") or name.startswith("RECONCILER_TOPIC_")
             if shared:
@@ -60,7 +60,8 @@ def table(build_dir):
             shown_default = f"`{default}`" if default and default != "(unset)" else "unset"
             who = "all" if shared else program
             text = meaning.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
-            rows.append(f"| {who} | `{name}` (`{flag}`) | {shown_default} | {text} {notes}".rstrip() + " |")
+            shown_type = value_type.replace("|", "\\|")
+            rows.append(f"| {who} | `{name}` (`{flag}`) | {shown_type} | {shown_default} | {text} {notes}".rstrip() + " |")
     return "\n".join(rows)
 
 

@@ -7,7 +7,7 @@
  * backend is gone (the actuator died, or lost the connection) any actuator of the group takes
  * the rows over at its next scan. Otherwise a claim lasts PUBLISHER_CLAIM_MS, which only
  * matters for a claimer that is alive but unreachable; a duplicate Action is harmless
- * (at-least-once, CONTRACTS §5). */
+ * (at-least-once, docs/contracts.md §5). */
 #include "action_publisher.h"
 
 #include "codec.h"

@@ -113,7 +113,7 @@ bool actuator_verdict_is_fresh(int64_t checked_at_ms, int64_t now_ms, int64_t ma
 static bool decide_moot(const actuator_verdict_facts *verdict_facts, const actuator_row_facts *row,
                         int64_t now_ms, const actuator_policy *policy, actuator_decision *moot)
 {
-    /* 1. Fail-safe rule (CONTRACTS §1): only NOT_RUNNING may lead to an action. */
+    /* 1. Fail-safe rule (docs/contracts.md §1): only NOT_RUNNING may lead to an action. */
     if (verdict_facts->liveness != LIVENESS_NOT_RUNNING) {
         *moot = decision(ACTION_OUTCOME_UNSPECIFIED, ACTUATOR_DETAIL_NONE);
         return true;
@@ -130,7 +130,7 @@ static bool decide_moot(const actuator_verdict_facts *verdict_facts, const actua
         return true;
     }
 
-    /* 3-6. The compare-and-swap conditions (CONTRACTS §2), in the order that names the most
+    /* 3-6. The compare-and-swap conditions (docs/contracts.md §2), in the order that names the most
      * specific reason. The conditional UPDATE repeats them in SQL, so a mistake here can
      * only make the actuator do less, never more. */
     if (!row->workspace_id_is_uuid) {

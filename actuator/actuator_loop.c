@@ -724,7 +724,7 @@ static void handle_message(actuator_loop *loop, batch_entry *entry)
     memset(entry, 0, sizeof *entry); /* the verdict's ownership moves here */
     metrics_counter_add(loop->metrics->verdicts[record.liveness], 1);
     if (record.liveness != LIVENESS_NOT_RUNNING) {
-        /* RUNNING and UNKNOWN never act (CONTRACTS §1): counted, no database round trip. */
+        /* RUNNING and UNKNOWN never act (docs/contracts.md §1): counted, no database round trip. */
         verdict_free(&record);
         mark_offset_done(loop, message);
         rd_kafka_message_destroy(message);

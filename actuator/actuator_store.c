@@ -9,7 +9,7 @@
  * extract(epoch ...) * 1000, exact numeric in PostgreSQL 14+), so an Action's acted_at reads
  * back exactly as written. The workspaces.status column is compared and set only with string
  * literals and read as status::text, which works whether it is the fixture's enum
- * workspace_status or plain text (CONTRACTS §2). */
+ * workspace_status or plain text (docs/contracts.md §2). */
 #include "actuator_store.h"
 
 #include "token_bucket.h"
@@ -444,7 +444,7 @@ actuator_store_status actuator_store_take_token(actuator_store *database, actuat
     return ACTUATOR_STORE_OK;
 }
 
-/* The compare-and-swap (CONTRACTS §2) and the restart outbox row. *flipped false when the
+/* The compare-and-swap (docs/contracts.md §2) and the restart outbox row. *flipped false when the
  * UPDATE matched no row (then nothing is queued). */
 static bool flip_and_queue_restart(actuator_store *database,
                                    const actuator_store_decision_input *input, bool *flipped)

@@ -29,7 +29,7 @@ int64_t restart_backoff_ms(int32_t failed_attempts, int64_t base_ms, int64_t cap
 action_outcome restart_attempt_outcome(bool got_response, long http_status, int32_t attempts_made,
                                        int32_t max_attempts);
 
-/* Whether a 2xx status (the only "accepted" answer, CONTRACTS §4). */
+/* Whether a 2xx status (the only "accepted" answer, docs/contracts.md §4). */
 bool restart_status_accepted(long http_status);
 
 /* ---- the pre-check: restart only what the flip left ----------------------------------- */
@@ -40,7 +40,7 @@ bool restart_status_accepted(long http_status);
  * after an attempt whose answer we lost, an operator brought it back), and a restart now
  * would undo their decision or take a healthy workspace down. */
 
-/* The row's status as the pre-check names it: the statuses of CONTRACTS §2 (the
+/* The row's status as the pre-check names it: the statuses of docs/contracts.md §2 (the
  * workspace_status enum), OTHER for any other text or NULL, NONE when there is no row. */
 typedef enum {
     RESTART_STATUS_OFFLINE = 0,

@@ -370,7 +370,7 @@ TOPIC_PARTITIONS = {"checks": 12, "verdicts": 12, "actions": 12, "dlq": 1}
 
 
 def create_topics(bootstrap, prefix):
-    """The project's layout (CONTRACTS §5): 12 partitions, DLQ 1, under unique names."""
+    """The project's layout (docs/contracts.md §5): 12 partitions, DLQ 1, under unique names."""
     names = {kind: f"{prefix}.{kind}" for kind in TOPIC_PARTITIONS}
     admin = AdminClient({"bootstrap.servers": bootstrap})
     futures = admin.create_topics([NewTopic(names[kind], num_partitions=count, replication_factor=1)

@@ -55,7 +55,7 @@ static const config_setting checker_table[] = {
         .maximum = 5LL * 60 * 1000,
         .help = "Total time allowed for one CP request (connect, TLS, answer); a slow or "
                 "hanging CP costs each request at most this, then it is UNKNOWN "
-                "(transport_timeout). CONTRACTS §3 fixes the default at 10s",
+                "(transport_timeout). docs/contracts.md §3 fixes the default at 10s",
     },
     {
         .env_name = "CHECKER_MAX_RPS",

@@ -1,6 +1,6 @@
 /* offset_tracker.h — which consumed offsets of reconciler.checks may be committed.
  *
- * For: at-least-once without loss (CONTRACTS §5). The checker works on many requests of one
+ * For: at-least-once without loss (docs/contracts.md §5). The checker works on many requests of one
  * partition at once and they finish in any order, but Kafka commits one position per
  * partition: "everything before this offset is done". The tracker keeps, per assigned
  * partition, the offsets taken in consumption order with a done flag each, and releases a new

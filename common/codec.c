@@ -1,5 +1,5 @@
 /* codec.c — Avro single-object encoding and strict decoding of CheckRequest, Verdict and
- * Action (CONTRACTS §6), plus the stable names of the codec's enums.
+ * Action (docs/contracts.md §6), plus the stable names of the codec's enums.
  *
  * Each record type is described once, by a field layout table below: field name, Avro type and
  * where the value lives in the C struct. One table-driven encoder and one table-driven decoder

@@ -1,6 +1,6 @@
 /* codec.h — Avro single-object encoding of CheckRequest, Verdict and Action.
  *
- * Wire format (Avro spec 1.8+, CONTRACTS §6): 0xC3 0x01, then the 8-byte little-endian
+ * Wire format (Avro spec 1.8+, docs/contracts.md §6): 0xC3 0x01, then the 8-byte little-endian
  * CRC-64-AVRO fingerprint of the writer schema's Parsing Canonical Form, then the Avro binary
  * datum. The schemas come from the .avsc files in schemas/, embedded at build time; fingerprints
  * are computed from them at start-up (codec_init), never pasted in.

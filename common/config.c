@@ -2,7 +2,7 @@
  *
  * For: turning a program's config_setting table plus its environment and argv into a filled
  * settings struct, and the --help / --version / --check-config behaviour every program shares
- * (CONTRACTS §7). Not for: deciding what a program does with a value, or talking to Kafka
+ * (docs/contracts.md §7). Not for: deciding what a program does with a value, or talking to Kafka
  * (kafka_config.c turns the collected properties into an rd_kafka_conf_t).
  *
  * Each setting's text is resolved first (flag, else variable, else default) and parsed once,

@@ -6,7 +6,7 @@
  * (by offset) into its own settings struct, then calls config_parse(), which also handles
  * --help, --version and --check-config for it.
  *
- * Value formats (CONTRACTS §7): durations "500ms", "10s", "5m", "1h" or a bare integer of
+ * Value formats (docs/contracts.md §7): durations "500ms", "10s", "5m", "1h" or a bare integer of
  * seconds; booleans true/false/1/0; thresholds "50" (absolute) or "20%".
  *
  * librdkafka pass-through: --kafka-prop name=value (repeatable) and RECONCILER_KAFKA_<NAME>
@@ -186,7 +186,7 @@ void config_mask_url_userinfo(const char *url, char *buffer, size_t size);
 void config_free(const config_program *program, void *settings,
                  config_kafka_properties *kafka_properties);
 
-/* The variables every long-running program shares (CONTRACTS §7). Programs embed this
+/* The variables every long-running program shares (docs/contracts.md §7). Programs embed this
  * struct and list COMMON_SETTINGS(their_struct, common_member) in their table. */
 typedef struct {
     char *kafka_bootstrap_servers;

@@ -1,4 +1,4 @@
-/* cp_classify.c — see cp_classify.h. The whole of CONTRACTS §3's tri-state, as one pure
+/* cp_classify.c — see cp_classify.h. The whole of docs/contracts.md §3's tri-state, as one pure
  * function. The order of the checks is the order of the table below: the first rule that
  * fails names the reason, so a response with several faults always gets the same reason.
  *

@@ -1,5 +1,5 @@
 /* cp_classify.h — the tri-state answer to "does this instance run?" from one CP response
- * (CONTRACTS §3).
+ * (docs/contracts.md §3).
  *
  * For: turning what the HTTP client saw (transport error, status, content type, body) into a
  * liveness, a stable reason and, when the CP sent a well-formed one, its state string.

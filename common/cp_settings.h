@@ -92,7 +92,7 @@ bool cp_client_settings_validate(const cp_client_settings *settings, const char 
                                  cp_not_running_states *states, char *error_buffer,
                                  size_t error_size);
 
-/* The status request of CONTRACTS §3 for one instance: GET
+/* The status request of docs/contracts.md §3 for one instance: GET
  * {CP_URL}/cp/workspaces/{workspace_id}/status?instance_id={instance_id} with both tokens,
  * the CA file and the proxy. Fills *options (whose url points at the returned string) and
  * returns the URL, malloc'd: the caller frees it after http_request_prepare or

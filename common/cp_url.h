@@ -1,4 +1,4 @@
-/* cp_url.h — the CP status URL of CONTRACTS §3, and the validation of CP_URL.
+/* cp_url.h — the CP status URL of docs/contracts.md §3, and the validation of CP_URL.
  *
  * For: building `{CP_URL}/cp/workspaces/{workspace_id}/status?instance_id={instance_id}` with
  * both ids percent-encoded (every byte outside RFC 3986's unreserved set), whatever bytes the

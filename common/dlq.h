@@ -1,4 +1,4 @@
-/* dlq.h — sending undecodable input to the dead-letter topic (CONTRACTS §5).
+/* dlq.h — sending undecodable input to the dead-letter topic (docs/contracts.md §5).
  *
  * The DLQ record keeps the original key and value byte for byte and adds headers an
  * operator can read without our code:

@@ -184,7 +184,7 @@ http_request *http_request_prepare(const http_request_options *options, void *us
     SET_OR_FAIL(CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     /* No signals: timeouts are enforced without SIGALRM, which is unsafe with threads. */
     SET_OR_FAIL(CURLOPT_NOSIGNAL, 1L);
-    /* A redirect is an answer we do not trust (CONTRACTS §3), never a hop we take. */
+    /* A redirect is an answer we do not trust (docs/contracts.md §3), never a hop we take. */
     SET_OR_FAIL(CURLOPT_FOLLOWLOCATION, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85.0 */
     SET_OR_FAIL(CURLOPT_PROTOCOLS_STR, "http,https");

@@ -45,7 +45,7 @@ bool time_parse_duration_ms(const char *text, int64_t *out_ms)
 
     int64_t unit_ms;
     if (*cursor == '\0' || strcmp(cursor, "s") == 0) {
-        unit_ms = 1000; /* a bare integer means seconds (CONTRACTS §7) */
+        unit_ms = 1000; /* a bare integer means seconds (docs/contracts.md §7) */
     } else if (strcmp(cursor, "ms") == 0) {
         unit_ms = 1;
     } else if (strcmp(cursor, "m") == 0) {

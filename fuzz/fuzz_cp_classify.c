@@ -3,7 +3,7 @@
  *
  * For: proving that no response — status, transport outcome, Content-Type, body — crashes
  * the classifier, reads past the body (which is not NUL-terminated), or yields a definite
- * answer the fail-safe rule (CONTRACTS §3) forbids. Not for: the table of expected reasons
+ * answer the fail-safe rule (docs/contracts.md §3) forbids. Not for: the table of expected reasons
  * (tests/unit/test_checker_classify.c has that).
  *
  * Input layout (so that mutations move between the parts naturally):

@@ -21,7 +21,7 @@ struct scope_store {
 
 /* The walk's two page shapes. The first page has no lower bound rather than a sentinel id,
  * since no uuid (not even the nil uuid) is below every row. Both are served by the partial
- * index the README recommends: ON workspaces (id) WHERE <scope predicate>.
+ * index docs/operations.md recommends: ON workspaces (id) WHERE <scope predicate>.
  * ORDER BY names the table column: a bare "id" would mean the output column id::text, a
  * text sort of every remaining in-scope row for each page (O(N^2 / page size) per sweep)
  * instead of an index scan that stops after one page. */

@@ -2,7 +2,7 @@
  *
  * For: counting the in-scope rows, reading them a keyset page at a time, and the
  * reconciler_producer_cursor row (round-robin cursor, sweep schedule). Every statement is
- * parametrized; the scope predicate is CONTRACTS §2 word for word. Not for: the advisory
+ * parametrized; the scope predicate is docs/contracts.md §2 word for word. Not for: the advisory
  * lock (leader_lock.c, its own session) or deciding anything (sweep_plan.c).
  *
  * One connection, opened lazily and dropped on any failure that broke it, so the next call
@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* CONTRACTS §2: exactly these rows, nothing else. */
+/* docs/contracts.md §2: exactly these rows, nothing else. */
 #define SCOPE_PREDICATE                                                                            \
     "status = 'online' AND instance_id IS NOT NULL AND instance_id <> '' AND "                     \
     "COALESCE(runtime, '') <> 'external'"

@@ -15,7 +15,7 @@
 #         renamed optional variable (CHECKER_CONCURENCY) would silently fall back to the
 #         default. Allowed besides the program's own settings: RECONCILER_KAFKA_* when the
 #         program takes librdkafka properties, and the topic-name variables
-#         RECONCILER_TOPIC_* (CONTRACTS §7 shared variables, set once for all Kafka programs
+#         RECONCILER_TOPIC_* (docs/contracts.md §7, set once for all Kafka programs
 #         through a YAML anchor) as long as some program of the build still lists them.
 #      c. RECONCILER_KAFKA_* properties are given to librdkafka (through reconciler-topics
 #         --check-config, which builds a client configuration): a misspelt property fails.

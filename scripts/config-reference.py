@@ -1,4 +1,4 @@
-"""Writes the README's configuration table from the programs' own --help, so the table
+"""Writes docs/configuration.md's table from the programs' own --help, so the table
 cannot drift from the code: every program prints each setting as
 
       NAME, --flag <type>
@@ -6,8 +6,8 @@ cannot drift from the code: every program prints each setting as
           one line of help
 
   config-reference.py BUILD_DIR            print the Markdown table
-  config-reference.py BUILD_DIR --check    fail if README.md's table differs (CI)
-  config-reference.py BUILD_DIR --write    rewrite README.md's table in place
+  config-reference.py BUILD_DIR --check    fail if docs/configuration.md's table differs (CI)
+  config-reference.py BUILD_DIR --write    rewrite docs/configuration.md's table in place
 """
 
 import os
@@ -16,6 +16,7 @@ import subprocess
 import sys
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+TARGET = "docs/configuration.md"
 PROGRAMS = [
     ("reconciler-producer", "producer/reconciler-producer"),
     ("reconciler-checker", "checker/reconciler-checker"),
@@ -45,10 +46,10 @@ def settings_of(binary):
 
 
 def table(build_dir):
-    rows = ["| program | variable (flag) | default | meaning |", "|---|---|---|---|"]
+    rows = ["| program | variable (flag) | value | default | meaning |", "|---|---|---|---|---|"]
     seen_shared = set()
     for program, path in PROGRAMS:
-        for name, flag, _type, default, flags, meaning in settings_of(os.path.join(build_dir, path)):
+        for name, flag, value_type, default, flags, meaning in settings_of(os.path.join(build_dir, path)):
             # Shared settings mean the same everywhere: list them once, under "all".
             shared = name in ("KAFKA_BOOTSTRAP_SERVERS", "LOG_LEVEL") or name.startswith("RECONCILER_TOPIC_")
             if shared:
@@ -59,7 +60,8 @@ def table(build_dir):
             shown_default = f"`{default}`" if default and default != "(unset)" else "unset"
             who = "all" if shared else program
             text = meaning.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
-            rows.append(f"| {who} | `{name}` (`{flag}`) | {shown_default} | {text} {notes}".rstrip() + " |")
+            shown_type = value_type.replace("|", "\\|")
+            rows.append(f"| {who} | `{name}` (`{flag}`) | {shown_type} | {shown_default} | {text} {notes}".rstrip() + " |")
     return "\n".join(rows)
 
 
@@ -72,21 +74,21 @@ def main():
     if mode == "--print":
         print(generated)
         return 0
-    readme_path = os.path.join(ROOT, "README.md")
-    with open(readme_path) as handle:
-        readme = handle.read()
-    start, end = readme.index(BEGIN) + len(BEGIN), readme.index(END)
-    current = readme[start:end].strip()
+    target_path = os.path.join(ROOT, TARGET)
+    with open(target_path) as handle:
+        document = handle.read()
+    start, end = document.index(BEGIN) + len(BEGIN), document.index(END)
+    current = document[start:end].strip()
     if mode == "--check":
         if current != generated:
-            print("config-reference: README.md's configuration table is out of date; run "
+            print(f"config-reference: {TARGET}'s configuration table is out of date; run "
                   "scripts/config-reference.py BUILD_DIR --write", file=sys.stderr)
             return 1
-        print("config-reference: README.md's configuration table matches the programs' --help")
+        print(f"config-reference: {TARGET}'s configuration table matches the programs' --help")
         return 0
     if mode == "--write":
-        with open(readme_path, "w") as handle:
-            handle.write(readme[:start] + "\n" + generated + "\n" + readme[end:])
+        with open(target_path, "w") as handle:
+            handle.write(document[:start] + "\n" + generated + "\n" + document[end:])
         return 0
     print(__doc__, file=sys.stderr)
     return 2

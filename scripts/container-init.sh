@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The compose `init` service (compose.yaml): prepares a fresh stack once, then exits 0.
-#   1. reconciler-topics         the four topics (idempotent; CONTRACTS §5)
+#   1. reconciler-topics         the four topics (idempotent; docs/contracts.md §5)
 #   2. migrate.sh --fixtures     the demo `workspaces` table and the reconciler_* tables
 #   3. fleet-sim seed            INIT_SEED_COUNT workspaces, only into an empty table; a table
 #                                that already has rows is re-registered with the simulator

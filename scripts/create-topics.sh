@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Creates the reconciler's topics (CONTRACTS §5) on KAFKA_BOOTSTRAP_SERVERS if they do not
+# Creates the reconciler's topics (docs/contracts.md §5) on KAFKA_BOOTSTRAP_SERVERS if they do not
 # exist: checks, verdicts and actions with 12 partitions each (enough for 12 checkers in one
 # group), the DLQ with 1 (it is read by people, in order). Names follow the same
 # RECONCILER_TOPIC_* variables as the programs. Extra kafka-topics flags (e.g.

@@ -105,7 +105,7 @@ start_program producer "$build_dir/producer/reconciler-producer" PRODUCER_INTERV
 start_program checker-1 "$build_dir/checker/reconciler-checker" CP_URL="$sim_url" CHECKER_ID=checker-1
 start_program checker-2 "$build_dir/checker/reconciler-checker" CP_URL="$sim_url" CHECKER_ID=checker-2
 # 600 flips and restarts a minute: the demo's 5% of 1,000 heal within one interval; production's
-# default is lower (see the README's guards section).
+# default is lower (docs/actuator.md, "Flip and restart rates").
 # CP_URL: the actuator asks the CP again right before each flip (ACTUATOR_CP_CONFIRM).
 start_program actuator "$build_dir/actuator/reconciler-actuator" \
   RESTART_URL="$sim_url/workspaces/{id}/restart" ACTUATOR_MAX_RESTARTS_PER_MIN=600 \

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The local stack for tests and the demo: a fresh PostgreSQL cluster (initdb in a temporary
 # directory) and a single-node Apache Kafka broker in KRaft mode, both on loopback and on
-# free ports, with the topics (CONTRACTS §5) and the tables (migrations/) created.
+# free ports, with the topics (docs/contracts.md §5) and the tables (migrations/) created.
 #
 #   scripts/stack.sh start DIR     start everything under DIR; writes DIR/env to `source`
 #   scripts/stack.sh stop DIR      stop everything and remove DIR

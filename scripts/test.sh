@@ -43,9 +43,10 @@ if ! $quick; then
   configure_and_build build/test-sanitize -DCMAKE_BUILD_TYPE=Debug -DRECONCILER_SANITIZE=ON
 fi
 
-step "static checks: compose.yaml, alert rules, README configuration table"
+step "static checks: compose.yaml, alert rules, docs/configuration.md, self-contained"
 scripts/check-compose.sh build/test
 "$python" scripts/config-reference.py build/test --check
+scripts/check-self-contained.sh
 
 stack_dir=$(mktemp -d /tmp/reconciler-test-stack.XXXXXX)
 logs_dir="$root/build/test-logs"

@@ -1,6 +1,6 @@
 """Cross-checks the C Avro codec against fastavro, an independent Avro implementation.
 
-CONTRACTS §6 promises that any standard Avro library can decode our messages from the .avsc
+docs/contracts.md §6 promises that any standard Avro library can decode our messages from the .avsc
 alone. This file proves it both ways, using tests/tools/codec_vectors (built with the project):
 
 - our Parsing Canonical Form and CRC-64-AVRO fingerprint of each schemas/*.avsc equal fastavro's;

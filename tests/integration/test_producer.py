@@ -1,7 +1,7 @@
 """Integration tests of reconciler-producer against the real stack (PostgreSQL, Kafka).
 
 What each proves (issue #4, producer part):
-- scope: exactly the in-scope rows of CONTRACTS §2 are enqueued, each once per sweep, with
+- scope: exactly the in-scope rows of docs/contracts.md §2 are enqueued, each once per sweep, with
   sweep_id, sweep_size, enqueued_at and deadline right, decoded with fastavro;
 - coverage: 5,000 in-scope rows are all checked within 5 sweeps with a cap of 1,000, and in
   one sweep without a cap;

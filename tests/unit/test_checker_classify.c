@@ -1,4 +1,4 @@
-/* test_checker_classify.c — every row of CONTRACTS §3 and its edges, one named test per
+/* test_checker_classify.c — every row of docs/contracts.md §3 and its edges, one named test per
  * behaviour, calling the pure classifier cp_classify directly.
  *
  * Each CLASSIFY_TEST names a behaviour and gives the input (status, transport error, body,

@@ -1,4 +1,4 @@
-/* test_config.c — settings from defaults, environment and flags (CONTRACTS §7).
+/* test_config.c — settings from defaults, environment and flags (docs/contracts.md §7).
  *
  * A test program's table covers every value type and the shared settings; each test feeds it
  * an argv and an environment through config_parse_from / config_parse_with_output. */

@@ -1,4 +1,4 @@
-/* test_timeutil.c — duration syntax (CONTRACTS §7), RFC 3339 timestamps and the clocks. */
+/* test_timeutil.c — duration syntax (docs/contracts.md §7), RFC 3339 timestamps and the clocks. */
 #include "timeutil.h"
 
 #include <check.h>

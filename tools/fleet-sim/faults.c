@@ -3,7 +3,7 @@
  * For: deciding, per request, which rule (if any) applies and what goes on the wire instead.
  * Not for: sending it (server.c) or parsing admin JSON into rules (admin_api.c).
  *
- * Each body shape here is one way a CP answer can be wrong in the eyes of CONTRACTS §3; the
+ * Each body shape here is one way a CP answer can be wrong in the eyes of docs/contracts.md §3; the
  * reconciler must classify every one of them UNKNOWN. Several shapes put "terminated" where a
  * lenient parser would find it (duplicate keys, trailing data), so a checker that is not
  * strict would flip a healthy workspace — which the tests would then see. */
@@ -118,7 +118,7 @@ void fault_spec_defaults(fault_spec *spec, fault_mode mode)
     snprintf(spec->first_state, sizeof spec->first_state, "terminated");
     snprintf(spec->second_state, sizeof spec->second_state, "running");
     snprintf(spec->content_type, sizeof spec->content_type, "text/html");
-    /* Just over the 64 KiB a CP client may read (CONTRACTS §3). */
+    /* Just over the 64 KiB a CP client may read (docs/contracts.md §3). */
     spec->body_bytes = 70000;
 }
 

@@ -1,4 +1,4 @@
-/* main.c — reconciler-topics: create the reconciler's Kafka topics (CONTRACTS §5) if they do not
+/* main.c — reconciler-topics: create the Kafka topics (docs/contracts.md §5) if they do not
  * exist, then prove with metadata that each exists with at least the wanted partitions.
  *
  * For: deployments (the compose `init` service, a Kubernetes Job, an operator by hand) that
@@ -155,7 +155,7 @@ typedef struct {
     int found_replicas; /* of the first partition, for the report line */
 } wanted_topic;
 
-/* The four topics from the settings. The DLQ always wants 1 partition (CONTRACTS §5). */
+/* The four topics from the settings. The DLQ always wants 1 partition (docs/contracts.md §5). */
 static void wanted_topics_from(const topics_settings *settings, wanted_topic *out)
 {
     const char *variables[TOPIC_KIND_COUNT] = {"RECONCILER_TOPIC_CHECKS",

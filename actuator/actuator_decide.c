@@ -316,3 +316,56 @@ void actuator_format_reason(actuator_detail detail, const actuator_verdict_facts
     }
     snprintf(buffer, size, "%s", name);
 }
+
+actuator_facts_to_gather actuator_gather(const char *workspace_id,
+                                         const actuator_verdict_facts *verdict_facts,
+                                         int64_t now_ms, const actuator_policy *policy)
+{
+    actuator_facts_to_gather gather = {.read_row = actuator_is_uuid(workspace_id)};
+    gather.read_breaker =
+        gather.read_row &&
+        actuator_verdict_is_fresh(verdict_facts->checked_at_ms, now_ms, policy->max_verdict_age_ms);
+    return gather;
+}
+
+static actuator_outcome_plan plan_outcome(actuator_decision decision,
+                                          const actuator_verdict_facts *verdict_facts,
+                                          const actuator_breaker_facts *breaker,
+                                          bool breaker_was_open, int64_t now_ms,
+                                          const actuator_policy *policy)
+{
+    /* Until gathered, the breaker reads closed for the reason's sake (all-zero facts would
+     * read open); a verdict without breaker facts is skipped before the breaker's guard. */
+    const actuator_breaker_facts closed = {.limit = INT64_MAX};
+    actuator_outcome_plan plan = {.decision = decision, .breaker_open = breaker_was_open};
+    actuator_format_reason(decision.detail, verdict_facts, breaker != NULL ? breaker : &closed,
+                           now_ms, policy, plan.reason, sizeof plan.reason);
+    /* The window counts what would have acted. The breaker's state changes with the verdicts
+     * it governs: it opens when one is held back and closes when one may act again, so the
+     * trip is logged and counted once per incident. */
+    if (breaker != NULL && actuator_breaker_counts(decision.outcome)) {
+        plan.count_in_window = true;
+        plan.breaker_open = decision.outcome == ACTION_OUTCOME_SKIPPED_BREAKER_OPEN;
+        plan.breaker_changes = plan.breaker_open != breaker_was_open;
+    }
+    return plan;
+}
+
+actuator_plan actuator_plan_verdict(const actuator_verdict_facts *verdict_facts,
+                                    const actuator_row_facts *row,
+                                    const actuator_breaker_facts *breaker, bool breaker_was_open,
+                                    int64_t now_ms, const actuator_policy *policy)
+{
+    const actuator_breaker_facts closed = {.limit = INT64_MAX};
+    actuator_decision decision =
+        actuator_decide(verdict_facts, row, breaker != NULL ? breaker : &closed, now_ms, policy);
+    actuator_plan plan = {.planned = plan_outcome(decision, verdict_facts, breaker,
+                                                  breaker_was_open, now_ms, policy)};
+    if (decision.outcome == ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED) {
+        actuator_decision missed = {.outcome = ACTION_OUTCOME_SKIPPED_NOT_ONLINE,
+                                    .detail = ACTUATOR_DETAIL_CAS_NO_MATCH};
+        plan.if_cas_misses =
+            plan_outcome(missed, verdict_facts, breaker, breaker_was_open, now_ms, policy);
+    }
+    return plan;
+}

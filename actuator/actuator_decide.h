@@ -194,4 +194,46 @@ void actuator_format_reason(actuator_detail detail, const actuator_verdict_facts
                             const actuator_breaker_facts *breaker, int64_t now_ms,
                             const actuator_policy *policy, char *buffer, size_t size);
 
+/* ---- one decision call: what the store gathers, and everything it then applies ---------- */
+
+/* Which facts the decision's transaction gathers for a NOT_RUNNING verdict: the workspaces
+ * row only when the id can be one (a uuid), and the group's breaker window only for a fresh
+ * verdict with such an id: a stale verdict never acts, so a replayed old topic neither takes
+ * the breaker's lock nor holds the breaker open. */
+typedef struct {
+    bool read_row;
+    bool read_breaker;
+} actuator_facts_to_gather;
+
+actuator_facts_to_gather actuator_gather(const char *workspace_id,
+                                         const actuator_verdict_facts *verdict_facts,
+                                         int64_t now_ms, const actuator_policy *policy);
+
+#define ACTUATOR_REASON_SIZE 256
+
+/* One possible end of a decision: what the Action says and what happens to the breaker. */
+typedef struct {
+    actuator_decision decision;
+    char reason[ACTUATOR_REASON_SIZE]; /* the Action's reason (actuator_format_reason) */
+    bool count_in_window;              /* put the workspace in the breaker window */
+    bool breaker_open;                 /* the breaker's state after this decision */
+    bool breaker_changes;              /* ... differs from before: write it, log the change */
+} actuator_outcome_plan;
+
+/* Everything the store applies for one verdict, decided at once from the gathered facts:
+ * `planned`, and for a planned flip also `if_cas_misses`, what to record instead when the
+ * compare-and-swap matches no row (it repeats every condition; with the row locked it should
+ * never miss, but a wrong decision must not be able to flip anything). `breaker` is NULL when
+ * it was not gathered (then nothing counts in the window and its state is left as it is);
+ * breaker_was_open is the group breaker's stored state. */
+typedef struct {
+    actuator_outcome_plan planned;
+    actuator_outcome_plan if_cas_misses;
+} actuator_plan;
+
+actuator_plan actuator_plan_verdict(const actuator_verdict_facts *verdict_facts,
+                                    const actuator_row_facts *row,
+                                    const actuator_breaker_facts *breaker, bool breaker_was_open,
+                                    int64_t now_ms, const actuator_policy *policy);
+
 #endif

@@ -549,9 +549,8 @@ actuator_store_status actuator_store_decide_verdict(actuator_store *database,
     memset(outcome, 0, sizeof *outcome);
     const verdict *record = input->record;
     PGresult *row_result = NULL;
-    bool breaker_evaluated = false;
-    /* Until evaluated, the breaker reads closed (all-zero facts would read open); a verdict
-     * that is not evaluated (stale, not a uuid) is skipped before the breaker's guard anyway. */
+    /* Until gathered, the breaker reads closed (all-zero facts would read open) in the log
+     * line; a verdict without breaker facts is skipped before the breaker's guard anyway. */
     outcome->breaker.limit = INT64_MAX;
     char partition[16], offset[24];
     snprintf(partition, sizeof partition, "%" PRId32, input->partition);
@@ -582,23 +581,28 @@ actuator_store_status actuator_store_decide_verdict(actuator_store *database,
         return ACTUATOR_STORE_OK;
     }
 
-    /* 2. The group's breaker window, and 3. the row, locked until COMMIT so that nothing
-     * changes between the decision and the conditional UPDATE. A workspace id that is not a
-     * uuid can match no row and is not a workspace to count. */
-    actuator_row_facts row = {.workspace_id_is_uuid = actuator_is_uuid(record->workspace_id)};
+    /* 2. The facts, gathered once: the group's breaker window and the row, locked until
+     * COMMIT so that nothing changes between the decision and the conditional UPDATE.
+     * actuator_gather says which (a stale verdict takes no breaker lock; an id that is not a
+     * uuid has no row to read). */
+    actuator_verdict_facts facts = {
+        .liveness = record->liveness,
+        .instance_id = record->instance_id,
+        .checked_at_ms = record->checked_at,
+        .cp_confirmation = input->cp_confirmation,
+    };
+    actuator_facts_to_gather gather =
+        actuator_gather(record->workspace_id, &facts, input->now_ms, &input->policy);
+    actuator_row_facts row = {.workspace_id_is_uuid = gather.read_row};
     bool was_open = false;
-    if (row.workspace_id_is_uuid) {
-        /* Stale verdicts never act: they are not evaluated (nor counted), so a replayed old
-         * topic neither takes the breaker's lock nor holds the breaker open. */
-        if (actuator_verdict_is_fresh(record->checked_at, input->now_ms,
-                                      input->policy.max_verdict_age_ms)) {
-            int64_t database_now_ms = 0;
-            if (!lock_breaker(database, &database_now_ms, &was_open) ||
-                !read_breaker_window(database, input, database_now_ms, &outcome->breaker)) {
-                goto failed;
-            }
-            breaker_evaluated = true;
+    if (gather.read_breaker) {
+        int64_t database_now_ms = 0;
+        if (!lock_breaker(database, &database_now_ms, &was_open) ||
+            !read_breaker_window(database, input, database_now_ms, &outcome->breaker)) {
+            goto failed;
         }
+    }
+    if (gather.read_row) {
         const char *row_parameters[] = {record->workspace_id};
         row_result = run(database, "lock workspace row", PGRES_TUPLES_OK,
                          "SELECT status::text, instance_id, runtime FROM workspaces "
@@ -615,22 +619,20 @@ actuator_store_status actuator_store_decide_verdict(actuator_store *database,
         }
     }
 
-    /* 4. The decision itself: pure. */
-    actuator_verdict_facts facts = {
-        .liveness = record->liveness,
-        .instance_id = record->instance_id,
-        .checked_at_ms = record->checked_at,
-        .cp_confirmation = input->cp_confirmation,
-    };
-    outcome->decision =
-        actuator_decide(&facts, &row, &outcome->breaker, input->now_ms, &input->policy);
+    /* 3. The decision, in one pure call: the outcome, the Action's reason and what happens to
+     * the breaker, for the compare-and-swap's both possible ends. */
+    actuator_plan plan =
+        actuator_plan_verdict(&facts, &row, gather.read_breaker ? &outcome->breaker : NULL,
+                              was_open, input->now_ms, &input->policy);
     PQclear(row_result);
     row_result = NULL;
+    const actuator_outcome_plan *applied = &plan.planned;
+    bool flip = applied->decision.outcome == ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED;
 
-    /* 5. The group's flip rate: a flip takes a token first. None left: the whole decision
+    /* 4. The group's flip rate: a flip takes a token first. None left: the whole decision
      * is rolled back (nothing of it happened) and the caller holds the verdict until one is
      * due, so it is decided again then, against the breaker and row as they are by then. */
-    if (outcome->decision.outcome == ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED) {
+    if (flip) {
         int64_t wait_ms = 0;
         if (!take_group_token(database, ACTUATOR_RATE_FLIP, input->max_flips_per_minute,
                               &wait_ms)) {
@@ -644,41 +646,33 @@ actuator_store_status actuator_store_decide_verdict(actuator_store *database,
         }
     }
 
-    /* 6. The effect. The UPDATE repeats every condition, so even a wrong decision could not
+    /* 5. The effect. The UPDATE repeats every condition, so even a wrong decision could not
      * flip a row outside the compare-and-swap. */
-    if (outcome->decision.outcome == ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED) {
+    if (flip) {
         bool flipped = false;
         if (!flip_and_queue_restart(database, input, &flipped)) {
             goto failed;
         }
         if (!flipped) {
-            outcome->decision.outcome = ACTION_OUTCOME_SKIPPED_NOT_ONLINE;
-            outcome->decision.detail = ACTUATOR_DETAIL_CAS_NO_MATCH;
+            applied = &plan.if_cas_misses;
         }
     }
 
-    /* 6b. The window counts what would have acted (actuator_breaker_counts). The breaker's
-     * state changes with the verdicts it governs: it opens when one is held back and closes
-     * when one may act again, so the trip is logged and counted once per incident. */
-    if (breaker_evaluated && actuator_breaker_counts(outcome->decision.outcome)) {
-        if (!count_in_breaker_window(database, record)) {
-            goto failed;
-        }
-        bool open_now = outcome->decision.outcome == ACTION_OUTCOME_SKIPPED_BREAKER_OPEN;
-        outcome->breaker_counted = true;
-        outcome->breaker_open = open_now;
-        if (open_now != was_open) {
-            if (!set_breaker_open(database, open_now)) {
-                goto failed;
-            }
-            outcome->breaker_tripped = open_now;
-            outcome->breaker_closed = !open_now;
-        }
+    /* 6. The breaker window and state, as planned. */
+    if (applied->count_in_window && !count_in_breaker_window(database, record)) {
+        goto failed;
     }
+    if (applied->breaker_changes && !set_breaker_open(database, applied->breaker_open)) {
+        goto failed;
+    }
+    outcome->decision = applied->decision;
+    outcome->breaker_counted = applied->count_in_window;
+    outcome->breaker_open = applied->breaker_open;
+    outcome->breaker_tripped = applied->breaker_changes && applied->breaker_open;
+    outcome->breaker_closed = applied->breaker_changes && !applied->breaker_open;
+    snprintf(outcome->reason, sizeof outcome->reason, "%s", applied->reason);
 
     /* 7. The Action, in the same transaction as what it reports. */
-    actuator_format_reason(outcome->decision.detail, &facts, &outcome->breaker, input->now_ms,
-                           &input->policy, outcome->reason, sizeof outcome->reason);
     action_values values = {
         .workspace_id = record->workspace_id,
         .instance_id = record->instance_id,

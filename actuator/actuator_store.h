@@ -78,7 +78,7 @@ typedef struct {
     bool breaker_open;    /* the group's breaker held this verdict back (for the gauge) */
     bool breaker_tripped; /* ... and had been closed: this verdict opened it */
     bool breaker_closed;  /* the breaker had been open and this verdict may act again */
-    char reason[256];     /* the Action's reason */
+    char reason[ACTUATOR_REASON_SIZE]; /* the Action's reason */
 } actuator_store_decision_result;
 
 /* What the decision will find, read before it without a lock and without a transaction (one
@@ -98,9 +98,10 @@ actuator_store_status actuator_store_peek_verdict(actuator_store *database,
                                                   actuator_store_peek *peek);
 void actuator_store_peek_free(actuator_store_peek *peek);
 
-/* In one transaction: record the idempotency key (a duplicate stops here), lock the group's
- * breaker and count its window, lock and read the workspaces row, actuator_decide() (with the
- * CP's confirmation the caller got before the transaction), on a flip a token of the group's
+/* In one transaction: record the idempotency key (a duplicate stops here), gather the facts
+ * actuator_gather names (the group's breaker, locked, and its window; the workspaces row,
+ * locked), decide everything in one pure call, actuator_plan_verdict() (with the CP's
+ * confirmation the caller got before the transaction), on a flip a token of the group's
  * flip bucket (none: roll back, rate_limited) then the conditional UPDATE plus the restart
  * outbox row, the window entry, the Action row; COMMIT. On any failure the
  * transaction is rolled back (or died with the connection) and nothing of it is visible;

@@ -669,6 +669,90 @@ START_TEST(test_actuator_reason_starts_with_detail_and_states_numbers)
 }
 END_TEST
 
+/* ---- one decision call: actuator_gather and actuator_plan_verdict ------------------------ */
+
+START_TEST(test_actuator_gather_reads_breaker_only_for_fresh_uuid_verdicts)
+{
+    actuator_policy policy = {MAX_AGE, false, true};
+    actuator_verdict_facts fresh = {LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000,
+                                    ACTUATOR_CP_CONFIRMATION_NOT_RUNNING};
+    actuator_verdict_facts stale = fresh;
+    stale.checked_at_ms = NOW - MAX_AGE - 1;
+    actuator_facts_to_gather gather = actuator_gather(WORKSPACE_UUID, &fresh, NOW, &policy);
+    ck_assert(gather.read_row && gather.read_breaker);
+    gather = actuator_gather(WORKSPACE_UUID, &stale, NOW, &policy);
+    ck_assert(gather.read_row && !gather.read_breaker); /* a replay takes no breaker lock */
+    gather = actuator_gather("not-a-uuid", &fresh, NOW, &policy);
+    ck_assert(!gather.read_row && !gather.read_breaker);
+}
+END_TEST
+
+typedef struct {
+    const char *name;
+    int64_t window_count; /* -1: breaker facts not gathered */
+    bool was_open;
+    bool dry_run;
+    const char *status;
+    action_outcome planned;
+    bool count_in_window;
+    bool breaker_open;
+    bool breaker_changes;
+} plan_case;
+
+static const plan_case plan_cases[] = {
+    {"a flip counts and keeps a closed breaker closed", 0, false, false, "online",
+     ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED, true, false, false},
+    {"a flip closes a breaker that was open", 0, true, false, "online",
+     ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED, true, false, true},
+    {"held back by the breaker: counts, opens it", 5, false, false, "online",
+     ACTION_OUTCOME_SKIPPED_BREAKER_OPEN, true, true, true},
+    {"held back while open: counts, no change", 5, true, false, "online",
+     ACTION_OUTCOME_SKIPPED_BREAKER_OPEN, true, true, false},
+    {"dry run counts like a flip", 0, false, true, "online", ACTION_OUTCOME_SKIPPED_DRY_RUN, true,
+     false, false},
+    {"a moot verdict neither counts nor changes the breaker", 5, true, false, "paused",
+     ACTION_OUTCOME_SKIPPED_NOT_ONLINE, false, true, false},
+    {"without breaker facts nothing counts", -1, true, false, "paused",
+     ACTION_OUTCOME_SKIPPED_NOT_ONLINE, false, true, false},
+};
+
+START_TEST(test_actuator_plan_verdict_table)
+{
+    const plan_case *c = &plan_cases[_i];
+    actuator_verdict_facts facts = {LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000,
+                                    ACTUATOR_CP_CONFIRMATION_NOT_RUNNING};
+    actuator_row_facts row = {true, true, c->status, "i-0abc", NULL};
+    actuator_breaker_facts breaker = {c->window_count, 5, 600000};
+    actuator_policy policy = {MAX_AGE, c->dry_run, true};
+    actuator_plan plan = actuator_plan_verdict(&facts, &row, c->window_count < 0 ? NULL : &breaker,
+                                               c->was_open, NOW, &policy);
+    ck_assert_msg(plan.planned.decision.outcome == c->planned, "%s: outcome %s", c->name,
+                  action_outcome_name(plan.planned.decision.outcome));
+    ck_assert_msg(plan.planned.count_in_window == c->count_in_window, "%s: count", c->name);
+    ck_assert_msg(plan.planned.breaker_open == c->breaker_open, "%s: open", c->name);
+    ck_assert_msg(plan.planned.breaker_changes == c->breaker_changes, "%s: changes", c->name);
+    /* The reason is the one actuator_format_reason writes for the planned detail. */
+    char expected[ACTUATOR_REASON_SIZE];
+    actuator_format_reason(plan.planned.decision.detail, &facts, &breaker, NOW, &policy, expected,
+                           sizeof expected);
+    if (c->window_count >= 0) {
+        ck_assert_str_eq(plan.planned.reason, expected);
+    }
+    if (c->planned == ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED) {
+        /* A missed compare-and-swap is recorded as such and is no evidence for the breaker:
+         * not counted, the breaker's state left as it was. */
+        ck_assert_int_eq(plan.if_cas_misses.decision.outcome, ACTION_OUTCOME_SKIPPED_NOT_ONLINE);
+        ck_assert_int_eq(plan.if_cas_misses.decision.detail, ACTUATOR_DETAIL_CAS_NO_MATCH);
+        ck_assert(!plan.if_cas_misses.count_in_window);
+        ck_assert(!plan.if_cas_misses.breaker_changes);
+        ck_assert(plan.if_cas_misses.breaker_open == c->was_open);
+        ck_assert_ptr_nonnull(strstr(plan.if_cas_misses.reason, "compare_and_swap_no_match"));
+    } else {
+        ck_assert_int_eq(plan.if_cas_misses.decision.outcome, ACTION_OUTCOME_UNSPECIFIED);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("actuator_decide");
@@ -699,6 +783,12 @@ int main(void)
     tcase_add_test(input, test_actuator_detail_names_are_unique_and_stable);
     tcase_add_test(input, test_actuator_reason_starts_with_detail_and_states_numbers);
     suite_add_tcase(suite, input);
+
+    TCase *plan = tcase_create("plan");
+    tcase_add_test(plan, test_actuator_gather_reads_breaker_only_for_fresh_uuid_verdicts);
+    tcase_add_loop_test(plan, test_actuator_plan_verdict_table, 0,
+                        (int)(sizeof plan_cases / sizeof plan_cases[0]));
+    suite_add_tcase(suite, plan);
 
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);

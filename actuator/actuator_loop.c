@@ -57,15 +57,24 @@ typedef enum {
     HOLD_DLQ_SENT,   /* ... and then for its delivery report */
 } hold_state;
 
-/* An answer of the CP asked ahead, while the batch was prepared. It stands in for asking at
- * decision time only while it is at most this old: a verdict that waited behind a held one
- * is asked again, so a flip always rests on an answer seconds old. */
+/* What was learned about a NOT_RUNNING verdict ahead of its decision: the unlocked read
+ * (peek) saying whether the CP must be asked, and the CP's answer when it was. It stands in
+ * for peeking and asking at decision time only while it is at most this old: a verdict that
+ * waited behind a held one is looked at again, so a flip always rests on an answer seconds
+ * old. */
 #define CONFIRMATION_AHEAD_MAX_AGE_MS 5000
 
+/* How many messages one batch takes from what the consumer has already fetched. NOT_RUNNING
+ * verdicts are sparse in a sweep (1 % of the fleet dying is a lot), so the batch must be far
+ * larger than the number of confirmations asked at once for a wave of terminations to be
+ * confirmed together. */
+#define BATCH_CAPACITY 1024
+
 typedef struct {
-    bool asked;
+    bool peeked;   /* the read was done: `asked` says whether the CP was needed */
+    bool asked;    /* ... and then the CP was asked: `answer` */
+    int64_t at_ms; /* monotonic: when the answer (or the read, when not asked) came */
     actuator_cp_answer answer;
-    int64_t answered_at_ms; /* monotonic */
 } confirmation_ahead;
 
 /* One consumed message of the current batch. */
@@ -99,6 +108,7 @@ typedef struct {
     bool publish_nudge;
 
     hold_state hold;
+    bool consumption_paused; /* every assigned partition paused (sync_consumption) */
     rd_kafka_message_t *held;
     verdict held_verdict; /* decoded, for HOLD_DECISION */
     confirmation_ahead held_ahead;
@@ -213,7 +223,31 @@ static void set_consumption_paused(actuator_loop *loop, bool paused)
         }
     }
     rd_kafka_topic_partition_list_destroy(assignment);
+    loop->consumption_paused = paused;
     metrics_gauge_set(loop->metrics->paused, paused ? 1 : 0);
+}
+
+static bool batch_pending(const actuator_loop *loop)
+{
+    for (size_t i = loop->batch_next; i < loop->batch_count; i++) {
+        if (loop->batch[i].message != NULL) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Consumption is paused from the moment a verdict is held until the hold is over AND the
+ * batch it interrupted is handled. Resuming in between would only make librdkafka fetch
+ * again what it purged at the pause, while the batch still holds the next messages: with the
+ * flip rate holding one verdict after another for a few milliseconds each, every flip would
+ * cost a pause, a resume and a refetch. */
+static void sync_consumption(actuator_loop *loop)
+{
+    bool paused = loop->hold != HOLD_NONE || (loop->consumption_paused && batch_pending(loop));
+    if (paused != loop->consumption_paused) {
+        set_consumption_paused(loop, paused);
+    }
 }
 
 static void enter_hold(actuator_loop *loop, hold_state state, rd_kafka_message_t *message)
@@ -224,7 +258,7 @@ static void enter_hold(actuator_loop *loop, hold_state state, rd_kafka_message_t
     loop->hold_backoff_ms = HOLD_BACKOFF_MIN_MS;
     loop->hold_retry_at_ms = time_now_monotonic_ms();
     loop->dlq_reported = false;
-    set_consumption_paused(loop, true);
+    sync_consumption(loop);
     update_readiness(loop);
 }
 
@@ -244,7 +278,7 @@ static void leave_hold(actuator_loop *loop, bool completed, bool resume)
     loop->hold = HOLD_NONE;
     loop->hold_generation++;
     if (resume) {
-        set_consumption_paused(loop, false);
+        sync_consumption(loop);
     }
     update_readiness(loop);
 }
@@ -315,7 +349,7 @@ static void on_rebalance(rd_kafka_t *consumer, rd_kafka_resp_err_t reason,
 
     if (reason == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         log_info("partitions assigned", "{s:i, s:b}", "count", partitions->cnt, "paused",
-                 loop->hold != HOLD_NONE);
+                 loop->consumption_paused);
         if (cooperative) {
             incremental_error = rd_kafka_incremental_assign(consumer, partitions);
         } else {
@@ -326,8 +360,8 @@ static void on_rebalance(rd_kafka_t *consumer, rd_kafka_resp_err_t reason,
             /* Resume explicitly otherwise: a partition paused before a rebalance may come
              * back still paused. */
             rd_kafka_resp_err_t pause_error =
-                loop->hold != HOLD_NONE ? rd_kafka_pause_partitions(consumer, partitions)
-                                        : rd_kafka_resume_partitions(consumer, partitions);
+                loop->consumption_paused ? rd_kafka_pause_partitions(consumer, partitions)
+                                         : rd_kafka_resume_partitions(consumer, partitions);
             if (pause_error != RD_KAFKA_RESP_ERR_NO_ERROR) {
                 log_error("pausing or resuming assigned partitions failed", "{s:s}", "error",
                           rd_kafka_err2str(pause_error));
@@ -351,7 +385,7 @@ static void on_rebalance(rd_kafka_t *consumer, rd_kafka_resp_err_t reason,
             error = rd_kafka_assign(consumer, NULL);
         }
         if (dropped) {
-            set_consumption_paused(loop, false); /* what remains assigned, if anything */
+            sync_consumption(loop); /* what remains assigned, if anything */
         }
     } else {
         log_error("rebalance failed", "{s:s}", "error", rd_kafka_err2str(reason));
@@ -501,9 +535,12 @@ static actuator_store_status confirm_with_cp(actuator_loop *loop, const verdict 
                                              const confirmation_ahead *ahead,
                                              actuator_store_decision_input *input)
 {
-    if (ahead != NULL && ahead->asked &&
-        time_now_monotonic_ms() - ahead->answered_at_ms <= CONFIRMATION_AHEAD_MAX_AGE_MS) {
-        input->cp_confirmation = ahead->answer.confirmation;
+    if (ahead != NULL && ahead->peeked &&
+        time_now_monotonic_ms() - ahead->at_ms <= CONFIRMATION_AHEAD_MAX_AGE_MS) {
+        /* Not asked: the read found the verdict moot or decided. Should the row have changed
+         * since so that it would act, the decision skips it (cp_confirmation_missing). */
+        input->cp_confirmation =
+            ahead->asked ? ahead->answer.confirmation : ACTUATOR_CP_CONFIRMATION_NOT_ASKED;
         return ACTUATOR_STORE_OK;
     }
     bool ask = false;
@@ -602,6 +639,18 @@ static void hold_for_flip_token(actuator_loop *loop)
     loop->hold_backoff_ms = HOLD_BACKOFF_MIN_MS;
     loop->hold_retry_at_ms = time_now_monotonic_ms() + loop->flip_token_wait_ms;
     update_readiness(loop);
+}
+
+/* How long the loop's poll may wait while a verdict is held: it only serves the group
+ * (paused partitions deliver nothing), so it wakes when a flip token is due, often within a
+ * few milliseconds at a high flip rate, and otherwise every 20 ms. */
+static int hold_poll_ms(const actuator_loop *loop)
+{
+    if (loop->hold != HOLD_FLIP_TOKEN) {
+        return 20;
+    }
+    int64_t wait_ms = loop->hold_retry_at_ms - time_now_monotonic_ms();
+    return wait_ms <= 0 ? 0 : wait_ms > 20 ? 20 : (int)wait_ms;
 }
 
 /* Advances a held message: retries the decision, (re)sends the DLQ record, or completes
@@ -770,21 +819,9 @@ static void handle_message(actuator_loop *loop, batch_entry *entry)
     }
 }
 
-/* Decodes the batch and asks the CP, all at once, about every NOT_RUNNING verdict that the
- * decision would confirm (needs_confirmation). A database failure here only stops asking
- * ahead: each verdict's decision then peeks and asks for itself, or holds. */
-static void prepare_batch(actuator_loop *loop)
+/* Decodes the batch's messages once, for handle_message and ask_ahead. */
+static void decode_batch(actuator_loop *loop)
 {
-    actuator_cp_question *questions = NULL;
-    size_t *question_entry = NULL;
-    size_t question_count = 0;
-    bool ask_ahead = loop->confirmer != NULL && loop->database_ok &&
-                     actuator_store_connect(loop->database) == ACTUATOR_STORE_OK;
-    if (ask_ahead) {
-        questions = calloc(loop->batch_count, sizeof *questions);
-        question_entry = calloc(loop->batch_count, sizeof *question_entry);
-        ask_ahead = questions != NULL && question_entry != NULL;
-    }
     for (size_t i = 0; i < loop->batch_count; i++) {
         batch_entry *entry = &loop->batch[i];
         const rd_kafka_message_t *message = entry->message;
@@ -794,32 +831,70 @@ static void prepare_batch(actuator_loop *loop)
         entry->decoded =
             codec_decode_verdict(message->payload != NULL ? message->payload : "",
                                  message->payload != NULL ? message->len : 0, &entry->record);
-        const char *detail = NULL;
-        if (!ask_ahead || entry->decoded != CODEC_OK ||
-            entry->record.liveness != LIVENESS_NOT_RUNNING ||
-            actuator_verdict_invalid_reason(&entry->record, &detail) != NULL) {
+    }
+}
+
+/* A NOT_RUNNING verdict that can be decided (not bound for the DLQ). */
+static bool confirmation_candidate(const batch_entry *entry)
+{
+    const char *detail = NULL;
+    return entry->message != NULL && entry->message->err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+           entry->decoded == CODEC_OK && entry->record.liveness == LIVENESS_NOT_RUNNING &&
+           actuator_verdict_invalid_reason(&entry->record, &detail) == NULL;
+}
+
+static bool ahead_is_fresh(const confirmation_ahead *ahead, int64_t now_ms)
+{
+    return ahead->peeked && now_ms - ahead->at_ms <= CONFIRMATION_AHEAD_MAX_AGE_MS;
+}
+
+/* Looks ahead from the batch's entry `from`: for the next NOT_RUNNING verdicts, the unlocked
+ * read, then the CP asked about all that need it at once. It stops after as many questions
+ * as the group's flip rate can decide while the answers are fresh (and at most
+ * ACTUATOR_CP_CONFIRM_CONCURRENCY): at 60 flips a minute, asking about a hundred instances
+ * would only ask most of them twice. A database failure stops looking ahead: the verdict's
+ * own decision then peeks and asks, or holds. */
+static void ask_ahead(actuator_loop *loop, size_t from)
+{
+    int64_t decidable =
+        loop->settings->max_flips_per_minute * CONFIRMATION_AHEAD_MAX_AGE_MS / 60000;
+    size_t limit = (size_t)loop->settings->cp_confirm_concurrency;
+    if (decidable < (int64_t)limit) {
+        limit = decidable < 1 ? 1 : (size_t)decidable;
+    }
+    actuator_cp_question *questions = calloc(limit, sizeof *questions);
+    size_t *question_entry = calloc(limit, sizeof *question_entry);
+    if (questions == NULL || question_entry == NULL ||
+        actuator_store_connect(loop->database) != ACTUATOR_STORE_OK) {
+        free(questions);
+        free(question_entry);
+        return;
+    }
+    size_t count = 0;
+    int64_t now_ms = time_now_monotonic_ms();
+    for (size_t i = from; i < loop->batch_count && count < limit; i++) {
+        batch_entry *entry = &loop->batch[i];
+        if (!confirmation_candidate(entry) || ahead_is_fresh(&entry->ahead, now_ms)) {
             continue;
         }
-        actuator_store_decision_input input = decision_input(loop, message, &entry->record);
+        actuator_store_decision_input input = decision_input(loop, entry->message, &entry->record);
         bool ask = false;
         if (needs_confirmation(loop, &input, &ask) != ACTUATOR_STORE_OK) {
-            ask_ahead = false;
-            continue;
+            break;
         }
+        entry->ahead = (confirmation_ahead){.peeked = true, .asked = ask, .at_ms = now_ms};
         if (ask) {
-            entry->ahead.asked = true;
-            questions[question_count] =
-                (actuator_cp_question){.workspace_id = entry->record.workspace_id,
-                                       .instance_id = entry->record.instance_id};
-            question_entry[question_count++] = i;
+            questions[count] = (actuator_cp_question){.workspace_id = entry->record.workspace_id,
+                                                      .instance_id = entry->record.instance_id};
+            question_entry[count++] = i;
         }
     }
-    if (question_count > 0) {
-        actuator_cp_confirm_all(loop->confirmer, questions, question_count);
-        for (size_t q = 0; q < question_count; q++) {
+    if (count > 0) {
+        actuator_cp_confirm_all(loop->confirmer, questions, count);
+        for (size_t q = 0; q < count; q++) {
             batch_entry *entry = &loop->batch[question_entry[q]];
             entry->ahead.answer = questions[q].answer;
-            entry->ahead.answered_at_ms = questions[q].answered_at_monotonic_ms;
+            entry->ahead.at_ms = questions[q].answered_at_monotonic_ms;
             count_confirmation(loop, &entry->record, &questions[q].answer);
         }
     }
@@ -833,6 +908,7 @@ static void consume_batch(actuator_loop *loop, int timeout_ms)
 {
     loop->batch_count = 0;
     loop->batch_next = 0;
+    sync_consumption(loop); /* the batch is done: resume, unless a verdict is held */
     rd_kafka_message_t *message = rd_kafka_consumer_poll(loop->consumer, timeout_ms);
     while (message != NULL) {
         if (loop->hold != HOLD_NONE) {
@@ -846,20 +922,24 @@ static void consume_batch(actuator_loop *loop, int timeout_ms)
         }
         message = rd_kafka_consumer_poll(loop->consumer, 0);
     }
-    if (loop->batch_count > 0) {
-        prepare_batch(loop);
-    }
+    decode_batch(loop);
 }
 
 /* Handles the batch's next message still there (a revoke may have dropped some). */
 static void handle_next_in_batch(actuator_loop *loop)
 {
     while (loop->batch_next < loop->batch_count) {
-        batch_entry *entry = &loop->batch[loop->batch_next++];
-        if (entry->message != NULL) {
-            handle_message(loop, entry);
-            return;
+        size_t index = loop->batch_next++;
+        batch_entry *entry = &loop->batch[index];
+        if (entry->message == NULL) {
+            continue;
         }
+        if (loop->confirmer != NULL && loop->database_ok && confirmation_candidate(entry) &&
+            !ahead_is_fresh(&entry->ahead, time_now_monotonic_ms())) {
+            ask_ahead(loop, index);
+        }
+        handle_message(loop, entry);
+        return;
     }
 }
 
@@ -1112,7 +1192,7 @@ int actuator_loop_run(const actuator_loop_options *options)
         log_error("start-up failed", "{s:s}", "detail", "out of memory");
         goto done;
     }
-    loop->batch_capacity = (size_t)settings->cp_confirm_concurrency;
+    loop->batch_capacity = BATCH_CAPACITY;
     loop->batch = calloc(loop->batch_capacity, sizeof *loop->batch);
     if (loop->batch == NULL) {
         log_error("start-up failed", "{s:s}", "detail", "out of memory");
@@ -1174,13 +1254,14 @@ int actuator_loop_run(const actuator_loop_options *options)
         } else if (loop->batch_next < loop->batch_count) {
             /* Held with the batch's rest waiting: polled only so that the group's heartbeats
              * and rebalances go on (paused partitions deliver nothing). */
-            rd_kafka_message_t *message = rd_kafka_consumer_poll(loop->consumer, 20);
+            rd_kafka_message_t *message =
+                rd_kafka_consumer_poll(loop->consumer, hold_poll_ms(loop));
             if (message != NULL) {
                 give_back(loop, message);
             }
         } else {
             /* Polled also while holding, for the same reason. */
-            consume_batch(loop, loop->hold != HOLD_NONE ? 20 : CONSUMER_POLL_MS);
+            consume_batch(loop, loop->hold != HOLD_NONE ? hold_poll_ms(loop) : CONSUMER_POLL_MS);
         }
         now = time_now_monotonic_ms();
         publish(loop, now);

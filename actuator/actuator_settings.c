@@ -96,12 +96,13 @@ static const config_setting actuator_table[] = {
         .default_text = "64",
         .minimum = 1,
         .maximum = 1024,
-        .help = "How many verdicts the actuator takes from the topic at once, asking the CP "
-                "about all their instances concurrently (one keep-alive connection each); the "
-                "verdicts are still decided one by one, in order. 64: a wave of terminations "
-                "is confirmed in a few CP round trips instead of one round trip per verdict "
-                "(at ~25 ms each, 1,000 verdicts would wait 25 s), while a CP sees no more "
-                "than a modest burst from one actuator",
+        .help = "How many CP confirmations the actuator asks at once (one keep-alive "
+                "connection each): it looks ahead in what the consumer has fetched and asks "
+                "about the next NOT_RUNNING verdicts together (no more than the flip rate can "
+                "decide within 5s); the verdicts are still decided one by one, in order. 64: a "
+                "wave of terminations is confirmed in a few CP round trips instead of one per "
+                "verdict (at ~25 ms each, 1,000 verdicts would wait 25 s), while a CP sees no "
+                "more than a modest burst from one actuator",
     },
     {
         .env_name = "ACTUATOR_GROUP_ID",

@@ -15,6 +15,7 @@
  * "NAME=value"), any other an argv element. fuzz/config.dict lists the names and flags so the
  * fuzzer finds them quickly. */
 #include "config.h"
+#include "kafka_properties.h"
 #include "log.h"
 
 #include <stdint.h>

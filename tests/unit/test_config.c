@@ -3,6 +3,7 @@
  * A test program's table covers every value type and the shared settings; each test feeds it
  * an argv and an environment through config_parse_from / config_parse_with_output. */
 #include "config.h"
+#include "kafka_properties.h"
 
 #include "log.h"
 

@@ -30,8 +30,8 @@ bool kafka_config_validate_properties(const config_kafka_properties *properties,
  *
  * The properties our delivery guarantees rest on (docs/operations.md, "Locked Kafka
  * properties"): an operator can tune any other librdkafka property, but not these, for the
- * roles a program plays (config_kafka_role). One table for every program, so the producer, the checker and
- * the actuator refuse exactly the same things. */
+ * roles a program plays (config_kafka_role). One table for every program, so the producer, the
+ * checker and the actuator refuse exactly the same things. */
 typedef enum {
     KAFKA_LOCK_EQUALS,  /* the value must be `value` (compared as librdkafka reads it back,
                            so aliases such as acks=-1 for all are accepted) */

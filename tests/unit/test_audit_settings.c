@@ -146,6 +146,38 @@ START_TEST(test_audit_settings_refuse_bad_values_naming_the_variable)
 }
 END_TEST
 
+/* The choices of --format and --partitioner are the names the output and the partitioner
+ * print, each to its own value, and --help lists them. */
+START_TEST(test_audit_settings_choices_are_the_printed_names)
+{
+    char *environment[] = {NULL};
+    for (int format = AUDIT_FORMAT_TABLE; format <= AUDIT_FORMAT_AVRO; format++) {
+        const char *name = audit_format_name((audit_format)format);
+        parsed_settings *parsed = parse(environment, (const char *[]){"--format", name, NULL});
+        ck_assert_msg(parsed->result == CONFIG_RESULT_RUN, "%s: %s", name, parsed->error);
+        ck_assert_int_eq(parsed->settings.format, format);
+        parsed_free(parsed);
+    }
+    for (int partitioner = 0; partitioner < AUDIT_PARTITIONER_COUNT; partitioner++) {
+        const char *name = audit_partitioner_name((audit_partitioner)partitioner);
+        parsed_settings *parsed = parse(environment, (const char *[]){"--partitioner", name, NULL});
+        ck_assert_msg(parsed->result == CONFIG_RESULT_RUN, "%s: %s", name, parsed->error);
+        ck_assert_int_eq(parsed->settings.partitioner, partitioner);
+        parsed_free(parsed);
+    }
+    assert_refused((const char *[]){"--format", "JSONL", NULL}, "got 'JSONL'"); /* exact names */
+    char *help = NULL;
+    size_t length = 0;
+    FILE *out = open_memstream(&help, &length);
+    config_print_help(&audit_program, out);
+    fclose(out);
+    ck_assert_ptr_nonnull(strstr(help, "--format <table|jsonl|avro>"));
+    ck_assert_ptr_nonnull(strstr(help, "--partitioner <consistent_random|consistent|murmur2|"
+                                       "murmur2_random|fnv1a|fnv1a_random>"));
+    free(help);
+}
+END_TEST
+
 START_TEST(test_audit_settings_avro_is_only_for_the_record_dump)
 {
     assert_refused((const char *[]){"--format", "avro", "--summary", NULL},
@@ -225,6 +257,7 @@ int main(void)
     tcase_add_test(tcase, test_audit_settings_read_the_environment_and_flags_win);
     tcase_add_test(tcase, test_audit_settings_the_long_derived_flag_is_not_accepted);
     tcase_add_test(tcase, test_audit_settings_refuse_bad_values_naming_the_variable);
+    tcase_add_test(tcase, test_audit_settings_choices_are_the_printed_names);
     tcase_add_test(tcase, test_audit_settings_avro_is_only_for_the_record_dump);
     tcase_add_test(tcase, test_audit_settings_refuse_kafka_properties_that_could_commit);
     tcase_add_test(tcase, test_audit_help_is_the_manual_with_short_flags_and_examples);

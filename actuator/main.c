@@ -5,6 +5,7 @@
 #include "process.h"
 #include "restart_retry.h"
 
+/* Its series live in the process's registry, registered before the loop reads them. */
 static int run(const process_context *process)
 {
     actuator_metrics metrics;
@@ -24,16 +25,10 @@ static int run(const process_context *process)
 
 int main(int argc, char **argv)
 {
-    static const process_declaration actuator = {
-        .program = &actuator_program,
-        .settings_size = sizeof(actuator_settings),
-        .common_offset = offsetof(actuator_settings, common),
-        .instance_id_offset = offsetof(actuator_settings, actuator_id),
-        .instance_id_fallback = "actuator",
-        .run = run,
-        /* Its own command: needs no RESTART_URL and no Kafka, only the group's rows. */
-        .command_requested = restart_retry_requested,
-        .command_main = restart_retry_main,
-    };
+    process_declaration actuator =
+        PROCESS_DECLARATION(actuator_settings, actuator_program, actuator_id, "actuator", run);
+    /* Its own command: needs no RESTART_URL and no Kafka, only the group's rows. */
+    actuator.command_requested = restart_retry_requested;
+    actuator.command_main = restart_retry_main;
     return process_main(argc, argv, &actuator);
 }

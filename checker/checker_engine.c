@@ -175,7 +175,7 @@ typedef struct {
 } checker_metrics;
 
 typedef struct {
-    const checker_engine_options *options;
+    const process_context *options;
     const checker_settings *settings;
     rd_kafka_t *consumer;
     rd_kafka_t *producer;
@@ -490,7 +490,7 @@ static void fail_before_sending(checker_engine *engine, work_item *item, const c
     log_error(what, "{s:s}", "workspace_id", item->request.workspace_id);
     item->asked_at_ms = time_now_wall_ms(); /* the attempt, though nothing reached the CP */
     cp_classification classification = cp_classify(0, HTTP_CLIENT_ERROR_INTERNAL, NULL, 0, NULL,
-                                                   engine->options->not_running_states);
+                                                   &engine->settings->not_running_states);
     emit_verdict(engine, item, &classification, 0, 0);
 }
 
@@ -570,7 +570,7 @@ static void collect_finished(checker_engine *engine)
         int64_t latency_ms = time_now_monotonic_ms() - item->started_ms;
         metrics_histogram_observe(engine->metrics.cp_latency, (double)latency_ms / 1000.0);
         cp_classification classification =
-            cp_classify_response(&response, engine->options->not_running_states);
+            cp_classify_response(&response, &engine->settings->not_running_states);
         long status = response.status;
         http_response_free(&response);
         emit_verdict(engine, item, &classification, status, latency_ms);
@@ -1057,7 +1057,7 @@ static int wait_timeout_ms(checker_engine *engine)
 
 static void run_loop(checker_engine *engine)
 {
-    const checker_engine_options *options = engine->options;
+    const process_context *options = engine->options;
     int64_t shutdown_deadline_ms = 0;
     for (;;) {
         int64_t now_ms = time_now_monotonic_ms();
@@ -1113,7 +1113,7 @@ static void run_loop(checker_engine *engine)
     }
 }
 
-int checker_engine_run(const checker_engine_options *options)
+int checker_engine_run(const process_context *options)
 {
     checker_engine engine_storage;
     checker_engine *engine = &engine_storage;
@@ -1121,18 +1121,18 @@ int checker_engine_run(const checker_engine_options *options)
     engine->options = options;
     engine->settings = options->settings;
     engine->wake_pipe[0] = engine->wake_pipe[1] = -1;
-    engine->secrets.values[0] = options->settings->cp.shared_secret;
-    engine->secrets.values[1] = options->settings->cp.admin_token;
+    engine->secrets.values[0] = engine->settings->cp.shared_secret;
+    engine->secrets.values[1] = engine->settings->cp.admin_token;
     engine->undelivered_limit =
-        (size_t)options->settings->concurrency * CHECKER_UNDELIVERED_PER_SLOT;
-    double rate = (double)options->settings->max_rps;
+        (size_t)engine->settings->concurrency * CHECKER_UNDELIVERED_PER_SLOT;
+    double rate = (double)engine->settings->max_rps;
     /* 100 ms worth of burst: smooth enough for the CP, coarse enough for a 100 ms loop. */
     engine->rate_limit = token_bucket_make(rate, rate / 10.0, time_now_monotonic_ms());
     int exit_code = 1;
     char error[512] = "";
     bool usage_error = false;
 
-    if (!register_metrics(engine, options->metrics)) {
+    if (!register_metrics(engine, options->registry)) {
         log_error("metrics registration failed", NULL);
         return 1;
     }
@@ -1155,7 +1155,7 @@ int checker_engine_run(const checker_engine_options *options)
     }
     /* One connection per concurrent request, all kept alive in the multi handle's cache and
      * reused by the next request to the same CP host. */
-    long connections = (long)options->settings->concurrency;
+    long connections = (long)engine->settings->concurrency;
     CURLMcode multi_code =
         curl_multi_setopt(engine->multi, CURLMOPT_MAX_HOST_CONNECTIONS, connections);
     if (multi_code == CURLM_OK)
@@ -1185,11 +1185,11 @@ int checker_engine_run(const checker_engine_options *options)
         metrics_server_set_ready(options->server, false, "waiting for the consumer group");
     }
     log_info("checker started", "{s:s, s:s, s:s, s:I, s:I, s:I}", "checker_id",
-             options->settings->checker_id, "group_id", options->settings->group_id, "topic",
-             options->settings->common.topic_checks, "concurrency",
-             (json_int_t)options->settings->concurrency, "timeout_ms",
-             (json_int_t)options->settings->timeout_ms, "max_rps",
-             (json_int_t)options->settings->max_rps);
+             engine->settings->checker_id, "group_id", engine->settings->group_id, "topic",
+             engine->settings->common.topic_checks, "concurrency",
+             (json_int_t)engine->settings->concurrency, "timeout_ms",
+             (json_int_t)engine->settings->timeout_ms, "max_rps",
+             (json_int_t)engine->settings->max_rps);
 
     run_loop(engine);
     exit_code = engine->fatal ? 1 : 0;

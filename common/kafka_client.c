@@ -14,10 +14,21 @@ static void note_bad_configuration(bool *bad_configuration, bool value)
     }
 }
 
-/* rd_kafka_new, taking over conf on success and destroying it on failure. */
-static rd_kafka_t *create(rd_kafka_type_t type, rd_kafka_conf_t *conf, char *error_buffer,
-                          size_t error_size)
+/* The spec's callbacks on conf, then rd_kafka_new, which takes conf over on success; conf is
+ * destroyed on failure. */
+static rd_kafka_t *create(rd_kafka_type_t type, rd_kafka_conf_t *conf,
+                          const kafka_client_spec *spec, char *error_buffer, size_t error_size)
 {
+    rd_kafka_conf_set_opaque(conf, spec->opaque);
+    if (spec->on_error != NULL) {
+        rd_kafka_conf_set_error_cb(conf, spec->on_error);
+    }
+    if (type == RD_KAFKA_PRODUCER && spec->on_delivery != NULL) {
+        rd_kafka_conf_set_dr_msg_cb(conf, spec->on_delivery);
+    }
+    if (type == RD_KAFKA_CONSUMER && spec->on_rebalance != NULL) {
+        rd_kafka_conf_set_rebalance_cb(conf, spec->on_rebalance);
+    }
     char reason[256]; /* shorter than error_buffer, so the message is never cut */
     rd_kafka_t *client = rd_kafka_new(type, conf, reason, sizeof reason);
     if (client == NULL) {
@@ -31,27 +42,15 @@ static rd_kafka_t *create(rd_kafka_type_t type, rd_kafka_conf_t *conf, char *err
 rd_kafka_t *kafka_client_new_producer(const kafka_client_spec *spec, char *error_buffer,
                                       size_t error_size, bool *bad_configuration)
 {
-    note_bad_configuration(bad_configuration, false);
     rd_kafka_conf_t *conf = kafka_config_new_producer(spec->common, spec->properties,
                                                       spec->client_id, error_buffer, error_size);
-    if (conf == NULL) {
-        note_bad_configuration(bad_configuration, true);
-        return NULL;
-    }
-    rd_kafka_conf_set_opaque(conf, spec->opaque);
-    if (spec->on_delivery != NULL) {
-        rd_kafka_conf_set_dr_msg_cb(conf, spec->on_delivery);
-    }
-    if (spec->on_error != NULL) {
-        rd_kafka_conf_set_error_cb(conf, spec->on_error);
-    }
-    return create(RD_KAFKA_PRODUCER, conf, error_buffer, error_size);
+    note_bad_configuration(bad_configuration, conf == NULL);
+    return conf != NULL ? create(RD_KAFKA_PRODUCER, conf, spec, error_buffer, error_size) : NULL;
 }
 
 rd_kafka_t *kafka_client_new_consumer(const kafka_client_spec *spec, char *error_buffer,
                                       size_t error_size, bool *bad_configuration)
 {
-    note_bad_configuration(bad_configuration, false);
     /* Layers: base and the shared consumer defaults, then the program's own tuning, then the
      * operator's properties (so an operator can still tune every one of them), and the locked
      * properties checked on the result. */
@@ -64,21 +63,14 @@ rd_kafka_t *kafka_client_new_consumer(const kafka_client_spec *spec, char *error
     }
     ok = ok && kafka_config_apply_properties(conf, spec->properties, error_buffer, error_size) &&
          kafka_config_verify_locked(conf, CONFIG_KAFKA_ROLE_CONSUMER, error_buffer, error_size);
+    note_bad_configuration(bad_configuration, !ok);
     if (!ok) {
         if (conf != NULL) {
             rd_kafka_conf_destroy(conf);
         }
-        note_bad_configuration(bad_configuration, true);
         return NULL;
     }
-    rd_kafka_conf_set_opaque(conf, spec->opaque);
-    if (spec->on_rebalance != NULL) {
-        rd_kafka_conf_set_rebalance_cb(conf, spec->on_rebalance);
-    }
-    if (spec->on_error != NULL) {
-        rd_kafka_conf_set_error_cb(conf, spec->on_error);
-    }
-    rd_kafka_t *consumer = create(RD_KAFKA_CONSUMER, conf, error_buffer, error_size);
+    rd_kafka_t *consumer = create(RD_KAFKA_CONSUMER, conf, spec, error_buffer, error_size);
     if (consumer == NULL) {
         return NULL;
     }

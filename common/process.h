@@ -45,6 +45,17 @@ typedef struct {
     int (*command_main)(int argc, char **argv);
 } process_declaration;
 
+/* The declaration of a program whose settings struct `settings_type` embeds common_settings as
+ * `common` and names the instance in `id_field` (see process_declaration); the one-shot
+ * command fields stay NULL. */
+#define PROCESS_DECLARATION(settings_type, config_program, id_field, id_fallback, run_function)    \
+    {                                                                                              \
+        .program = &(config_program), .settings_size = sizeof(settings_type),                      \
+        .common_offset = offsetof(settings_type, common),                                          \
+        .instance_id_offset = offsetof(settings_type, id_field),                                   \
+        .instance_id_fallback = (id_fallback), .run = (run_function)                               \
+    }
+
 /* The whole process: returns main's exit code. */
 int process_main(int argc, char **argv, const process_declaration *declaration);
 

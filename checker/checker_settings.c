@@ -131,19 +131,24 @@ config_result checker_settings_load(checker_settings *settings,
                                     cp_not_running_states *states, int argc, char **argv,
                                     char **environment, FILE *out, FILE *err)
 {
-    if (environment == NULL)
+    if (environment == NULL) {
         environment = environ;
-    if (out == NULL)
+    }
+    if (out == NULL) {
         out = stdout;
-    if (err == NULL)
+    }
+    if (err == NULL) {
         err = stderr;
+    }
     char error[1024];
     config_result result =
         config_parse_with_output(&checker_program, settings, kafka_properties, argc, argv,
                                  environment, out, error, sizeof error, NULL);
-    if (result == CONFIG_RESULT_EXIT_USAGE)
+    if (result == CONFIG_RESULT_EXIT_USAGE) {
         fprintf(err, "%s\n", error);
-    if (result == CONFIG_RESULT_RUN)
+    }
+    if (result == CONFIG_RESULT_RUN) {
         *states = settings->not_running_states; /* derived by the validate hook */
+    }
     return result;
 }

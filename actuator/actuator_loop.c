@@ -23,7 +23,7 @@
 #include "actuator_decide.h"
 #include "cp_confirm.h"
 #include "dlq.h"
-#include "kafka_config.h"
+#include "kafka_client.h"
 #include "kafka_lag.h"
 #include "log.h"
 #include "restart_worker.h"
@@ -294,14 +294,8 @@ static void schedule_hold_retry(actuator_loop *loop)
 static bool partition_listed(const rd_kafka_topic_partition_list_t *partitions,
                              const rd_kafka_message_t *message)
 {
-    const char *topic = rd_kafka_topic_name(message->rkt);
-    for (int i = 0; i < partitions->cnt; i++) {
-        if (partitions->elems[i].partition == message->partition &&
-            strcmp(partitions->elems[i].topic, topic) == 0) {
-            return true;
-        }
-    }
-    return false;
+    return kafka_partition_listed(partitions, rd_kafka_topic_name(message->rkt),
+                                  message->partition);
 }
 
 static void batch_entry_release(batch_entry *entry)
@@ -343,20 +337,10 @@ static void on_rebalance(rd_kafka_t *consumer, rd_kafka_resp_err_t reason,
                          rd_kafka_topic_partition_list_t *partitions, void *opaque)
 {
     actuator_loop *loop = opaque;
-    bool cooperative = strcmp(rd_kafka_rebalance_protocol(consumer), "COOPERATIVE") == 0;
-    rd_kafka_error_t *incremental_error = NULL;
-    rd_kafka_resp_err_t error = RD_KAFKA_RESP_ERR_NO_ERROR;
-
     if (reason == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         log_info("partitions assigned", "{s:i, s:b}", "count", partitions->cnt, "paused",
                  loop->consumption_paused);
-        if (cooperative) {
-            incremental_error = rd_kafka_incremental_assign(consumer, partitions);
-        } else {
-            error = rd_kafka_assign(consumer, partitions);
-        }
-        if (incremental_error == NULL && error == RD_KAFKA_RESP_ERR_NO_ERROR &&
-            partitions->cnt > 0) {
+        if (kafka_rebalance_apply(consumer, reason, partitions) && partitions->cnt > 0) {
             /* Resume explicitly otherwise: a partition paused before a rebalance may come
              * back still paused. */
             rd_kafka_resp_err_t pause_error =
@@ -367,9 +351,11 @@ static void on_rebalance(rd_kafka_t *consumer, rd_kafka_resp_err_t reason,
                           rd_kafka_err2str(pause_error));
             }
         }
-    } else if (reason == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+        return;
+    }
+    bool dropped = false;
+    if (reason == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         log_info("partitions revoked", "{s:i}", "count", partitions->cnt);
-        bool dropped = false;
         if (loop->hold != HOLD_NONE && loop->held != NULL &&
             partition_listed(partitions, loop->held)) {
             log_warn("held verdict dropped: its partition was revoked, the next owner gets it",
@@ -379,26 +365,10 @@ static void on_rebalance(rd_kafka_t *consumer, rd_kafka_resp_err_t reason,
             dropped = true;
         }
         drop_revoked_batch_entries(loop, partitions);
-        if (cooperative) {
-            incremental_error = rd_kafka_incremental_unassign(consumer, partitions);
-        } else {
-            error = rd_kafka_assign(consumer, NULL);
-        }
-        if (dropped) {
-            sync_consumption(loop); /* what remains assigned, if anything */
-        }
-    } else {
-        log_error("rebalance failed", "{s:s}", "error", rd_kafka_err2str(reason));
-        error = rd_kafka_assign(consumer, NULL);
     }
-
-    if (incremental_error != NULL) {
-        log_error("incremental assignment change failed", "{s:s}", "error",
-                  rd_kafka_error_string(incremental_error));
-        rd_kafka_error_destroy(incremental_error);
-    }
-    if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        log_error("rd_kafka_assign failed", "{s:s}", "error", rd_kafka_err2str(error));
+    kafka_rebalance_apply(consumer, reason, partitions); /* an error event gives all up */
+    if (dropped) {
+        sync_consumption(loop); /* what remains assigned, if anything */
     }
 }
 
@@ -1020,69 +990,44 @@ static void publish(actuator_loop *loop, int64_t now_ms)
 
 /* ---- set-up and shutdown ----------------------------------------------------------------- */
 
+/* The actuator's clients (kafka_client.c); a failure is logged and stops the start-up. */
+static kafka_client_spec client_spec(actuator_loop *loop, const actuator_loop_options *options)
+{
+    return (kafka_client_spec){
+        .common = &options->settings->common,
+        .properties = options->kafka_properties,
+        .client_id = options->settings->actuator_id,
+        .opaque = loop,
+        .on_delivery = on_delivery,
+        .group_id = options->settings->group_id,
+        .on_rebalance = on_rebalance,
+    };
+}
+
 static rd_kafka_t *create_producer(actuator_loop *loop, const actuator_loop_options *options)
 {
     char error[512];
-    rd_kafka_conf_t *conf =
-        kafka_config_new_producer(&options->settings->common, options->kafka_properties,
-                                  options->settings->actuator_id, error, sizeof error);
-    if (conf == NULL) {
-        log_error("producer configuration failed", "{s:s}", "error", error);
-        return NULL;
-    }
-    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-    rd_kafka_conf_set_opaque(conf, loop);
-    rd_kafka_t *producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
+    kafka_client_spec spec = client_spec(loop, options);
+    rd_kafka_t *producer = kafka_client_new_producer(&spec, error, sizeof error, NULL);
     if (producer == NULL) {
-        rd_kafka_conf_destroy(conf);
-        log_error("rd_kafka_new(producer) failed", "{s:s}", "error", error);
-        return NULL;
+        log_error("kafka set-up failed", "{s:s}", "detail", error);
     }
-    conf = NULL; /* now owned by the producer */
     return producer;
 }
 
 static rd_kafka_t *create_consumer(actuator_loop *loop, const actuator_loop_options *options)
 {
-    const actuator_settings *settings = options->settings;
     char error[512];
-    rd_kafka_conf_t *conf =
-        kafka_config_new_consumer(&settings->common, options->kafka_properties,
-                                  settings->actuator_id, settings->group_id, error, sizeof error);
-    if (conf == NULL) {
-        log_error("consumer configuration failed", "{s:s}", "error", error);
-        return NULL;
+    kafka_client_spec spec = client_spec(loop, options);
+    rd_kafka_t *consumer = kafka_client_new_consumer(&spec, error, sizeof error, NULL);
+    if (consumer != NULL &&
+        !kafka_client_subscribe(consumer, options->settings->common.topic_verdicts, error,
+                                sizeof error)) {
+        rd_kafka_destroy(consumer);
+        consumer = NULL;
     }
-    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
-    rd_kafka_conf_set_opaque(conf, loop);
-    rd_kafka_t *consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, error, sizeof error);
     if (consumer == NULL) {
-        rd_kafka_conf_destroy(conf);
-        log_error("rd_kafka_new(consumer) failed", "{s:s}", "error", error);
-        return NULL;
-    }
-    conf = NULL; /* now owned by the consumer */
-    rd_kafka_resp_err_t result = rd_kafka_poll_set_consumer(consumer);
-    if (result != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        log_error("rd_kafka_poll_set_consumer failed", "{s:s}", "error", rd_kafka_err2str(result));
-        rd_kafka_destroy(consumer);
-        return NULL;
-    }
-    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
-    if (topics == NULL) {
-        log_error("rd_kafka_topic_partition_list_new failed", NULL);
-        rd_kafka_destroy(consumer);
-        return NULL;
-    }
-    rd_kafka_topic_partition_list_add(topics, settings->common.topic_verdicts,
-                                      RD_KAFKA_PARTITION_UA);
-    result = rd_kafka_subscribe(consumer, topics);
-    rd_kafka_topic_partition_list_destroy(topics);
-    if (result != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        log_error("rd_kafka_subscribe failed", "{s:s, s:s}", "topic",
-                  settings->common.topic_verdicts, "error", rd_kafka_err2str(result));
-        rd_kafka_destroy(consumer);
-        return NULL;
+        log_error("kafka set-up failed", "{s:s}", "detail", error);
     }
     return consumer;
 }

@@ -234,13 +234,8 @@ static const config_setting actuator_table[] = {
                 "flip) but change no row and send no restart: shadow production verdicts "
                 "before enabling action",
     },
-    {
-        .env_name = "ACTUATOR_ID",
-        .type = CONFIG_TYPE_STRING,
-        .offset = offsetof(actuator_settings, actuator_id),
-        .help = "Name of this actuator in logs and in each Action's actuator_id; unset = "
-                "<hostname>-<pid>, unique per process",
-    },
+    CONFIG_SETTING_INSTANCE_ID(actuator_settings, actuator_id, "ACTUATOR_ID", "actuator",
+                               "logs and in each Action's actuator_id"),
     {
         .env_name = "ACTUATOR_RETENTION",
         .type = CONFIG_TYPE_DURATION,
@@ -348,20 +343,4 @@ static bool validate_parsed(void *settings, const config_kafka_properties *kafka
     /* The parsed list is a value derived from the table, kept in the struct (no allocation). */
     return actuator_settings_validate(actuator, &actuator->cp_not_running_states, error_buffer,
                                       error_size);
-}
-
-bool actuator_settings_resolve(actuator_settings *settings, const char *hostname, pid_t pid)
-{
-    if (settings->actuator_id == NULL || settings->actuator_id[0] == '\0') {
-        char buffer[320];
-        snprintf(buffer, sizeof buffer, "%s-%ld",
-                 hostname != NULL && hostname[0] != '\0' ? hostname : "actuator", (long)pid);
-        char *copy = strdup(buffer);
-        if (copy == NULL) {
-            return false;
-        }
-        free(settings->actuator_id);
-        settings->actuator_id = copy;
-    }
-    return true;
 }

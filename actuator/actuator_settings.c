@@ -166,7 +166,8 @@ static const config_setting actuator_table[] = {
         .minimum = 1,
         .maximum = 600000,
         .help = "Workspaces flipped offline per minute by the whole consumer group (a token "
-                "bucket in PostgreSQL, burst 1), however many actuators share it; a verdict "
+                "bucket in PostgreSQL, burst one second's worth, at least 1), however many "
+                "actuators share it; a verdict "
                 "that finds no token waits (consumption pauses briefly), none is dropped. 60 "
                 "matches ACTUATOR_MAX_RESTARTS_PER_MIN's default: keep the two equal, or rows "
                 "flipped faster than restarts go out sit offline waiting for their restart",
@@ -179,7 +180,8 @@ static const config_setting actuator_table[] = {
         .minimum = 1,
         .maximum = 600000,
         .help = "Restart requests per minute sent by the whole consumer group (a token bucket "
-                "in PostgreSQL, burst 1, evenly spaced), however many actuators share it; the "
+                "in PostgreSQL, burst one second's worth, at least 1: evenly spaced at the "
+                "default), however many actuators share it; the "
                 "rest wait, none are dropped. 60 (one a second) keeps a breaker-sized wave "
                 "from hitting the provisioner at once; keep it equal to "
                 "ACTUATOR_MAX_FLIPS_PER_MIN",

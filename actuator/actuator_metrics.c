@@ -198,6 +198,14 @@ bool actuator_metrics_init(actuator_metrics *metrics, metrics_registry *registry
               "consumed batch's verdicts still to decide");
     metrics->dry_run = gauge(registry, "reconciler_actuator_dry_run",
                              "1 when ACTUATOR_DRY_RUN is on (nothing is changed)");
+    metrics->pause_switch =
+        gauge(registry, "reconciler_actuator_paused",
+              "1 while the group's pause switch is set (reconciler-actuator --pause): no flip, "
+              "no restart; refreshed every 5s and at every decision");
+    metrics->paused_verdicts =
+        counter(registry, "reconciler_actuator_paused_verdicts_total",
+                "NOT_RUNNING verdicts the pause switch held back (SKIPPED_STALE, actuator_paused)",
+                NULL, NULL);
 
     complete = complete && metrics->duplicates != NULL && metrics->breaker_open != NULL &&
                metrics->breaker_trips != NULL && metrics->flips_rate_limited != NULL &&
@@ -213,7 +221,8 @@ bool actuator_metrics_init(actuator_metrics *metrics, metrics_registry *registry
                metrics->dlq_extra[ACTUATOR_DLQ_INVALID_INSTANCE_ID] != NULL &&
                metrics->decision_seconds != NULL && metrics->paused != NULL &&
                metrics->consumer_lag != NULL && metrics->dry_run != NULL &&
-               metrics->cp_confirmation_seconds != NULL;
+               metrics->cp_confirmation_seconds != NULL && metrics->pause_switch != NULL &&
+               metrics->paused_verdicts != NULL;
     return complete;
 }
 

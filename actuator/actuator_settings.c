@@ -278,7 +278,11 @@ const config_program actuator_program = {
                 "    back to pending for the running actuators to send, prints how many, exits "
                 "0;\n"
                 "    needs only DATABASE_URL and ACTUATOR_GROUP_ID (see "
-                "--retry-failed-restarts --help)\n",
+                "--retry-failed-restarts --help)\n"
+                "  reconciler-actuator --pause \"REASON\"   /   reconciler-actuator --resume\n"
+                "    one-shot: every actuator of the group stops (resumes) flipping and "
+                "restarting\n"
+                "    at its next decision, no restart needed (see --resume --help)\n",
     .settings = actuator_table,
     .setting_count = sizeof actuator_table / sizeof actuator_table[0],
     .accepts_kafka_properties = true,

@@ -3,6 +3,7 @@
 
 #include "actuator_store.h"
 #include "config.h"
+#include "group_command.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -10,25 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-typedef struct {
-    common_settings common;
-    char *group_id; /* ACTUATOR_GROUP_ID */
-} pause_settings;
-
-static const config_setting pause_table[] = {
-    COMMON_SETTING_DATABASE_URL(pause_settings, common),
-    {
-        .env_name = "ACTUATOR_GROUP_ID",
-        .type = CONFIG_TYPE_STRING,
-        .offset = offsetof(pause_settings, group_id),
-        .default_text = "reconciler-actuator",
-        .required = true,
-        .help = "The actuators' group to pause or resume: the same value as the running "
-                "actuators', which all see the switch at their next decision",
-    },
-};
-
-static const config_program pause_program = {
+static const group_command pause_command = {
     .program_name = "reconciler-actuator " ACTUATOR_PAUSE_FLAG "|" ACTUATOR_RESUME_FLAG,
     .summary =
         "One-shot: --pause \"REASON\" stops every actuator of ACTUATOR_GROUP_ID from acting, "
@@ -41,11 +24,12 @@ static const config_program pause_program = {
     .examples = "  reconciler-actuator " ACTUATOR_PAUSE_FLAG " \"CP incident 4711: status API "
                 "lies\"\n"
                 "  reconciler-actuator " ACTUATOR_RESUME_FLAG "\n",
-    .settings = pause_table,
-    .setting_count = sizeof pause_table / sizeof pause_table[0],
-    .accepts_kafka_properties = false,
-    .validate = NULL,
 };
+
+typedef struct {
+    const actuator_pause_request *request;
+    const char *paused_by;
+} pause_context;
 
 static actuator_pause_request invalid(actuator_pause_request request, const char *problem)
 {
@@ -117,10 +101,12 @@ static void format_time(int64_t ms, char *buffer, size_t size)
 }
 
 /* Runs the request against the group's row and prints the result. */
-static actuator_store_status run_request(actuator_store *database,
-                                         const actuator_pause_request *request,
-                                         const char *paused_by, const char *group_id)
+static actuator_store_status run_request(actuator_store *database, const char *group_id,
+                                         void *context_pointer)
 {
+    const pause_context *context = context_pointer;
+    const actuator_pause_request *request = context->request;
+    const char *paused_by = context->paused_by;
     actuator_store_pause_state state;
     char since[40];
     if (request->command == ACTUATOR_PAUSE_SET) {
@@ -162,47 +148,18 @@ int actuator_pause_main(int argc, char **argv)
              hostname[0] != '\0' ? hostname : "host");
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     if (rest == NULL) {
-        fprintf(stderr, "%s: out of memory\n", pause_program.program_name);
+        fprintf(stderr, "%s: out of memory\n", pause_command.program_name);
         return 1;
     }
     actuator_pause_request request = actuator_pause_parse(argc, argv, rest);
     if (request.command == ACTUATOR_PAUSE_INVALID) {
-        fprintf(stderr, "%s: %s\n", pause_program.program_name, request.problem);
+        fprintf(stderr, "%s: %s\n", pause_command.program_name, request.problem);
         free(rest);
         return 2;
     }
-    pause_settings settings;
-    memset(&settings, 0, sizeof settings);
-    config_result parsed =
-        config_parse(&pause_program, &settings, NULL, request.rest_count, rest, NULL);
+    pause_context context = {.request = &request, .paused_by = paused_by};
+    int exit_code =
+        group_command_main(&pause_command, request.rest_count, rest, run_request, &context);
     free(rest);
-    if (parsed == CONFIG_RESULT_EXIT_OK) {
-        return 0;
-    }
-    if (parsed == CONFIG_RESULT_EXIT_USAGE) {
-        return 2;
-    }
-
-    int exit_code = 1;
-    actuator_store *database = actuator_store_new(settings.common.database_url, settings.group_id);
-    if (database == NULL) {
-        fprintf(stderr, "%s: out of memory\n", pause_program.program_name);
-        goto done;
-    }
-    actuator_store_status status = actuator_store_connect(database);
-    if (status == ACTUATOR_STORE_OK) {
-        status = run_request(database, &request, paused_by, settings.group_id);
-    }
-    if (status != ACTUATOR_STORE_OK) {
-        /* libpq's first line never holds the password (actuator_store_last_error). */
-        fprintf(stderr, "%s: %s: %s\n", pause_program.program_name,
-                actuator_store_status_name(status), actuator_store_last_error(database));
-        goto done;
-    }
-    exit_code = 0;
-
-done:
-    actuator_store_free(database);
-    config_free(&pause_program, &settings, NULL);
     return exit_code;
 }

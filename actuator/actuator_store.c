@@ -1181,16 +1181,14 @@ actuator_store_status actuator_store_set_pause(actuator_store *database, const c
     return ACTUATOR_STORE_OK;
 }
 
-actuator_store_status actuator_store_clear_pause(actuator_store *database,
-                                                 actuator_store_pause_state *state)
+/* One statement returning the group's pause row, or none: *state gets it (paused false if
+ * none). */
+static actuator_store_status pause_row(actuator_store *database, const char *operation,
+                                       const char *sql, actuator_store_pause_state *state)
 {
     memset(state, 0, sizeof *state);
     const char *parameters[] = {database->consumer_group};
-    PGresult *result =
-        run(database, "clear pause switch", PGRES_TUPLES_OK,
-            "DELETE FROM reconciler_actuator_pause WHERE consumer_group = $1 RETURNING "
-            "paused_by, reason, (extract(epoch FROM paused_at) * 1000)::bigint",
-            1, parameters);
+    PGresult *result = run(database, operation, PGRES_TUPLES_OK, sql, 1, parameters);
     if (result == NULL) {
         return failure_status(database);
     }
@@ -1201,24 +1199,22 @@ actuator_store_status actuator_store_clear_pause(actuator_store *database,
     return ACTUATOR_STORE_OK;
 }
 
+actuator_store_status actuator_store_clear_pause(actuator_store *database,
+                                                 actuator_store_pause_state *state)
+{
+    return pause_row(database, "clear pause switch",
+                     "DELETE FROM reconciler_actuator_pause WHERE consumer_group = $1 RETURNING "
+                     "paused_by, reason, (extract(epoch FROM paused_at) * 1000)::bigint",
+                     state);
+}
+
 actuator_store_status actuator_store_read_pause(actuator_store *database,
                                                 actuator_store_pause_state *state)
 {
-    memset(state, 0, sizeof *state);
-    const char *parameters[] = {database->consumer_group};
-    PGresult *result =
-        run(database, "read pause switch", PGRES_TUPLES_OK,
-            "SELECT paused_by, reason, (extract(epoch FROM paused_at) * 1000)::bigint FROM "
-            "reconciler_actuator_pause WHERE consumer_group = $1",
-            1, parameters);
-    if (result == NULL) {
-        return failure_status(database);
-    }
-    if (PQntuples(result) == 1) {
-        pause_state_from(result, 0, state);
-    }
-    PQclear(result);
-    return ACTUATOR_STORE_OK;
+    return pause_row(database, "read pause switch",
+                     "SELECT paused_by, reason, (extract(epoch FROM paused_at) * 1000)::bigint "
+                     "FROM reconciler_actuator_pause WHERE consumer_group = $1",
+                     state);
 }
 
 /* ---- gauges and housekeeping ------------------------------------------------------------- */

@@ -689,10 +689,12 @@ START_TEST(test_actuator_gather_reads_breaker_only_for_fresh_uuid_verdicts)
     stale.checked_at_ms = NOW - MAX_AGE - 1;
     actuator_facts_to_gather gather = actuator_gather(WORKSPACE_UUID, &fresh, NOW, &policy);
     ck_assert(gather.read_row && gather.read_breaker);
+    ck_assert(gather.read_pause); /* the pause is read exactly with the breaker, after its lock */
     gather = actuator_gather(WORKSPACE_UUID, &stale, NOW, &policy);
     ck_assert(gather.read_row && !gather.read_breaker); /* a replay takes no breaker lock */
+    ck_assert(!gather.read_pause);
     gather = actuator_gather("not-a-uuid", &fresh, NOW, &policy);
-    ck_assert(!gather.read_row && !gather.read_breaker);
+    ck_assert(!gather.read_row && !gather.read_breaker && !gather.read_pause);
 }
 END_TEST
 
@@ -851,19 +853,6 @@ START_TEST(test_actuator_pause_changes_nothing_and_resume_acts)
 }
 END_TEST
 
-START_TEST(test_actuator_gather_reads_pause_with_the_breaker)
-{
-    actuator_policy policy = {MAX_AGE, false, true, false, NULL, NULL};
-    actuator_verdict_facts fresh = {LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000,
-                                    ACTUATOR_CP_CONFIRMATION_NOT_RUNNING};
-    actuator_verdict_facts stale = fresh;
-    stale.checked_at_ms = NOW - MAX_AGE - 1;
-    ck_assert(actuator_gather(WORKSPACE_UUID, &fresh, NOW, &policy).read_pause);
-    ck_assert(!actuator_gather(WORKSPACE_UUID, &stale, NOW, &policy).read_pause);
-    ck_assert(!actuator_gather("not-a-uuid", &fresh, NOW, &policy).read_pause);
-}
-END_TEST
-
 int main(void)
 {
     Suite *suite = suite_create("actuator_decide");
@@ -878,6 +867,9 @@ int main(void)
     tcase_add_test(decision, test_actuator_decide_zero_max_age_accepts_only_now);
     tcase_add_test(decision, test_actuator_breaker_window_table);
     tcase_add_test(decision, test_actuator_verdict_freshness_boundaries);
+    tcase_add_loop_test(decision, test_actuator_pause_guard_order, 0,
+                        (int)(sizeof pause_cases / sizeof pause_cases[0]));
+    tcase_add_test(decision, test_actuator_pause_changes_nothing_and_resume_acts);
     suite_add_tcase(suite, decision);
 
     TCase *breaker = tcase_create("breaker");
@@ -900,13 +892,6 @@ int main(void)
     tcase_add_loop_test(plan, test_actuator_plan_verdict_table, 0,
                         (int)(sizeof plan_cases / sizeof plan_cases[0]));
     suite_add_tcase(suite, plan);
-
-    TCase *pause = tcase_create("pause");
-    tcase_add_loop_test(pause, test_actuator_pause_guard_order, 0,
-                        (int)(sizeof pause_cases / sizeof pause_cases[0]));
-    tcase_add_test(pause, test_actuator_pause_changes_nothing_and_resume_acts);
-    tcase_add_test(pause, test_actuator_gather_reads_pause_with_the_breaker);
-    suite_add_tcase(suite, pause);
 
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);

@@ -625,7 +625,9 @@ actuator_store_status actuator_store_decide_verdict(actuator_store *database,
         }
     }
     /* The pause switch is read after the breaker's lock, which --pause takes too: a decision
-     * either finished before the pause committed or sees it (actuator_store_set_pause). */
+     * either finished before the pause committed or sees it (actuator_store_set_pause). A
+     * statement of its own: in lock_breaker's RETURNING it would read with the snapshot taken
+     * before the lock wait and miss a pause committed meanwhile. */
     actuator_policy policy = input->policy;
     if (gather.read_pause) {
         pause_result = read_pause(database, &policy);

@@ -34,7 +34,7 @@ static const group_command retry_command = {
 
 typedef struct {
     const char *workspace_id; /* NULL: every failed restart of the group */
-    char actuator_id[320];    /* names the retry in its Actions */
+    char actuator_id[360];    /* names the retry in its Actions */
 } retry_request;
 
 static actuator_store_status retry(actuator_store *database, const char *group_id, void *context)

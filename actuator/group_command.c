@@ -2,6 +2,7 @@
  * group_command.h). */
 #include "group_command.h"
 
+#include "actuator_settings.h"
 #include "config.h"
 
 #include <stddef.h>
@@ -15,15 +16,10 @@ typedef struct {
 
 static const config_setting group_command_table[] = {
     COMMON_SETTING_DATABASE_URL(group_command_settings, common),
-    {
-        .env_name = "ACTUATOR_GROUP_ID",
-        .type = CONFIG_TYPE_STRING,
-        .offset = offsetof(group_command_settings, group_id),
-        .default_text = "reconciler-actuator",
-        .required = true,
-        .help = "The actuators' group the command acts on: the same value as the running "
-                "actuators', which see the change at their next decision or restart claim",
-    },
+    ACTUATOR_SETTING_GROUP_ID(group_command_settings, group_id,
+                              "The actuators' group the command acts on: the same value as the "
+                              "running actuators', which see the change at their next decision "
+                              "or restart claim"),
 };
 
 int group_command_main(const group_command *command, int argc, char **argv, group_command_run run,

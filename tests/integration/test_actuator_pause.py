@@ -25,9 +25,8 @@ import time
 
 import harness
 from test_actuator import (  # noqa: F401  (fixtures are found by name)
-    actions, database, fleet_sim_server, make_fleet, new_instance_id, outcomes, processes,
-    query, read_actions, restarts, row, send_verdicts, sim, start_actuator, topics, verdict,
-    wait_for_outcomes)
+    actions, database, fleet_sim_server, make_fleet, new_instance_id, outcomes, query,
+    read_actions, restarts, row, send_verdicts, sim, start_actuator, verdict, wait_for_outcomes)
 
 PAUSE_REASON = "CP incident 4711: status API lies"
 # The restart worker retries every 100-400 ms in these tests (test_actuator.start_actuator):

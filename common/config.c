@@ -10,6 +10,7 @@
  * variable in one line: "<program>: <ENV_NAME>: <what was wrong>". */
 #include "config.h"
 
+#include "build_info.h"
 #include "kafka_properties.h"
 #include "log.h"
 #include "timeutil.h"
@@ -24,16 +25,17 @@
 #include <strings.h>
 #include <unistd.h>
 
-#ifndef RECONCILER_VERSION
-#define RECONCILER_VERSION "unknown"
-#endif
-
 #define KAFKA_ENV_PREFIX "RECONCILER_KAFKA_"
 #define KAFKA_FLAG "kafka-prop"
 /* Longest flag we derive; env names beyond this are a table bug caught by the tests. */
 #define FLAG_NAME_MAX 128
 /* How much of a bad value an error line echoes. */
 #define ECHO_MAX 80
+/* <NAME>_FILE=/path holds a secret setting's value in a file (a mounted Kubernetes Secret,
+ * a Docker secret), so it need not sit in the environment. */
+#define SECRET_FILE_SUFFIX "_FILE"
+/* A secret is a password or a token, never large: a bigger file is the wrong file. */
+#define SECRET_FILE_MAX (64 * 1024)
 
 extern char **environ;
 
@@ -462,6 +464,77 @@ static const char *environment_lookup(char **environment, const char *name)
     return NULL;
 }
 
+/* ---- secrets from files ---- */
+
+/* Reads the file at path into *value (malloc'd), one trailing newline ("\n" or "\r\n")
+ * removed: `echo secret > file` and editors add one, and no password ends with it. On failure
+ * writes the reason into reason and returns false. */
+static bool read_secret_file(const char *path, char **value, char *reason, size_t reason_size)
+{
+    FILE *file = fopen(path, "rb");
+    if (file == NULL) {
+        snprintf(reason, reason_size, "%s", strerror(errno));
+        return false;
+    }
+    char *buffer = malloc(SECRET_FILE_MAX + 1);
+    size_t length = buffer != NULL ? fread(buffer, 1, SECRET_FILE_MAX + 1, file) : 0;
+    bool failed = buffer == NULL || ferror(file);
+    int read_errno = errno;
+    fclose(file);
+    if (failed) {
+        snprintf(reason, reason_size, "%s",
+                 buffer == NULL ? "out of memory" : strerror(read_errno));
+        free(buffer);
+        return false;
+    }
+    if (length > SECRET_FILE_MAX || memchr(buffer, '\0', length) != NULL) {
+        snprintf(reason, reason_size, "%s",
+                 length > SECRET_FILE_MAX ? "larger than 64 KiB" : "contains a NUL byte");
+        free(buffer);
+        return false;
+    }
+    if (length > 0 && buffer[length - 1] == '\n') {
+        length--;
+        if (length > 0 && buffer[length - 1] == '\r') {
+            length--;
+        }
+    }
+    buffer[length] = '\0';
+    *value = buffer;
+    return true;
+}
+
+/* A secret setting's <NAME>_FILE variable: *value gets the file's content when it is set
+ * (NULL when not). Setting both the value itself (flag or variable) and the file is an error
+ * rather than a silent choice: one of them is stale. false after reporting. */
+static bool secret_from_file(parse_context *context, char **environment,
+                             const config_setting *setting, bool value_given, char **value)
+{
+    *value = NULL;
+    char variable[FLAG_NAME_MAX + sizeof SECRET_FILE_SUFFIX];
+    snprintf(variable, sizeof variable, "%s%s", setting->env_name, SECRET_FILE_SUFFIX);
+    const char *path = environment_lookup(environment, variable);
+    if (path == NULL) {
+        return true;
+    }
+    if (value_given) {
+        report(context, "%s: both it and %s are set; set one of them", setting->env_name, variable);
+        return false;
+    }
+    if (path[0] == '\0') {
+        report(context, "%s: empty value (a file path)", variable);
+        return false;
+    }
+    char reason[128];
+    if (!read_secret_file(path, value, reason, sizeof reason)) {
+        char echo[ECHO_MAX + 8];
+        quote_for_echo(path, echo, sizeof echo);
+        report(context, "%s: cannot read '%s': %s", variable, echo, reason);
+        return false;
+    }
+    return true;
+}
+
 /* ---- kafka properties ---- */
 
 /* Adds or replaces name=value; a later value for the same name replaces the earlier one in
@@ -497,6 +570,48 @@ static bool kafka_property_put(config_kafka_properties *list, const char *name, 
         return false;
     }
     list->count++;
+    return true;
+}
+
+/* RECONCILER_KAFKA_SASL_PASSWORD_FILE=/path: a secret property's value from a file, as for
+ * the secret settings. `name` arrives as "sasl.password.file"; when the part before ".file"
+ * is a secret property, the suffix is cut off (name, *name_length) and *value gets the file's
+ * content. No librdkafka property ends in ".file", so nothing real is shadowed. Variables
+ * come in name order, so the plain variable (..._PASSWORD) is already in the list when its
+ * _FILE twin arrives: both set is an error. false after reporting. */
+static bool kafka_secret_from_file(parse_context *context, const char *entry, char *name,
+                                   size_t *name_length, const config_kafka_properties *list,
+                                   char **value)
+{
+    static const char suffix[] = ".file";
+    size_t suffix_length = strlen(suffix);
+    *value = NULL;
+    if (*name_length <= suffix_length || strcmp(name + *name_length - suffix_length, suffix) != 0) {
+        return true;
+    }
+    name[*name_length - suffix_length] = '\0';
+    if (!config_kafka_property_is_secret(name)) {
+        name[*name_length - suffix_length] = '.';
+        return true; /* librdkafka will name the unknown property */
+    }
+    *name_length -= suffix_length;
+    size_t variable_length = (size_t)(strchr(entry, '=') - entry);
+    for (size_t i = 0; i < list->count; i++) {
+        if (strcmp(list->items[i].name, name) == 0) {
+            report(context, "%.*s: both it and the variable without _FILE are set; set one of them",
+                   (int)variable_length, entry);
+            return false;
+        }
+    }
+    const char *path = entry + variable_length + 1;
+    char reason[128];
+    if (path[0] == '\0' || !read_secret_file(path, value, reason, sizeof reason)) {
+        char echo[ECHO_MAX + 8];
+        quote_for_echo(path, echo, sizeof echo);
+        report(context, "%.*s: cannot read '%s': %s", (int)variable_length, entry, echo,
+               path[0] == '\0' ? "empty path" : reason);
+        return false;
+    }
     return true;
 }
 
@@ -556,11 +671,16 @@ static bool collect_kafka_environment(parse_context *context, char **environment
         for (char *cursor = name; *cursor != '\0'; cursor++) {
             *cursor = *cursor == '_' ? '.' : (char)tolower((unsigned char)*cursor);
         }
-        if (!kafka_property_put(list, name, name_length, equals + 1,
+        const char *value = equals + 1;
+        char *from_file = NULL;
+        ok = kafka_secret_from_file(context, entry, name, &name_length, list, &from_file);
+        if (ok &&
+            !kafka_property_put(list, name, name_length, from_file != NULL ? from_file : value,
                                 CONFIG_KAFKA_FROM_ENVIRONMENT)) {
             report(context, "kafka properties: out of memory");
             ok = false;
         }
+        free(from_file);
         free(name);
     }
     free(sorted);
@@ -764,9 +884,11 @@ void config_print_help(const config_program *program, FILE *out)
         flag_of(setting, flag, sizeof flag);
         fprintf(out, "  %s, %s %s\n", setting->env_name, flag,
                 type_hint(setting, hint, sizeof hint));
-        fprintf(out, "      default: %s%s%s%s\n",
+        fprintf(out, "      default: %s%s%s%s%s%s\n",
                 setting->default_text != NULL ? setting->default_text : "(unset)",
-                setting->required ? "; required" : "", setting->secret ? "; secret" : "",
+                setting->required ? "; required" : "",
+                setting->secret ? "; secret; or from a file: " : "",
+                setting->secret ? setting->env_name : "", setting->secret ? SECRET_FILE_SUFFIX : "",
                 setting->type == CONFIG_TYPE_BOOL ? "; a bare flag means true" : "");
         if (setting->help != NULL) {
             fprintf(out, "      %s\n", setting->help);
@@ -784,8 +906,10 @@ void config_print_help(const config_program *program, FILE *out)
                 "      as underscores, e.g. %sSASL_MECHANISM=PLAIN sets sasl.mechanism;\n"
                 "      a --%s flag wins over the variable.\n"
                 "  Values of properties whose name contains password, secret, token, key or\n"
-                "  jaas are masked in --check-config output.\n",
-                KAFKA_FLAG, KAFKA_FLAG, KAFKA_ENV_PREFIX, KAFKA_ENV_PREFIX, KAFKA_FLAG);
+                "  jaas are masked in --check-config output, and can come from a file:\n"
+                "  %sSASL_PASSWORD_FILE=/path reads sasl.password from /path.\n",
+                KAFKA_FLAG, KAFKA_FLAG, KAFKA_ENV_PREFIX, KAFKA_ENV_PREFIX, KAFKA_FLAG,
+                KAFKA_ENV_PREFIX);
         print_locked_properties(program, out);
     }
     fprintf(out,
@@ -793,7 +917,7 @@ void config_print_help(const config_program *program, FILE *out)
             "  --check-config  validate, print the effective configuration (secrets\n"
             "                  masked) and exit 0, or print the error and exit 2\n"
             "  --help, -h      this manual\n"
-            "  --version       print \"%s %s\"\n",
+            "  --version       print \"%s %s (revision <git commit>)\"\n",
             program->program_name, RECONCILER_VERSION);
     fprintf(out, "\nValue formats: durations 500ms, 10s, 5m, 1h (a bare integer is seconds);\n"
                  "booleans true, false, 1, 0; thresholds 50 (a count) or 20%% (a share).\n"
@@ -894,7 +1018,8 @@ static config_result read_arguments(parse_context *context, int argc, char **arg
         }
         if (strcmp(argument, "--version") == 0) {
             if (out != NULL) {
-                fprintf(out, "%s %s\n", program->program_name, RECONCILER_VERSION);
+                fprintf(out, "%s %s (revision %s)\n", program->program_name, RECONCILER_VERSION,
+                        build_info_revision);
             }
             return CONFIG_RESULT_EXIT_OK;
         }
@@ -1015,6 +1140,14 @@ config_result config_parse_with_output(const config_program *program, void *sett
         if (text == NULL) {
             text = environment_lookup(environment, setting->env_name);
         }
+        char *from_file = NULL;
+        if (setting->secret &&
+            !secret_from_file(&context, environment, setting, text != NULL, &from_file)) {
+            goto done;
+        }
+        if (from_file != NULL) {
+            text = from_file;
+        }
         bool from_default = false;
         if (text == NULL) {
             text = setting->default_text;
@@ -1027,12 +1160,15 @@ config_result config_parse_with_output(const config_program *program, void *sett
             }
             continue; /* unset and optional: the field keeps its zero value */
         }
+        bool applied = false;
         if (text[0] == '\0' && (setting->required || setting->type != CONFIG_TYPE_STRING)) {
             report(&context, "%s: %s", setting->env_name,
                    setting->required ? "required but empty" : "empty value");
-            goto done;
+        } else {
+            applied = apply_value(&context, setting, settings, text, from_default);
         }
-        if (!apply_value(&context, setting, settings, text, from_default)) {
+        free(from_file);
+        if (!applied) {
             goto done;
         }
     }

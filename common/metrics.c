@@ -64,6 +64,8 @@ struct metrics_registry {
     pthread_mutex_t lock;
     metrics_family *family_head;
     metrics_family *family_tail;
+    metrics_collector collector; /* NULL = none */
+    void *collector_context;
 };
 
 static uint64_t double_to_bits(double value)
@@ -573,10 +575,30 @@ static bool render_process_metrics(FILE *out)
     return ok;
 }
 
+void metrics_registry_set_collector(metrics_registry *registry, metrics_collector collector,
+                                    void *context)
+{
+    if (registry == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&registry->lock);
+    registry->collector = collector;
+    registry->collector_context = context;
+    pthread_mutex_unlock(&registry->lock);
+}
+
 bool metrics_render(metrics_registry *registry, FILE *out)
 {
     if (registry == NULL || out == NULL) {
         return false;
+    }
+    pthread_mutex_lock(&registry->lock);
+    metrics_collector collector = registry->collector;
+    void *collector_context = registry->collector_context;
+    pthread_mutex_unlock(&registry->lock);
+    /* Outside the lock: the collector sets gauges, and a _get would take the lock again. */
+    if (collector != NULL) {
+        collector(collector_context);
     }
     bool ok = true;
     pthread_mutex_lock(&registry->lock);

@@ -33,6 +33,12 @@ typedef struct metrics_server metrics_server;
 metrics_registry *metrics_registry_new(void);
 void metrics_registry_free(metrics_registry *registry);
 
+/* Called at the start of every render (each scrape), for gauges that are read rather than
+ * kept up to date (open file descriptors). One per registry; a later call replaces it. */
+typedef void (*metrics_collector)(void *context);
+void metrics_registry_set_collector(metrics_registry *registry, metrics_collector collector,
+                                    void *context);
+
 /* Each _get returns the series for these label values, creating family and series on first
  * use; the same arguments return the same pointer. NULL only on allocation failure or when
  * a name is reused with another type. Thread-safe.

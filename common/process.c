@@ -1,6 +1,7 @@
 /* process.c — the start-up and teardown every long-running program shares (see process.h). */
 #include "process.h"
 
+#include "build_info.h"
 #include "codec.h"
 #include "log.h"
 #include "signals.h"
@@ -48,7 +49,7 @@ static int start_and_run(const process_declaration *declaration, void *settings,
         goto done;
     }
     registry = metrics_registry_new();
-    if (registry == NULL) {
+    if (registry == NULL || !build_info_register(registry)) {
         startup_failed("metrics_registry_new: out of memory");
         goto done;
     }

@@ -2,6 +2,7 @@
  *
  * A test program's table covers every value type and the shared settings; each test feeds it
  * an argv and an environment through config_parse_from / config_parse_with_output. */
+#include "build_info.h"
 #include "config.h"
 #include "kafka_properties.h"
 
@@ -603,7 +604,10 @@ START_TEST(test_config_version_prints_program_and_version)
     char *output = NULL;
     ck_assert_int_eq(parse_with_output(ARGV("--version"), ENV("X=1"), &output),
                      CONFIG_RESULT_EXIT_OK);
-    ck_assert_str_eq(output, "test-prog " RECONCILER_VERSION "\n");
+    char expected[256];
+    snprintf(expected, sizeof expected, "test-prog %s (revision %s)\n", RECONCILER_VERSION,
+             build_info_revision);
+    ck_assert_str_eq(output, expected);
     free(output);
 }
 END_TEST

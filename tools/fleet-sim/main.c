@@ -8,6 +8,7 @@
  *
  * This file is for: wiring the parts together (fleet, fault rules, reprovisioner, HTTP server,
  * metrics). Not for: logic; every part lives in its own file (see CMakeLists.txt). */
+#include "build_info.h"
 #include "fleet_state.h"
 #include "faults.h"
 #include "log.h"
@@ -114,8 +115,8 @@ int main(int argc, char **argv)
     reprovision_worker *reprovisioner = NULL;
     sim_server *server = NULL;
     metrics_server *metrics_listener = NULL;
-    if (registry == NULL || !sim_metrics_init(&metrics, registry) || fleet == NULL ||
-        faults == NULL) {
+    if (registry == NULL || !build_info_register(registry) ||
+        !sim_metrics_init(&metrics, registry) || fleet == NULL || faults == NULL) {
         log_error("out of memory at start-up", NULL);
         goto done;
     }

@@ -3,9 +3,24 @@
 # recorded in reconciler_schema_migrations) to DATABASE_URL. With --fixtures it first
 # creates the test/demo `workspaces` table (migrations/fixtures/), which in production is
 # owned by the workspace server and never touched by this script.
+#
+# Installed by the package as /usr/share/instance-reconciler/scripts/migrate.sh, beside its
+# migrations/, and in the image as /opt/reconciler/scripts/migrate.sh.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
+# DATABASE_URL_FILE: the URL from a file (a mounted Kubernetes Secret), as the programs read
+# it (docs/configuration.md): one trailing newline dropped, never together with DATABASE_URL.
+if [ -n "${DATABASE_URL_FILE:-}" ]; then
+  if [ -n "${DATABASE_URL:-}" ]; then
+    echo "migrate: DATABASE_URL: both it and DATABASE_URL_FILE are set; set one of them" >&2
+    exit 2
+  fi
+  DATABASE_URL=$(cat -- "$DATABASE_URL_FILE") || {
+    echo "migrate: DATABASE_URL_FILE: cannot read '$DATABASE_URL_FILE'" >&2
+    exit 2
+  }
+fi
 url="${DATABASE_URL:?DATABASE_URL must be set}"
 psql_run() { psql "$url" -v ON_ERROR_STOP=1 -q -X "$@"; }
 

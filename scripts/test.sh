@@ -48,6 +48,11 @@ scripts/check-compose.sh build/test
 "$python" scripts/config-reference.py build/test --check
 scripts/check-self-contained.sh
 
+step "package: Release .deb without tests, installed into a scratch root (scripts/check-package.sh)"
+scripts/check-package.sh build/package
+step "Kubernetes: the Helm chart rendered, linted, validated (scripts/check-helm.sh)"
+scripts/check-helm.sh
+
 stack_dir=$(mktemp -d /tmp/reconciler-test-stack.XXXXXX)
 logs_dir="$root/build/test-logs"
 mkdir -p "$logs_dir"

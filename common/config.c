@@ -506,7 +506,8 @@ static bool read_secret_file(const char *path, char **value, char *reason, size_
 
 /* A secret setting's <NAME>_FILE variable: *value gets the file's content when it is set
  * (NULL when not). Setting both the value itself (flag or variable) and the file is an error
- * rather than a silent choice: one of them is stale. false after reporting. */
+ * rather than a silent choice: one of them is stale. An empty value does not count as set
+ * (compose files write `X: ${X:-}`). false after reporting. */
 static bool secret_from_file(parse_context *context, char **environment,
                              const config_setting *setting, bool value_given, char **value)
 {
@@ -1141,8 +1142,8 @@ config_result config_parse_with_output(const config_program *program, void *sett
             text = environment_lookup(environment, setting->env_name);
         }
         char *from_file = NULL;
-        if (setting->secret &&
-            !secret_from_file(&context, environment, setting, text != NULL, &from_file)) {
+        if (setting->secret && !secret_from_file(&context, environment, setting,
+                                                 text != NULL && text[0] != '\0', &from_file)) {
             goto done;
         }
         if (from_file != NULL) {

@@ -111,6 +111,9 @@ START_TEST(test_secret_file_and_value_both_set_is_an_error)
     ck_assert_int_eq(parse(ENV(env_file), ((char *[]){"secret-prog", "--api-token=x", NULL})),
                      CONFIG_RESULT_EXIT_USAGE);
     ck_assert_ptr_null(strstr(error, "from-file"));
+    /* An empty variable is no value: the file is used. */
+    ck_assert_int_eq(parse(ENV("API_TOKEN=", env_file), NO_ARGS), CONFIG_RESULT_RUN);
+    ck_assert_str_eq(settings.token, "from-file");
 }
 END_TEST
 

@@ -140,6 +140,16 @@ for entry in "${values_sets[@]}"; do
   validate "$work/$name.yaml"
 done
 
+# docs/deployment.md's (and the README's) `helm install`, rendered instead of installed.
+step "the documented helm install: template, validate"
+"$helm" template reconciler "$chart" -f "$root/deploy/helm/values-keda.yaml" \
+  --set kafka.bootstrapServers=kafka:9092 --set controlPlane.url=http://cp:8080 \
+  --set restart.url='http://ws:8080/workspaces/{id}/restart' \
+  --set image.repository=REGISTRY/instance-reconciler >"$work/documented.yaml" 2> >(quiet >&2)
+validate "$work/documented.yaml"
+grep -q 'value: "http://ws:8080/workspaces/{id}/restart"' "$work/documented.yaml" ||
+  fail "the documented --set restart.url did not reach the actuator"
+
 # What each values file must have produced.
 count() { grep -c "^kind: $2$" "$work/$1.yaml" || true; }
 [ "$(count default Deployment)" = 3 ] || fail "default: expected 3 Deployments"

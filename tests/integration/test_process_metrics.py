@@ -1,5 +1,5 @@
-"""Every long-running program's standard series (docs/operations.md, "Build and process
-metrics"): reconciler_build_info{version,revision} 1, process_start_time_seconds,
+"""Every long-running program's standard series (docs/deployment.md, "Build and
+process metrics"): reconciler_build_info{version,revision} 1, process_start_time_seconds,
 process_open_fds and process_max_fds, scraped from the real /metrics of the producer, a
 checker, the actuator and fleet-sim. Their secrets come from files (<NAME>_FILE, as the Helm
 chart mounts them), so this also runs the programs end to end on file secrets."""

@@ -2,9 +2,17 @@
 # git checkout, e.g. a source tarball), printed by --version and exported as the revision
 # label of reconciler_build_info. Read at configure time; the HEAD files are configure
 # dependencies, so a commit or checkout re-runs the configure step on the next build.
+#
+# -DRECONCILER_REVISION=<commit> sets it where there is no .git (a container build given the
+# commit as a build argument).
+set(RECONCILER_REVISION "" CACHE STRING "git revision to report; empty = ask git")
+set(revision_given "${RECONCILER_REVISION}")
 set(RECONCILER_REVISION "unknown")
+if(NOT revision_given STREQUAL "")
+  set(RECONCILER_REVISION "${revision_given}")
+endif()
 find_package(Git QUIET)
-if(GIT_FOUND)
+if(GIT_FOUND AND revision_given STREQUAL "")
   execute_process(COMMAND ${GIT_EXECUTABLE} rev-parse --short=12 HEAD
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
     OUTPUT_VARIABLE revision OUTPUT_STRIP_TRAILING_WHITESPACE

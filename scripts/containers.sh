@@ -8,7 +8,8 @@
 #   scripts/containers.sh stop       stop the API service and the health-check driver
 #
 # What "prepare" does, each step only when needed:
-#   1. apt packages: podman, runc, docker-compose (v1, Debian's), debootstrap
+#   1. apt packages: podman, runc, the CNI dnsname plugin, docker-compose (v1, Debian's),
+#      debootstrap
 #   2. /etc/containers/containers.conf: runc, cgroupfs, raised default rlimits
 #   3. `podman system service` on $socket, for docker-compose (DOCKER_HOST)
 #   4. a health-check driver: podman runs health checks from systemd timers, and this machine
@@ -27,13 +28,17 @@ socket="$state/podman.sock"
 
 log() { printf 'containers: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+root_prefix=()
+[ "$(id -u)" = 0 ] || root_prefix=(sudo)
+as_root() { "${root_prefix[@]}" "$@"; }
 
 # "ii": installed and configured (as in install-deps.sh).
 installed() { [[ "$(dpkg-query -W -f="\${db:Status-Abbrev}" "$1" 2>/dev/null)" == ii* ]]; }
 install_packages() {
   local package missing=()
-  for package in podman runc docker-compose debootstrap curl; do
+  # dnsname: the CNI plugin that lets containers resolve each other by service name (init
+  # reaches `kafka:9092`); podman only recommends it, and --no-install-recommends skips it.
+  for package in podman runc golang-github-containernetworking-plugin-dnsname docker-compose debootstrap curl; do
     installed "$package" || missing+=("$package")
   done
   ((${#missing[@]} == 0)) && return 0
@@ -77,7 +82,8 @@ start_service() {
   fi
   # --time=0: no idle timeout. Its own session and no terminal, so that it outlives this
   # script and holds none of the caller's pipes open.
-  as_root setsid podman system service --time=0 "unix://$socket" \
+  # (Not through the as_root function: `$!` must be the daemon, not a subshell around it.)
+  "${root_prefix[@]}" setsid podman system service --time=0 "unix://$socket" \
     </dev/null >>"$state/service.log" 2>&1 &
   echo $! | as_root tee "$state/service.pid" >/dev/null
   for _ in $(seq 1 100); do
@@ -98,7 +104,8 @@ health_driver() {
     while read -r id interval; do
       [ -n "$interval" ] || continue # no health check defined
       ((now >= ${due[$id]:-0})) || continue
-      podman healthcheck run "$id" >/dev/null 2>&1 || true
+      # </dev/null: podman would otherwise read the rest of the container list.
+      podman healthcheck run "$id" </dev/null >/dev/null 2>&1 || true
       seconds=$(duration_seconds "$interval")
       due[$id]=$((now + seconds))
     done < <(podman ps -q | xargs -r podman inspect \
@@ -125,7 +132,7 @@ duration_seconds() {
 
 start_health_driver() {
   running "$state/health.pid" && return 0
-  as_root setsid "$here/containers.sh" health-driver </dev/null >>"$state/health.log" 2>&1 &
+  "${root_prefix[@]}" setsid "$here/containers.sh" health-driver </dev/null >>"$state/health.log" 2>&1 &
   echo $! | as_root tee "$state/health.pid" >/dev/null
   log "health-check driver running (pid $(cat "$state/health.pid"))"
 }

@@ -7,7 +7,7 @@ properties=/opt/kafka/config/server.properties
 # Variables that configure the JVM, not the broker.
 env | grep '^KAFKA_' | grep -Ev '^KAFKA_(HEAP_OPTS|OPTS|JVM_PERFORMANCE_OPTS|LOG4J_OPTS|GC_LOG_OPTS)=' |
   while IFS='=' read -r name value; do
-    key=$(printf '%s' "${name#KAFKA_}" | tr 'A-Z' 'a-z' | sed -e 's/___/-/g' -e 's/__/@/g' -e 's/_/./g' -e 's/@/_/g')
+    key=$(printf '%s' "${name#KAFKA_}" | tr '[:upper:]' '[:lower:]' | sed -e 's/___/-/g' -e 's/__/@/g' -e 's/_/./g' -e 's/@/_/g')
     printf '%s=%s\n' "$key" "$value" >>"$properties"
   done
 log_dirs=$(sed -n 's/^log\.dirs=//p' "$properties")

@@ -76,6 +76,10 @@ RUN for program in /usr/local/bin/*; do \
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 ARG SOURCE=unknown
+# podman 4.3's builder keys a cached LABEL step on its text, not on the build arguments in it
+# (a new revision would keep the old label); a RUN step is keyed on them, so a changed value
+# rebuilds from here on (one empty layer).
+RUN : "${VERSION}" "${REVISION}" "${SOURCE}"
 LABEL org.opencontainers.image.title="instance-reconciler" \
       org.opencontainers.image.description="Heals workspaces whose cloud instance died underneath them" \
       org.opencontainers.image.version="${VERSION}" \

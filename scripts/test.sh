@@ -45,6 +45,7 @@ stop_containers_test() {
   wait "$containers_pid" 2>/dev/null || true
 }
 trap stop_containers_test EXIT
+trap 'exit 130' INT TERM
 if ! $quick; then
   step "compose stack: tests/containers/test_compose.sh, in the background (log: $containers_log)"
   mkdir -p "$containers_dir"

@@ -187,6 +187,17 @@ else
   fail "the demo's end-to-end result"
 fi
 
+# podman mounts a tmpfs on /tmp and /var/tmp of a read-only container, Docker does not: the
+# programs must not need one, so both are still empty after the demo.
+written=""
+for name in $(podman ps --filter "label=com.docker.compose.project=$project" --format '{{.Names}}' |
+  grep -Ev '_(postgres|kafka)_'); do
+  found=$(podman exec "$name" find /tmp /var/tmp -mindepth 1 2>/dev/null | head -n 3 | tr '\n' ' ')
+  [ -z "$found" ] || written+="$name: $found; "
+done
+expect "the programs wrote nothing to /tmp or /var/tmp (read-only root without tmpfs, as under Docker)" \
+  "files written at run time: $written" [ -z "$written" ]
+
 say "docker-compose up -d --scale checker=3"
 "${compose[@]}" up -d --scale checker=3 >>"$out/up.log" 2>&1 || fail "scale to 3 checkers"
 wait_healthy 8 120 >/dev/null || fail "3 checkers not healthy within 120 s"

@@ -3,7 +3,7 @@
 # compose.yaml, with no image registry reachable (docs/containers.md). Idempotent: a step that
 # is already done is skipped, so a second run takes a second or two.
 #
-#   scripts/containers.sh            prepare everything (root, or sudo for apt-get)
+#   scripts/containers.sh            prepare everything (as root: rootful podman)
 #   scripts/containers.sh env        print `export DOCKER_HOST=...` for docker-compose
 #   scripts/containers.sh stop       stop the API service and the health-check driver
 #
@@ -28,9 +28,6 @@ socket="$state/podman.sock"
 
 log() { printf 'containers: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
-root_prefix=()
-[ "$(id -u)" = 0 ] || root_prefix=(sudo)
-as_root() { "${root_prefix[@]}" "$@"; }
 
 # "ii": installed and configured (as in install-deps.sh).
 installed() { [[ "$(dpkg-query -W -f="\${db:Status-Abbrev}" "$1" 2>/dev/null)" == ii* ]]; }
@@ -43,8 +40,8 @@ install_packages() {
   done
   ((${#missing[@]} == 0)) && return 0
   log "apt-get install ${missing[*]}"
-  as_root apt-get update -q >/dev/null
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 # crun (podman's default) fails on this kernel's cgroup layout; without systemd only cgroupfs
@@ -66,26 +63,24 @@ CONF
   )
   if [ "$(cat /etc/containers/containers.conf 2>/dev/null)" = "$wanted" ]; then return 0; fi
   if [ -s /etc/containers/containers.conf ]; then
-    as_root cp /etc/containers/containers.conf /etc/containers/containers.conf.before-reconciler
+    cp /etc/containers/containers.conf /etc/containers/containers.conf.before-reconciler
     log "kept the previous /etc/containers/containers.conf as containers.conf.before-reconciler"
   fi
-  printf '%s\n' "$wanted" | as_root tee /etc/containers/containers.conf >/dev/null
+  printf '%s\n' "$wanted" >/etc/containers/containers.conf
   log "wrote /etc/containers/containers.conf"
 }
 
 running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 start_service() {
-  as_root mkdir -p "$state"
   if running "$state/service.pid" && curl -fsS --unix-socket "$socket" http://d/_ping >/dev/null 2>&1; then
     return 0
   fi
   # --time=0: no idle timeout. Its own session and no terminal, so that it outlives this
   # script and holds none of the caller's pipes open.
-  # (Not through the as_root function: `$!` must be the daemon, not a subshell around it.)
-  "${root_prefix[@]}" setsid podman system service --time=0 "unix://$socket" \
+  setsid podman system service --time=0 "unix://$socket" \
     </dev/null >>"$state/service.log" 2>&1 &
-  echo $! | as_root tee "$state/service.pid" >/dev/null
+  echo $! >"$state/service.pid"
   for _ in $(seq 1 100); do
     curl -fsS --unix-socket "$socket" http://d/_ping >/dev/null 2>&1 && { log "podman API on $socket"; return 0; }
     sleep 0.1
@@ -110,7 +105,7 @@ health_driver() {
       due[$id]=$((now + seconds))
     done < <(podman ps -q | xargs -r podman inspect \
       --format '{{.Id}} {{if .Config.Healthcheck}}{{.Config.Healthcheck.Interval}}{{end}}' 2>/dev/null)
-    sleep 1
+    sleep 2
   done
 }
 
@@ -132,8 +127,8 @@ duration_seconds() {
 
 start_health_driver() {
   running "$state/health.pid" && return 0
-  "${root_prefix[@]}" setsid "$here/containers.sh" health-driver </dev/null >>"$state/health.log" 2>&1 &
-  echo $! | as_root tee "$state/health.pid" >/dev/null
+  setsid "$here/containers.sh" health-driver </dev/null >>"$state/health.log" 2>&1 &
+  echo $! >"$state/health.pid"
   log "health-check driver running (pid $(cat "$state/health.pid"))"
 }
 
@@ -142,11 +137,11 @@ stop_all() {
   for name in health service; do
     if running "$state/$name.pid"; then
       pid=$(cat "$state/$name.pid")
-      as_root kill -TERM "$pid" 2>/dev/null || true
+      kill -TERM "$pid" 2>/dev/null || true
       for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
       log "stopped $name (pid $pid)"
     fi
-    as_root rm -f "$state/$name.pid"
+    rm -f "$state/$name.pid"
   done
 }
 
@@ -194,17 +189,17 @@ make_base_images() {
   local mirror security rootfs started=$SECONDS
   mirror=$(apt_mirror bookworm http://deb.debian.org/debian)
   security=$(apt_mirror bookworm-security http://deb.debian.org/debian-security)
-  rootfs=$(as_root mktemp -d /var/tmp/reconciler-debootstrap.XXXXXX)
+  rootfs=$(mktemp -d /var/tmp/reconciler-debootstrap.XXXXXX)
   log "debootstrap --variant=minbase bookworm from $mirror (about a minute)"
-  as_root debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$state/debootstrap.log" 2>&1 ||
-    { tail -n 20 "$state/debootstrap.log" >&2; as_root rm -rf "$rootfs"; die "debootstrap failed"; }
+  debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$state/debootstrap.log" 2>&1 ||
+    { tail -n 20 "$state/debootstrap.log" >&2; rm -rf "$rootfs"; die "debootstrap failed"; }
   # Like the official image: the same suites as this machine, no package lists or caches.
   printf 'deb %s bookworm main\ndeb %s bookworm-updates main\ndeb %s bookworm-security main\n' \
-    "$mirror" "$mirror" "$security" | as_root tee "$rootfs/etc/apt/sources.list" >/dev/null
-  as_root rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/* "$rootfs"/var/log/* "$rootfs"/tmp/*
-  as_root tar -C "$rootfs" --numeric-owner -c . |
+    "$mirror" "$mirror" "$security" >"$rootfs/etc/apt/sources.list"
+  rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/* "$rootfs"/var/log/* "$rootfs"/tmp/*
+  tar -C "$rootfs" --numeric-owner -c . |
     podman import -q --change 'CMD ["bash"]' - docker.io/library/debian:12 >/dev/null
-  as_root rm -rf "$rootfs"
+  rm -rf "$rootfs"
   podman tag docker.io/library/debian:12 docker.io/library/debian:12-slim
   log "debian:12 and debian:12-slim imported ($((SECONDS - started)) s)"
 }
@@ -240,8 +235,11 @@ make_stand_ins() {
 
 prepare() {
   local started=$SECONDS
+  # Rootful podman: the API socket, the storage and the images are root's, one set for the
+  # machine (the rootless kind, per user, is not what this sets up).
+  [ "$(id -u)" = 0 ] || die "run as root (sudo scripts/containers.sh)"
   install_packages
-  as_root mkdir -p "$state"
+  mkdir -p "$state"
   write_config
   start_service
   start_health_driver

@@ -31,6 +31,10 @@ finish() {
   ((failed == 0 && passed > 0))
 }
 
+# The Python harness (psycopg) and the Kafka jars for the stand-in; scripts/test.sh has run
+# this already, so it is only for running the test on its own.
+[ -x "$python" ] || scripts/install-deps.sh
+
 say "engine: scripts/containers.sh"
 eval "$(scripts/containers.sh env)"
 export DOCKER_HOST

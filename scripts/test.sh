@@ -3,11 +3,13 @@
 # builds twice (warnings as errors; then AddressSanitizer + UndefinedBehaviorSanitizer),
 # starts the local stack (PostgreSQL + the real Kafka broker, scripts/stack.sh), runs every
 # test with CTest in both builds, checks formatting, the shell scripts (shellcheck) and
-# compose.yaml, and tears the stack down again, also after a failure. Exit status: 0 only if
-# everything passed.
+# compose.yaml, runs the compose stack for real in containers (tests/containers/, in the
+# background while the programs build), and tears the stack down again, also after a failure.
+# Exit status: 0 only if everything passed.
 #
 #   scripts/test.sh              everything
-#   scripts/test.sh --quick      the normal build only (no sanitizer build), for iterating
+#   scripts/test.sh --quick      the normal build only (no sanitizer build, no containers),
+#                                for iterating
 #   CTEST_ARGS="-R codec" scripts/test.sh --quick   pass a test filter to ctest
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -30,6 +32,27 @@ configure_and_build() { # dir, extra cmake args...
   cmake --build "$dir" -j "$jobs"
 }
 
+# The compose stack (docs/containers.md) runs beside the builds and static checks: it mostly
+# waits (image layers, containers turning healthy, the reconciler healing), and it is done
+# before the integration tests, whose timings it must not disturb. Its own process group, so
+# that an early exit ends all of it.
+containers_pid=""
+containers_dir="$root/build/containers"
+containers_log="$containers_dir/test.log"
+stop_containers_test() {
+  [ -n "$containers_pid" ] || return 0
+  kill -TERM -- "-$containers_pid" 2>/dev/null || true
+  wait "$containers_pid" 2>/dev/null || true
+}
+trap stop_containers_test EXIT
+trap 'exit 130' INT TERM
+if ! $quick; then
+  step "compose stack: tests/containers/test_compose.sh, in the background (log: $containers_log)"
+  mkdir -p "$containers_dir"
+  setsid tests/containers/test_compose.sh "$containers_dir" >"$containers_log" 2>&1 </dev/null &
+  containers_pid=$!
+fi
+
 step "formatting (clang-format, committed .clang-format)"
 scripts/check-format.sh
 
@@ -48,6 +71,15 @@ scripts/check-compose.sh build/test
 "$python" scripts/config-reference.py build/test --check
 scripts/check-self-contained.sh
 
+if [ -n "$containers_pid" ]; then
+  step "compose stack (tests/containers/test_compose.sh)"
+  containers_status=0
+  wait "$containers_pid" || containers_status=$?
+  containers_pid=""
+  cat "$containers_log"
+  ((containers_status == 0)) || { echo "compose stack test failed (exit $containers_status)" >&2; exit 1; }
+fi
+
 logs_dir="$root/build/test-logs"
 mkdir -p "$logs_dir"
 export RECONCILER_TEST_LOG_DIR="$logs_dir"
@@ -60,6 +92,7 @@ read -r -a ctest_args <<<"${CTEST_ARGS:-}"
 stack_dirs=()
 cleanup() {
   local dir
+  stop_containers_test
   for dir in "${stack_dirs[@]}"; do scripts/stack.sh stop "$dir" || true; done
 }
 trap cleanup EXIT

@@ -40,11 +40,11 @@ urgent_lane *urgent_lane_new(const checker_settings *settings,
         registry, "reconciler_checker_urgent_requests_total",
         "CheckRequests taken from the urgent lane (hints), served ahead of the sweep's", 0, NULL,
         NULL);
-    /* Hints are rare and small: a tiny prefetch, and offsets committed often. */
+    /* Hints are rare and small: a tiny prefetch, and offsets committed often. The fetch wait
+     * stays librdkafka's: the broker answers a long poll as soon as a hint arrives. */
     static const kafka_config_default urgent_tuning[] = {
         {"auto.commit.interval.ms", "1000"},
         {"queued.max.messages.kbytes", "256"},
-        {"fetch.wait.max.ms", "10"},
     };
     kafka_client_spec spec = {
         .common = &settings->common,

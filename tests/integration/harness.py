@@ -1162,6 +1162,11 @@ class RunObserver:
                              and tally["requested"] <= tally["answered"])
         return tally
 
+    def sweep_ids(self):
+        """Every sweep id seen so far, on the checks or the verdicts topic."""
+        with self._lock:
+            return list(self._sweeps)
+
     def unanswered(self):
         """(sweep_id, workspace_id) of the requests read so far that have no verdict yet."""
         with self._lock:

@@ -107,8 +107,7 @@ def test_hinted_termination_flips_ahead_of_the_sweep_backlog(run):
                        timeout=60, interval=0.1, message="the first sweep enqueued")
     sweep_id = harness.wait_until(lambda: (observer.sweeps_started_after(started_ms) or [None])[0],
                                   timeout=30, message="the sweep seen on the checks topic")
-    # The last rows of the sweep's keyset walk: their sweep requests are the last of every
-    # partition, so only the hint can have them answered early. Terminated the way the cloud
+    # Rows the sweep reaches late (the end of the keyset walk), terminated the way the cloud
     # would, and announced the way EventBridge's API destination would.
     deaths = [tuple(row) for row in harness.query_all(
         run["database_url"], "SELECT id::text, instance_id FROM workspaces ORDER BY id DESC LIMIT 3")]
@@ -121,8 +120,15 @@ def test_hinted_termination_flips_ahead_of_the_sweep_backlog(run):
     tally = observer.sweep(sweep_id)
     # The backlog was still there when the hinted flips landed.
     assert len(tally["answered"]) < FLEET // 2, tally["answered"]
-    for death, flip_sweep in flip_sweeps(run, deaths).items():
-        assert not is_sweep(observer, flip_sweep), f"{death} flipped by the sweep's verdict"
+    # Each hint's urgent request was answered NOT_RUNNING. (librdkafka hands the sweep's
+    # prefetched partitions out in blocks, so one of these rows may still, by chance, have been
+    # answered by the sweep first; either way it was flipped ahead of the backlog.)
+    def hinted():
+        return {workspace for sweep in observer.sweep_ids() if not is_sweep(observer, sweep)
+                for workspace in observer.sweep(sweep)["answered"]}
+
+    harness.wait_until(lambda: {workspace for workspace, _ in deaths} <= hinted(), timeout=30,
+                       message="the verdicts of the hints' urgent requests")
     assert hints(pipeline, "checked") >= 3
     assert pipeline.metric("checker-1", "reconciler_checker_urgent_requests_total") >= 3
     run["deaths"] = list(deaths)
@@ -130,7 +136,6 @@ def test_hinted_termination_flips_ahead_of_the_sweep_backlog(run):
 
 def test_forged_and_malformed_hints_never_act(run):
     pipeline, sim, url = run["pipeline"], run["sim"], run["hint_url"]
-    flips_before = sum(flips(run).values())
     checked_before = hints(pipeline, "checked")
     # fleet-sim's forgeries: every termination also announces a running instance; and the
     # terminations themselves are not announced, so only forged hints arrive.
@@ -163,7 +168,10 @@ def test_forged_and_malformed_hints_never_act(run):
     harness.wait_until(lambda: pipeline.metric("checker-1", "reconciler_checker_urgent_requests_total")
                        >= 3 + 5, timeout=30, interval=0.2, message="urgent requests taken")
     time.sleep(2)
-    assert sum(flips(run).values()) == flips_before, "a forged hint flipped a workspace"
+    # (The sweep may meanwhile flip this test's two unannounced deaths: those are real.)
+    dead = set(run["deaths"]) | set(deaths)
+    healthy = {key: count for key, count in flips(run).items() if key not in dead}
+    assert not healthy, f"a forged hint flipped a workspace: {healthy}"
     run["undetected"] = list(deaths)  # never announced: the dropped-hint test heals them
 
 
@@ -188,6 +196,7 @@ def test_dropped_hint_is_caught_by_the_sweep(run):
     assert announced["sent"] == 0 and announced["dropped"] == 2
     undetected = run["undetected"] + deaths
     # The first sweep may still be answering; a second producer group sweeps at once.
+    since_ms = int(time.time() * 1000)
     pipeline.start("producer-sweep", wait="readyz",
                    env={"PRODUCER_LOCK_KEY": str(uuid.uuid4().int % 2**62),
                         "PRODUCER_HINT_ADDR": "", "PRODUCER_HEARTBEAT_STALE_AFTER": "0"})
@@ -195,8 +204,13 @@ def test_dropped_hint_is_caught_by_the_sweep(run):
     for death, flip_sweep in flip_sweeps(run, undetected).items():
         assert is_sweep(observer, flip_sweep), f"{death} flipped by something else than a sweep"
     # Every sweep answered: from here on only a hint can flip anything.
-    harness.wait_until(lambda: not observer.unanswered(), timeout=60, interval=0.2,
-                       message="every sweep request answered")
+    harness.wait_until(lambda: pipeline.metric("producer-sweep", "reconciler_producer_sweeps_total",
+                                               {"result": "ok"}) >= 1,
+                       timeout=60, interval=0.1, message="the second sweep enqueued")
+    second = harness.wait_until(lambda: (observer.sweeps_started_after(since_ms) or [None])[0],
+                                timeout=30, message="the second sweep on the checks topic")
+    harness.wait_until(lambda: observer.sweep(second)["complete"] and not observer.unanswered(),
+                       timeout=60, interval=0.2, message="every sweep request answered")
     code, _ = pipeline.stop("producer-sweep")
     assert code == 0
     run["deaths"] += undetected

@@ -1,6 +1,6 @@
 /* hint_service.c — see hint_service.h.
  *
- *   POST /hints ──(MHD thread: token, size cap, hint_parse)──> bounded queue of instance ids
+ *   POST /hints ──(hint_endpoint.c: token, size cap, hint_parse)──> bounded queue of instance ids
  *   worker thread: dedup ──> SELECT in-scope rows by instance_id ──> CheckRequest ──> urgent lane
  *                  every 5 s while active: stale heartbeats ──> the same
  *
@@ -9,9 +9,8 @@
 #include "hint_service.h"
 
 #include "codec.h"
-#include "hint_parse.h"
+#include "hint_endpoint.h"
 #include "kafka_client.h"
-#include "listener.h"
 #include "log.h"
 #include "producer_database.h"
 #include "scope_store.h"
@@ -19,7 +18,6 @@
 
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
-#include <microhttpd.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -29,8 +27,6 @@
 #include <unistd.h>
 #include <uuid/uuid.h>
 
-/* EventBridge events are a few KiB at most; anything bigger is not a hint. */
-#define HINT_BODY_MAX 65536
 /* Hints waiting for the worker; past it a hint is refused with 503 (the sender retries). */
 #define HINT_QUEUE_CAPACITY 4096
 /* Recent hints remembered for deduplication (a ring: the oldest is forgotten first). */
@@ -40,33 +36,7 @@
 #define HINT_COUNT_REFRESH_MS 60000
 #define HINT_WORKER_WAIT_MS 100
 #define HINT_FLUSH_MS 5000
-#define HINT_CONNECTION_LIMIT 64
-#define HINT_CONNECTION_TIMEOUT_SECONDS 10
 #define HINT_APPLICATION_NAME "reconciler-producer hints"
-
-/* Every outcome a hint can have (metric label). The parse results come first, in order. */
-typedef enum {
-    OUTCOME_QUEUED = HINT_PARSE_RESULT_COUNT, /* HINT_PARSE_OK is never counted as such */
-    OUTCOME_UNAUTHORIZED,
-    OUTCOME_TOO_LARGE,
-    OUTCOME_QUEUE_FULL,
-    OUTCOME_DUPLICATE,
-    OUTCOME_UNKNOWN_INSTANCE,
-    OUTCOME_CHECKED,
-    OUTCOME_DATABASE_ERROR,
-    OUTCOME_KAFKA_ERROR,
-    OUTCOME_COUNT
-} hint_outcome;
-
-static const char *outcome_name(int outcome)
-{
-    static const char *const names[] = {"queued",     "unauthorized",   "too_large",
-                                        "queue_full", "duplicate",      "unknown_instance",
-                                        "checked",    "database_error", "kafka_error"};
-    if (outcome < HINT_PARSE_RESULT_COUNT)
-        return hint_parse_result_name((hint_parse_result)outcome);
-    return names[outcome - HINT_PARSE_RESULT_COUNT];
-}
 
 typedef enum { SOURCE_EVENT = 0, SOURCE_HEARTBEAT, SOURCE_COUNT } hint_source;
 
@@ -77,10 +47,8 @@ typedef struct {
 
 struct hint_service {
     const producer_settings *settings;
-    struct MHD_Daemon *daemon;
-    int port;
-    char *expected_authorization; /* "Bearer <token>" */
-    metrics_counter *outcomes[OUTCOME_COUNT];
+    hint_endpoint *endpoint; /* NULL when PRODUCER_HINT_ADDR is empty */
+    metrics_counter *outcomes[HINT_OUTCOME_COUNT];
     metrics_counter *urgent_checks[SOURCE_COUNT];
     /* The queue between the two threads. */
     pthread_mutex_t lock;
@@ -100,54 +68,18 @@ struct hint_service {
     int64_t next_count_ms, next_scan_ms;
 };
 
-/* ---- the endpoint (libmicrohttpd's thread) --------------------------------------------- */
+/* ---- the queue between the endpoint and the worker ----------------------------------- */
 
-typedef struct {
-    char *body;
-    size_t length;
-    bool too_large;
-} upload;
-
-static enum MHD_Result answer(struct MHD_Connection *connection, unsigned int status,
-                              const char *error)
+static void count(void *context, hint_outcome outcome)
 {
-    char body[128];
-    if (error != NULL)
-        snprintf(body, sizeof body, "{\"error\":\"%s\"}\n", error);
-    else
-        snprintf(body, sizeof body, "{\"queued\":true}\n");
-    struct MHD_Response *response =
-        MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_COPY);
-    if (response == NULL)
-        return MHD_NO;
-    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    if (status == MHD_HTTP_UNAUTHORIZED)
-        MHD_add_response_header(response, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-    enum MHD_Result queued = MHD_queue_response(connection, status, response);
-    MHD_destroy_response(response);
-    return queued;
-}
-
-static void count(hint_service *service, int outcome)
-{
+    hint_service *service = context;
     metrics_counter_add(service->outcomes[outcome], 1);
 }
 
-/* Compares in time independent of where the first difference is, so the token cannot be
- * guessed a byte at a time from answer times. */
-static bool token_matches(const char *expected, const char *given)
+/* The endpoint's sink: hands an instance id to the worker; false when the queue is full. */
+static bool enqueue(void *context, const char *instance_id)
 {
-    if (given == NULL)
-        return false;
-    size_t expected_length = strlen(expected), given_length = strlen(given);
-    unsigned char difference = expected_length != given_length;
-    for (size_t index = 0; index < expected_length; index++)
-        difference |= (unsigned char)(expected[index] ^ given[index < given_length ? index : 0]);
-    return difference == 0;
-}
-
-static bool enqueue(hint_service *service, const char *instance_id)
-{
+    hint_service *service = context;
     pthread_mutex_lock(&service->lock);
     bool room = service->queue_count < HINT_QUEUE_CAPACITY;
     if (room) {
@@ -158,84 +90,6 @@ static bool enqueue(hint_service *service, const char *instance_id)
     }
     pthread_mutex_unlock(&service->lock);
     return room;
-}
-
-static enum MHD_Result handle_hint(void *context, struct MHD_Connection *connection,
-                                   const char *url, const char *method, const char *version,
-                                   const char *upload_data, size_t *upload_data_size,
-                                   void **request_state)
-{
-    (void)version;
-    hint_service *service = context;
-    upload *state = *request_state;
-    if (state == NULL) {
-        /* First call: headers only. The token is checked before any body is read. */
-        if (strcmp(url, "/hints") != 0)
-            return answer(connection, MHD_HTTP_NOT_FOUND, "not_found");
-        if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
-            return answer(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed");
-        const char *authorization =
-            MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-        if (!token_matches(service->expected_authorization, authorization)) {
-            count(service, OUTCOME_UNAUTHORIZED);
-            return answer(connection, MHD_HTTP_UNAUTHORIZED, "unauthorized");
-        }
-        state = calloc(1, sizeof *state);
-        if (state == NULL)
-            return MHD_NO;
-        *request_state = state;
-        return MHD_YES;
-    }
-    if (*upload_data_size > 0) {
-        if (!state->too_large && state->length + *upload_data_size <= HINT_BODY_MAX) {
-            char *grown = realloc(state->body, state->length + *upload_data_size);
-            if (grown == NULL)
-                return MHD_NO;
-            memcpy(grown + state->length, upload_data, *upload_data_size);
-            state->body = grown;
-            state->length += *upload_data_size;
-        } else {
-            state->too_large = true; /* read and dropped, then refused as a whole */
-        }
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
-    if (state->too_large) {
-        count(service, OUTCOME_TOO_LARGE);
-        return answer(connection, MHD_HTTP_CONTENT_TOO_LARGE, "too_large");
-    }
-    char instance_id[HINT_INSTANCE_ID_MAX + 1];
-    hint_parse_result result =
-        hint_parse(state->body != NULL ? state->body : "", state->length, instance_id);
-    if (result == HINT_PARSE_NOT_A_TERMINATION || result == HINT_PARSE_UNSUPPORTED_EVENT) {
-        /* Well-formed and understood: nothing to do, and no reason for the sender to retry. */
-        count(service, (int)result);
-        return answer(connection, MHD_HTTP_OK, hint_parse_result_name(result));
-    }
-    if (result != HINT_PARSE_OK) {
-        count(service, (int)result);
-        return answer(connection, MHD_HTTP_BAD_REQUEST, hint_parse_result_name(result));
-    }
-    if (!enqueue(service, instance_id)) {
-        count(service, OUTCOME_QUEUE_FULL);
-        return answer(connection, MHD_HTTP_SERVICE_UNAVAILABLE, "queue_full");
-    }
-    count(service, OUTCOME_QUEUED);
-    return answer(connection, MHD_HTTP_ACCEPTED, NULL);
-}
-
-static void request_completed(void *context, struct MHD_Connection *connection,
-                              void **request_state, enum MHD_RequestTerminationCode code)
-{
-    (void)context;
-    (void)connection;
-    (void)code;
-    upload *state = *request_state;
-    if (state != NULL) {
-        free(state->body);
-        free(state);
-        *request_state = NULL;
-    }
 }
 
 /* ---- the worker ------------------------------------------------------------------------ */
@@ -351,7 +205,7 @@ static int send_checks(hint_service *service, PGresult *rows, hint_source source
 static void serve_hint(hint_service *service, const char *instance_id, int64_t now_ms)
 {
     if (seen_recently(service, instance_id, now_ms, service->settings->hint_dedup_ms)) {
-        count(service, OUTCOME_DUPLICATE);
+        count(service, HINT_OUTCOME_DUPLICATE);
         return;
     }
     refresh_in_scope(service, now_ms);
@@ -361,14 +215,15 @@ static void serve_hint(hint_service *service, const char *instance_id, int64_t n
         "SELECT id::text, instance_id FROM workspaces WHERE instance_id = $1 AND " SCOPE_PREDICATE,
         1, params);
     if (rows == NULL) {
-        count(service, OUTCOME_DATABASE_ERROR);
+        count(service, HINT_OUTCOME_DATABASE_ERROR);
         return;
     }
     if (PQntuples(rows) == 0)
-        count(service, OUTCOME_UNKNOWN_INSTANCE); /* unknown, gone, or already offline */
+        count(service, HINT_OUTCOME_UNKNOWN_INSTANCE); /* unknown, gone, or already offline */
     else
-        count(service, send_checks(service, rows, SOURCE_EVENT, NULL) > 0 ? OUTCOME_CHECKED
-                                                                          : OUTCOME_KAFKA_ERROR);
+        count(service, send_checks(service, rows, SOURCE_EVENT, NULL) > 0
+                           ? HINT_OUTCOME_CHECKED
+                           : HINT_OUTCOME_KAFKA_ERROR);
     PQclear(rows);
 }
 
@@ -463,7 +318,7 @@ static void on_delivery(rd_kafka_t *producer, const rd_kafka_message_t *message,
     (void)producer;
     hint_service *service = opaque;
     if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        count(service, OUTCOME_KAFKA_ERROR);
+        count(service, HINT_OUTCOME_KAFKA_ERROR);
         log_warn("urgent CheckRequest delivery failed", "{s:s, s:s}", "error", "kafka_error",
                  "detail", rd_kafka_err2str(message->err));
     }
@@ -479,10 +334,10 @@ static void on_kafka_error(rd_kafka_t *kafka, int error, const char *reason, voi
 static bool register_metrics(hint_service *service, metrics_registry *registry)
 {
     static const char *const outcome_label[] = {"outcome"};
-    for (int outcome = 0; outcome < OUTCOME_COUNT; outcome++) {
+    for (int outcome = 0; outcome < HINT_OUTCOME_COUNT; outcome++) {
         if (outcome == HINT_PARSE_OK)
             continue;
-        const char *value = outcome_name(outcome);
+        const char *value = hint_outcome_name(outcome);
         service->outcomes[outcome] = metrics_counter_get(
             registry, "reconciler_producer_hints_total",
             "Hints received, by what became of them (queued, then checked, duplicate, "
@@ -504,30 +359,6 @@ static bool register_metrics(hint_service *service, metrics_registry *registry)
     return true;
 }
 
-static bool start_endpoint(hint_service *service, char *error_buffer, size_t error_size)
-{
-    listener_socket listening;
-    if (listener_open(service->settings->hint_address, "PRODUCER_HINT_ADDR", 64, false, &listening,
-                      error_buffer, error_size) != LISTENER_OK)
-        return false;
-    unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
-    if (listening.ipv6)
-        flags |= MHD_USE_IPv6;
-    service->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, handle_hint, service, MHD_OPTION_NOTIFY_COMPLETED, request_completed,
-        service, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listening.fd, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)HINT_CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned int)HINT_CONNECTION_TIMEOUT_SECONDS, MHD_OPTION_END);
-    if (service->daemon == NULL) {
-        close(listening.fd);
-        snprintf(error_buffer, error_size, "PRODUCER_HINT_ADDR '%s': MHD_start_daemon failed",
-                 service->settings->hint_address);
-        return false;
-    }
-    service->port = listening.port;
-    return true;
-}
-
 hint_service *hint_service_start(const producer_settings *settings,
                                  const config_kafka_properties *kafka_properties,
                                  metrics_registry *registry, char *error_buffer, size_t error_size)
@@ -546,16 +377,11 @@ hint_service *hint_service_start(const producer_settings *settings,
     pthread_cond_init(&service->wake, NULL);
     service->queue = calloc(HINT_QUEUE_CAPACITY, sizeof *service->queue);
     service->recent = calloc(HINT_RECENT_CAPACITY, sizeof *service->recent);
-    size_t token_length = endpoint ? strlen(settings->hint_token) : 0;
-    service->expected_authorization = malloc(token_length + sizeof "Bearer ");
-    if (service->queue == NULL || service->recent == NULL ||
-        service->expected_authorization == NULL || !register_metrics(service, registry)) {
+    if (service->queue == NULL || service->recent == NULL || !register_metrics(service, registry)) {
         snprintf(error_buffer, error_size, "out of memory");
         hint_service_stop(service);
         return NULL;
     }
-    snprintf(service->expected_authorization, token_length + sizeof "Bearer ", "Bearer %s",
-             endpoint ? settings->hint_token : "");
     kafka_client_spec spec = {
         .common = &settings->common,
         .properties = kafka_properties,
@@ -565,8 +391,10 @@ hint_service *hint_service_start(const producer_settings *settings,
         .on_delivery = on_delivery,
     };
     service->producer = kafka_client_new_producer(&spec, error_buffer, error_size, NULL);
-    if (service->producer == NULL ||
-        (endpoint && !start_endpoint(service, error_buffer, error_size))) {
+    hint_endpoint_sink sink = {.enqueue = enqueue, .count = count, .context = service};
+    if (service->producer == NULL || (endpoint && (service->endpoint = hint_endpoint_start(
+                                                       settings->hint_address, settings->hint_token,
+                                                       sink, error_buffer, error_size)) == NULL)) {
         hint_service_stop(service);
         return NULL;
     }
@@ -577,15 +405,15 @@ hint_service *hint_service_start(const producer_settings *settings,
     }
     service->worker_started = true;
     log_info("hint service started", "{s:s, s:i, s:s, s:I}", "hint_address",
-             endpoint ? settings->hint_address : "", "port", service->port, "topic",
-             settings->topic_urgent_checks, "heartbeat_stale_ms",
+             endpoint ? settings->hint_address : "", "port", hint_endpoint_port(service->endpoint),
+             "topic", settings->topic_urgent_checks, "heartbeat_stale_ms",
              (json_int_t)settings->heartbeat_stale_ms);
     return service;
 }
 
 int hint_service_port(const hint_service *service)
 {
-    return service != NULL ? service->port : 0;
+    return service != NULL ? hint_endpoint_port(service->endpoint) : 0;
 }
 
 void hint_service_set_active(hint_service *service, bool active)
@@ -598,8 +426,7 @@ void hint_service_stop(hint_service *service)
 {
     if (service == NULL)
         return;
-    if (service->daemon != NULL)
-        MHD_stop_daemon(service->daemon); /* no new hint from here on */
+    hint_endpoint_stop(service->endpoint); /* no new hint from here on */
     pthread_mutex_lock(&service->lock);
     service->stopping = true;
     pthread_cond_signal(&service->wake);
@@ -618,6 +445,5 @@ void hint_service_stop(hint_service *service)
     pthread_mutex_destroy(&service->lock);
     free(service->queue);
     free(service->recent);
-    free(service->expected_authorization);
     free(service);
 }

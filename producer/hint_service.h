@@ -1,7 +1,7 @@
 /* hint_service.h — the fast path: hints in, urgent CheckRequests out.
  *
- * For: the hint endpoint (POST /hints on PRODUCER_HINT_ADDR, bearer token, libmicrohttpd's
- * thread) and one worker thread that maps each hinted instance to its in-scope rows
+ * For: the hint endpoint (POST /hints on PRODUCER_HINT_ADDR, bearer token: hint_endpoint.h)
+ * and one worker thread that maps each hinted instance to its in-scope rows
  * (docs/contracts.md §2, the same scope as the sweep) and enqueues one CheckRequest per row to
  * the urgent lane (RECONCILER_TOPIC_URGENT_CHECKS), which checkers serve ahead of any sweep
  * backlog. While this producer is active, the worker also sends rows whose agent heartbeat went

@@ -303,6 +303,16 @@ typedef struct {
     CONFIG_COMMON_ROW_(settings_type, common_member, topic_dlq, "RECONCILER_TOPIC_DLQ",            \
                        CONFIG_TYPE_STRING, "reconciler.dlq", false,                                \
                        "Dead-letter topic for undecodable input, kept for operators")
+/* The urgent lane (docs/contracts.md §5): hinted CheckRequests, which checkers serve ahead of
+ * the sweep's topic. Not in common_settings: only the producer and the checker read it. */
+#define SETTING_TOPIC_URGENT_CHECKS(settings_type, field)                                          \
+    {                                                                                              \
+        .env_name = "RECONCILER_TOPIC_URGENT_CHECKS", .type = CONFIG_TYPE_STRING,                  \
+        .offset = offsetof(settings_type, field), .default_text = "reconciler.checks.urgent",      \
+        .required = true,                                                                          \
+        .help = "Topic of hinted CheckRequests (producer -> checkers), the urgent lane that "      \
+                "checkers serve before RECONCILER_TOPIC_CHECKS"                                    \
+    }
 #define COMMON_SETTING_LOG_LEVEL(settings_type, common_member)                                     \
     CONFIG_COMMON_ROW_(settings_type, common_member, log_level, "LOG_LEVEL",                       \
                        CONFIG_TYPE_LOG_LEVEL, "info", false,                                       \

@@ -62,7 +62,9 @@ int main(int argc, char **argv)
         log_error("start-up failed", "{s:s}", "detail", "sigaction failed");
         goto done;
     }
-    if (!codec_init()) {
+    codec_options schema_options = {settings.common.schema_dir,
+                                    settings.common.schema_write_versions};
+    if (!codec_init_with(&schema_options)) {
         log_error("start-up failed", "{s:s}", "detail", "codec_init: embedded schema invalid");
         goto done;
     }

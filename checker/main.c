@@ -44,7 +44,9 @@ int main(int argc, char **argv)
         log_error("sigaction failed", NULL);
         goto done;
     }
-    if (!codec_init()) {
+    codec_options schema_options = {settings.common.schema_dir,
+                                    settings.common.schema_write_versions};
+    if (!codec_init_with(&schema_options)) {
         log_error("codec_init failed: an embedded schema does not parse", NULL);
         goto done;
     }

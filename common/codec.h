@@ -120,6 +120,27 @@ typedef enum {
 bool codec_init(void);
 void codec_shutdown(void);
 
+/* Schema versions (docs/schemas.md). Every version in schemas/history/ is embedded and read;
+ * the structs follow schemas/<name>.avsc (the reader schema), and records of any other known
+ * version are decoded by Avro schema resolution. */
+typedef struct {
+    /* SCHEMA_DIR: more versions to read, <dir>/<RecordName>/v<N>.avsc (the layout of
+     * schemas/history/); NULL or "" = none. How a running release learns a version published
+     * after it was built, before any writer uses it. */
+    const char *schema_dir;
+    /* SCHEMA_WRITE_VERSIONS: "Verdict=2,CheckRequest=1"; a record type not named is written
+     * with the reader schema's version. NULL or "" = all of them. */
+    const char *write_versions;
+} codec_options;
+/* codec_init with options; false, with an error line logged, on a schema that does not
+ * resolve against the structs, a version conflict, or a write version this process cannot
+ * write. codec_init() is codec_init_with(NULL). */
+bool codec_init_with(const codec_options *options);
+/* The version number the encoder of `type` writes; 0 before codec_init. */
+int codec_write_version(codec_record_type type);
+/* The schema version a record's header names; 0 if none this process knows. */
+int codec_peek_version(const void *data, size_t length);
+
 uint64_t codec_fingerprint(codec_record_type type);    /* CRC-64-AVRO of the PCF */
 const char *codec_schema_json(codec_record_type type); /* the embedded .avsc text */
 /* The Parsing Canonical Form, malloc'd; NULL on failure. Exposed for tests. */

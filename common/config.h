@@ -197,6 +197,8 @@ typedef struct {
     char *topic_dlq;
     int log_level;
     char *metrics_address;
+    char *schema_dir;            /* codec_options.schema_dir */
+    char *schema_write_versions; /* codec_options.write_versions */
 } common_settings;
 
 /* One config_setting row per shared variable, each a macro so a program lists exactly the
@@ -265,6 +267,23 @@ typedef struct {
                        CONFIG_TYPE_STRING, default_address, false,                                 \
                        "host:port of /metrics, /healthz, /readyz: IPv4, localhost or [IPv6]; "     \
                        "loopback unless chosen otherwise; port 0 picks a free port")
+
+/* The schema versions a program reads and writes (docs/schemas.md): every program that
+ * encodes or decodes records lists both. */
+#define COMMON_SETTINGS_SCHEMA_VERSIONS(settings_type, common_member)                              \
+    {.env_name = "SCHEMA_DIR",                                                                     \
+     .type = CONFIG_TYPE_STRING,                                                                   \
+     .offset = offsetof(settings_type, common_member.schema_dir),                                  \
+     .unset_display = "none",                                                                      \
+     .help = "more schema versions to read, <dir>/<Record>/v<N>.avsc; how a running release "      \
+             "learns a version before any writer uses it (docs/schemas.md)"},                      \
+    {                                                                                              \
+        .env_name = "SCHEMA_WRITE_VERSIONS", .type = CONFIG_TYPE_STRING,                           \
+        .offset = offsetof(settings_type, common_member.schema_write_versions),                    \
+        .unset_display = "the built-in schemas",                                                   \
+        .help = "Record=version,... to write, e.g. Verdict=2; unset writes the built-in "          \
+                "schemas: switch only once every reader knows the version"                         \
+    }
 
 #define COMMON_SETTINGS(settings_type, common_member)                                              \
     COMMON_SETTING_KAFKA_BOOTSTRAP_SERVERS(settings_type, common_member),                          \

@@ -32,7 +32,9 @@ int main(int argc, char **argv)
     /* --quiet keeps warnings (undecodable records, clamped offsets) and errors. */
     log_init("reconciler-audit", settings.quiet && level < LOG_LEVEL_WARN ? LOG_LEVEL_WARN : level);
 
-    if (!codec_init()) {
+    codec_options schema_options = {settings.common.schema_dir,
+                                    settings.common.schema_write_versions};
+    if (!codec_init_with(&schema_options)) {
         config_free(&audit_program, &settings, &kafka_properties);
         return AUDIT_EXIT_FAILURE;
     }

@@ -43,10 +43,11 @@ if ! $quick; then
   configure_and_build build/test-sanitize -DCMAKE_BUILD_TYPE=Debug -DRECONCILER_SANITIZE=ON
 fi
 
-step "static checks: compose.yaml, alert rules, docs/configuration.md, self-contained"
+step "static checks: compose.yaml, alert rules, docs/configuration.md, self-contained, schemas"
 scripts/check-compose.sh build/test
 "$python" scripts/config-reference.py build/test --check
 scripts/check-self-contained.sh
+scripts/check-schemas.sh
 
 stack_dir=$(mktemp -d /tmp/reconciler-test-stack.XXXXXX)
 logs_dir="$root/build/test-logs"

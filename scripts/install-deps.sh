@@ -13,7 +13,7 @@ apt_packages=(
   libmicrohttpd-dev uuid-dev
   postgresql postgresql-client
   python3 python3-venv
-  default-jre-headless maven
+  default-jdk-headless maven
   docker-compose prometheus jq curl openssl
 )
 # "ii": installed and configured (`dpkg -s` would also accept a package that was removed with
@@ -22,8 +22,9 @@ installed() { [[ "$(dpkg-query -W -f="\${db:Status-Abbrev}" "$1" 2>/dev/null)" =
 missing=()
 for package in "${apt_packages[@]}"; do
   case "$package" in
-  # A JDK or JRE (e.g. Temurin) or a Maven from elsewhere is fine: skip Debian's then.
-  default-jre-headless) if command -v java >/dev/null 2>&1; then continue; fi ;;
+  # A JDK (e.g. Temurin) or a Maven from elsewhere is fine: skip Debian's then. A JDK, not a
+  # JRE: scripts/check-schemas.sh runs a single-file Java program, which needs jdk.compiler.
+  default-jdk-headless) if java --list-modules 2>/dev/null | grep -q '^jdk.compiler@'; then continue; fi ;;
   maven) if command -v mvn >/dev/null 2>&1; then continue; fi ;;
   esac
   installed "$package" || missing+=("$package")

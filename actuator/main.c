@@ -10,6 +10,7 @@
 #include "actuator_settings.h"
 #include "restart_retry.h"
 #include "codec.h"
+#include "schema_registry.h"
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
@@ -62,9 +63,8 @@ int main(int argc, char **argv)
         log_error("start-up failed", "{s:s}", "detail", "sigaction failed");
         goto done;
     }
-    codec_options schema_options = {settings.common.schema_dir,
-                                    settings.common.schema_write_versions};
-    if (!codec_init_with(&schema_options)) {
+    schema_written_record written = {CODEC_RECORD_ACTION, settings.common.topic_actions};
+    if (!schema_setup(&settings.common, &written, 1)) {
         log_error("start-up failed", "{s:s}", "detail", "codec_init: embedded schema invalid");
         goto done;
     }

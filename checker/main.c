@@ -6,6 +6,7 @@
 #include "checker_engine.h"
 #include "checker_settings.h"
 #include "codec.h"
+#include "schema_registry.h"
 #include "log.h"
 #include "metrics.h"
 #include "signals.h"
@@ -44,9 +45,8 @@ int main(int argc, char **argv)
         log_error("sigaction failed", NULL);
         goto done;
     }
-    codec_options schema_options = {settings.common.schema_dir,
-                                    settings.common.schema_write_versions};
-    if (!codec_init_with(&schema_options)) {
+    schema_written_record written = {CODEC_RECORD_VERDICT, settings.common.topic_verdicts};
+    if (!schema_setup(&settings.common, &written, 1)) {
         log_error("codec_init failed: an embedded schema does not parse", NULL);
         goto done;
     }

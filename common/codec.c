@@ -19,6 +19,7 @@
 #include <errno.h>
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,8 @@ extern const struct reconciler_schema_history_row {
 #define CODEC_MAGIC_FIRST 0xC3
 #define CODEC_MAGIC_SECOND 0x01
 #define CODEC_HEADER_LENGTH 10 /* magic (2) + fingerprint (8) */
+#define CODEC_CONFLUENT_MAGIC 0x00
+#define CODEC_CONFLUENT_HEADER_LENGTH 5 /* magic (1) + big-endian schema id (4) */
 #define CODEC_VARINT_MAX_BYTES 10
 
 /* ---- names ------------------------------------------------------------------------------ */
@@ -70,6 +73,8 @@ const char *codec_error_name(codec_error error)
         return "invalid_utf8";
     case CODEC_ERROR_BAD_VALUE:
         return "bad_value";
+    case CODEC_ERROR_SCHEMA_UNAVAILABLE:
+        return "schema_unavailable";
     case CODEC_ERROR_INTERNAL:
         return "internal";
     }
@@ -458,7 +463,158 @@ static struct {
     const codec_version *writing[CODEC_RECORD_TYPE_COUNT]; /* what each encoder writes */
     codec_version versions[CODEC_MAX_VERSIONS];
     size_t version_count;
+    bool confluent[CODEC_RECORD_TYPE_COUNT]; /* the encoder writes 00 + confluent_ids[type] */
+    uint32_t confluent_ids[CODEC_RECORD_TYPE_COUNT];
 } codec_state;
+
+/* Schema ids learned from the registry: written by any decoding thread, so behind a lock (the
+ * single-object path never takes it). An id maps to a known version, to a version built from
+ * the registry's schema (owned), or to NULL: the registry said it does not exist. */
+#define CODEC_MAX_REGISTRY_IDS 256
+
+typedef struct {
+    uint32_t id;
+    const codec_version *version;
+    codec_version *owned;
+} codec_registry_entry;
+
+static struct {
+    pthread_mutex_t lock;
+    codec_schema_fetcher fetch;
+    void *context;
+    void (*release)(void *);
+    codec_registry_entry entries[CODEC_MAX_REGISTRY_IDS];
+    size_t count;
+} codec_registry = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+void codec_set_registry(codec_schema_fetcher fetch, void *context, void (*release)(void *))
+{
+    codec_registry.fetch = fetch;
+    codec_registry.context = context;
+    codec_registry.release = release;
+}
+
+void codec_set_confluent_id(codec_record_type type, uint32_t schema_id)
+{
+    if (codec_layout_of(type)) {
+        codec_state.confluent[type] = true;
+        codec_state.confluent_ids[type] = schema_id;
+    }
+}
+
+const char *codec_write_schema_json(codec_record_type type)
+{
+    if (!codec_state.initialised || !codec_layout_of(type)) {
+        return NULL;
+    }
+    return codec_state.writing[type]->schema_json;
+}
+
+static void codec_registry_shutdown(void)
+{
+    for (size_t index = 0; index < codec_registry.count; index++) {
+        if (codec_registry.entries[index].owned) {
+            codec_version_free(codec_registry.entries[index].owned);
+            free(codec_registry.entries[index].owned);
+        }
+    }
+    if (codec_registry.release) {
+        codec_registry.release(codec_registry.context);
+    }
+    codec_registry.fetch = NULL;
+    codec_registry.context = NULL;
+    codec_registry.release = NULL;
+    codec_registry.count = 0;
+}
+
+/* The version a registry schema is: one we know by fingerprint, or one built from its text
+ * (for whichever record type its name is). NULL when it is none of ours or does not resolve;
+ * *owned is then NULL too. */
+static const codec_version *codec_registry_resolve(uint32_t id, const char *schema_json,
+                                                   codec_version **owned)
+{
+    *owned = NULL;
+    char *canonical_form = codec_parsing_canonical_form(schema_json);
+    bool parsed = canonical_form != NULL;
+    uint64_t fingerprint = parsed ? codec_crc64_avro(canonical_form, strlen(canonical_form)) : 0;
+    free(canonical_form);
+    for (size_t index = 0; parsed && index < codec_state.version_count; index++) {
+        if (codec_state.versions[index].fingerprint == fingerprint) {
+            return &codec_state.versions[index];
+        }
+    }
+    for (size_t index = 0; index < CODEC_RECORD_TYPE_COUNT; index++) {
+        codec_version *version = calloc(1, sizeof *version);
+        char error[512] = "";
+        if (!version) {
+            return NULL;
+        }
+        version->type = (codec_record_type)index;
+        if (codec_version_build(version, &codec_record_layouts[index], schema_json, error,
+                                sizeof error)) {
+            version->origin = strdup("schema registry");
+            *owned = version;
+            return version;
+        }
+        free(version);
+        if (strstr(error, "expected record") != error) {
+            log_error("registry schema does not resolve against ours", "{s:I, s:s, s:s}",
+                      "schema_id", (json_int_t)id, "record", codec_record_layouts[index].full_name,
+                      "error", error);
+        }
+    }
+    return NULL;
+}
+
+static codec_error codec_registry_version(uint32_t id, const codec_version **out)
+{
+    pthread_mutex_lock(&codec_registry.lock);
+    for (size_t index = 0; index < codec_registry.count; index++) {
+        if (codec_registry.entries[index].id == id) {
+            *out = codec_registry.entries[index].version;
+            pthread_mutex_unlock(&codec_registry.lock);
+            return *out ? CODEC_OK : CODEC_ERROR_UNKNOWN_FINGERPRINT;
+        }
+    }
+    pthread_mutex_unlock(&codec_registry.lock);
+    if (!codec_registry.fetch) {
+        return CODEC_ERROR_UNKNOWN_FINGERPRINT;
+    }
+    /* Fetched outside the lock: another thread may fetch the same id meanwhile, which costs
+     * one request and is harmless (the first answer stored wins). */
+    bool unavailable = false;
+    char *schema_json = codec_registry.fetch(codec_registry.context, id, &unavailable);
+    if (!schema_json && unavailable) {
+        return CODEC_ERROR_SCHEMA_UNAVAILABLE; /* nothing cached: asked again next time */
+    }
+    codec_version *owned = NULL;
+    const codec_version *version =
+        schema_json ? codec_registry_resolve(id, schema_json, &owned) : NULL;
+    free(schema_json);
+    pthread_mutex_lock(&codec_registry.lock);
+    bool stored = false;
+    for (size_t index = 0; index < codec_registry.count && !stored; index++) {
+        if (codec_registry.entries[index].id == id) {
+            version = codec_registry.entries[index].version;
+            stored = true;
+        }
+    }
+    if (!stored && codec_registry.count < CODEC_MAX_REGISTRY_IDS) {
+        codec_registry.entries[codec_registry.count++] = (codec_registry_entry){id, version, owned};
+        owned = NULL;
+    }
+    pthread_mutex_unlock(&codec_registry.lock);
+    if (owned) {
+        /* Not stored (a full cache, or another thread was first): decode this record with it
+         * would need it to outlive the call, so ask for a retry of the lookup instead. */
+        codec_version_free(owned);
+        free(owned);
+        return stored ? (version ? CODEC_OK : CODEC_ERROR_UNKNOWN_FINGERPRINT)
+                      : CODEC_ERROR_INTERNAL;
+    }
+    *out = version;
+    return version ? CODEC_OK : CODEC_ERROR_UNKNOWN_FINGERPRINT;
+}
 
 void codec_shutdown(void)
 {
@@ -468,6 +624,7 @@ void codec_shutdown(void)
     for (size_t index = 0; index < codec_state.version_count; index++) {
         codec_version_free(&codec_state.versions[index]);
     }
+    codec_registry_shutdown();
     memset(&codec_state, 0, sizeof codec_state);
 }
 
@@ -939,14 +1096,22 @@ static void codec_write_field(codec_writer *writer, const codec_field_layout *fi
 static void codec_write_record(codec_writer *writer, codec_record_type type,
                                const codec_record_layout *layout, const void *record)
 {
-    const uint8_t magic[2] = {CODEC_MAGIC_FIRST, CODEC_MAGIC_SECOND};
-    codec_write_bytes(writer, magic, sizeof magic);
     const codec_version *version = codec_state.writing[type];
-    uint8_t fingerprint[8];
-    for (int index = 0; index < 8; index++) {
-        fingerprint[index] = (uint8_t)(version->fingerprint >> (8 * index));
+    if (codec_state.confluent[type]) {
+        uint32_t id = codec_state.confluent_ids[type];
+        const uint8_t header[CODEC_CONFLUENT_HEADER_LENGTH] = {
+            CODEC_CONFLUENT_MAGIC, (uint8_t)(id >> 24), (uint8_t)(id >> 16), (uint8_t)(id >> 8),
+            (uint8_t)id};
+        codec_write_bytes(writer, header, sizeof header);
+    } else {
+        const uint8_t magic[2] = {CODEC_MAGIC_FIRST, CODEC_MAGIC_SECOND};
+        codec_write_bytes(writer, magic, sizeof magic);
+        uint8_t fingerprint[8];
+        for (int index = 0; index < 8; index++) {
+            fingerprint[index] = (uint8_t)(version->fingerprint >> (8 * index));
+        }
+        codec_write_bytes(writer, fingerprint, sizeof fingerprint);
     }
-    codec_write_bytes(writer, fingerprint, sizeof fingerprint);
     if (version->is_reader_schema) {
         for (size_t index = 0; index < layout->field_count; index++) {
             codec_write_field(writer, &layout->fields[index], record);
@@ -1347,19 +1512,28 @@ static codec_error codec_read_resolved(codec_reader *reader, const codec_version
     return error;
 }
 
-/* Checks the 10-byte header; *version gets the schema version whose fingerprint it carries. */
-static codec_error codec_read_header(const void *data, size_t length, const codec_version **version)
+/* Checks the header, in either framing; *version gets the schema version it names and
+ * *header_length its size. */
+static codec_error codec_read_header(const void *data, size_t length, const codec_version **version,
+                                     size_t *header_length)
 {
     if (!codec_state.initialised) {
         return CODEC_ERROR_INTERNAL;
     }
+    const uint8_t *bytes = data;
+    if (data && length >= CODEC_CONFLUENT_HEADER_LENGTH && bytes[0] == CODEC_CONFLUENT_MAGIC) {
+        *header_length = CODEC_CONFLUENT_HEADER_LENGTH;
+        uint32_t id = (uint32_t)bytes[1] << 24 | (uint32_t)bytes[2] << 16 |
+                      (uint32_t)bytes[3] << 8 | (uint32_t)bytes[4];
+        return codec_registry_version(id, version);
+    }
     if (!data || length < CODEC_HEADER_LENGTH) {
         return CODEC_ERROR_TOO_SHORT;
     }
-    const uint8_t *bytes = data;
     if (bytes[0] != CODEC_MAGIC_FIRST || bytes[1] != CODEC_MAGIC_SECOND) {
         return CODEC_ERROR_BAD_MAGIC;
     }
+    *header_length = CODEC_HEADER_LENGTH;
     uint64_t fingerprint = 0;
     for (int index = 0; index < 8; index++) {
         fingerprint |= (uint64_t)bytes[2 + index] << (8 * index);
@@ -1376,7 +1550,8 @@ static codec_error codec_read_header(const void *data, size_t length, const code
 codec_error codec_peek_type(const void *data, size_t length, codec_record_type *type)
 {
     const codec_version *found;
-    codec_error error = codec_read_header(data, length, &found);
+    size_t header_length;
+    codec_error error = codec_read_header(data, length, &found, &header_length);
     if (error == CODEC_OK && type) {
         *type = found->type;
     }
@@ -1386,7 +1561,8 @@ codec_error codec_peek_type(const void *data, size_t length, codec_record_type *
 int codec_peek_version(const void *data, size_t length)
 {
     const codec_version *found;
-    return codec_read_header(data, length, &found) == CODEC_OK ? found->version : 0;
+    size_t header_length;
+    return codec_read_header(data, length, &found, &header_length) == CODEC_OK ? found->version : 0;
 }
 
 static codec_error codec_decode(codec_record_type type, const void *data, size_t length,
@@ -1399,15 +1575,15 @@ static codec_error codec_decode(codec_record_type type, const void *data, size_t
     /* Zeroed first, so a failure part-way frees exactly the strings read so far. */
     memset(record, 0, layout->struct_size);
     const codec_version *found;
-    codec_error error = codec_read_header(data, length, &found);
+    size_t header_length = 0;
+    codec_error error = codec_read_header(data, length, &found, &header_length);
     if (error == CODEC_OK && found->type != type) {
         error = CODEC_ERROR_UNKNOWN_FINGERPRINT; /* another of our record types */
     }
     if (error != CODEC_OK) {
         return error;
     }
-    codec_reader reader = {(const uint8_t *)data + CODEC_HEADER_LENGTH,
-                           (const uint8_t *)data + length};
+    codec_reader reader = {(const uint8_t *)data + header_length, (const uint8_t *)data + length};
     if (found->is_reader_schema) {
         for (size_t index = 0; index < layout->field_count && error == CODEC_OK; index++) {
             error = codec_read_field(&reader, &layout->fields[index], record);

@@ -31,6 +31,9 @@ typedef enum {
     CODEC_ERROR_INVALID_UTF8,        /* a string is not valid UTF-8 */
     CODEC_ERROR_BAD_VALUE,           /* out-of-range int, boolean byte not 0/1, empty
                                       * workspace_id, a NUL inside a string ... */
+    CODEC_ERROR_SCHEMA_UNAVAILABLE,  /* Confluent framing, and the schema registry could not
+                                      * say what the schema id is (yet): not the record's
+                                      * fault, so never a reason to dead-letter it */
     CODEC_ERROR_INTERNAL,            /* allocation failure, NULL argument, or codec_init
                                       * not called */
 } codec_error;
@@ -140,6 +143,24 @@ bool codec_init_with(const codec_options *options);
 int codec_write_version(codec_record_type type);
 /* The schema version a record's header names; 0 if none this process knows. */
 int codec_peek_version(const void *data, size_t length);
+
+/* Schema registry mode (docs/schemas.md, "Schema registry"). Decoders always accept both
+ * framings: single-object (C3 01 + fingerprint) and Confluent (00 + 4-byte big-endian schema
+ * id). An id not seen before is looked up once through the fetcher and cached; an id whose
+ * schema resolves is decoded like any known version.
+ *
+ * The fetcher returns the writer schema's JSON (malloc'd), or NULL: with *unavailable true
+ * when the registry could not answer (the decode fails with CODEC_ERROR_SCHEMA_UNAVAILABLE
+ * and nothing is cached), false when it answered that the id does not exist. It may block
+ * (retrying) and is called from any decoding thread. Set once after codec_init; release (may
+ * be NULL) is called with context by codec_shutdown. */
+typedef char *(*codec_schema_fetcher)(void *context, uint32_t schema_id, bool *unavailable);
+void codec_set_registry(codec_schema_fetcher fetch, void *context, void (*release)(void *));
+/* From now on the encoder of `type` writes the Confluent framing with this schema id (the
+ * registry's id of codec_write_schema_json(type)). Call before any thread encodes. */
+void codec_set_confluent_id(codec_record_type type, uint32_t schema_id);
+/* The text of the schema version the encoder of `type` writes. */
+const char *codec_write_schema_json(codec_record_type type);
 
 uint64_t codec_fingerprint(codec_record_type type);    /* CRC-64-AVRO of the PCF */
 const char *codec_schema_json(codec_record_type type); /* the embedded .avsc text */

@@ -102,7 +102,8 @@ typedef struct {
 typedef struct {
     codec_record_type type;
     int version;
-    char *origin; /* the file it came from, for messages */
+    char *origin;      /* the file it came from, for messages */
+    char *schema_json; /* the writer schema as written (what a registry is given) */
     char *canonical_form;
     uint64_t fingerprint;
     bool is_reader_schema; /* identical to the C structs: decoded without a plan */

@@ -558,7 +558,8 @@ bool codec_version_build(codec_version *version, const codec_record_layout *layo
         version->write_steps = NULL;
         version->write_step_count = 0;
     }
-    ok = true;
+    version->schema_json = strdup(writer_schema_json);
+    ok = version->schema_json != NULL;
 done:
     json_decref(names);
     json_decref(canonical);
@@ -583,6 +584,7 @@ void codec_version_free(codec_version *version)
     free(version->defaults);
     free(version->write_steps);
     free(version->canonical_form);
+    free(version->schema_json);
     free(version->origin);
     codec_record_type type = version->type;
     int number = version->version;

@@ -5,6 +5,7 @@
  * 2 bad configuration, 1 start-up failure). Everything the producer does is in the
  * producer_logic library, so the tests reach it without this file. */
 #include "codec.h"
+#include "schema_registry.h"
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
@@ -48,9 +49,8 @@ int main(int argc, char **argv)
         log_error("start-up failed", "{s:s}", "detail", "sigaction failed");
         goto done;
     }
-    codec_options schema_options = {settings.common.schema_dir,
-                                    settings.common.schema_write_versions};
-    if (!codec_init_with(&schema_options)) {
+    schema_written_record written = {CODEC_RECORD_CHECK_REQUEST, settings.common.topic_checks};
+    if (!schema_setup(&settings.common, &written, 1)) {
         log_error("start-up failed", "{s:s}", "detail", "codec_init: embedded schema invalid");
         goto done;
     }

@@ -46,7 +46,7 @@ venv="$cache/venv"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
-if ! "$venv/bin/python" -c 'import fastavro, confluent_kafka, psycopg, pytest, yaml' 2>/dev/null; then
+if ! "$venv/bin/python" -c 'import fastavro, confluent_kafka, psycopg, pytest, yaml, requests' 2>/dev/null; then
   "$venv/bin/pip" install -q --disable-pip-version-check -r "$root/tests/requirements.txt"
 fi
 

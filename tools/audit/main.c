@@ -10,6 +10,7 @@
 #include "audit_run.h"
 #include "audit_settings.h"
 #include "codec.h"
+#include "schema_registry.h"
 #include "log.h"
 #include "signals.h"
 
@@ -32,9 +33,7 @@ int main(int argc, char **argv)
     /* --quiet keeps warnings (undecodable records, clamped offsets) and errors. */
     log_init("reconciler-audit", settings.quiet && level < LOG_LEVEL_WARN ? LOG_LEVEL_WARN : level);
 
-    codec_options schema_options = {settings.common.schema_dir,
-                                    settings.common.schema_write_versions};
-    if (!codec_init_with(&schema_options)) {
+    if (!schema_setup(&settings.common, NULL, 0)) {
         config_free(&audit_program, &settings, &kafka_properties);
         return AUDIT_EXIT_FAILURE;
     }

@@ -65,7 +65,7 @@ int main(int argc, char **argv)
     }
     schema_written_record written = {CODEC_RECORD_ACTION, settings.common.topic_actions};
     if (!schema_setup(&settings.common, &written, 1)) {
-        log_error("start-up failed", "{s:s}", "detail", "codec_init: embedded schema invalid");
+        log_error("start-up failed", "{s:s}", "detail", "schemas: see the error above");
         goto done;
     }
     if (!actuator_metrics_init(&metrics)) {

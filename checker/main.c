@@ -47,7 +47,7 @@ int main(int argc, char **argv)
     }
     schema_written_record written = {CODEC_RECORD_VERDICT, settings.common.topic_verdicts};
     if (!schema_setup(&settings.common, &written, 1)) {
-        log_error("codec_init failed: an embedded schema does not parse", NULL);
+        log_error("start-up failed", "{s:s}", "detail", "schemas: see the error above");
         goto done;
     }
     /* libcurl's global state, before any thread (the metrics server) exists. */

@@ -117,8 +117,14 @@ static char *schema_registry_fetch(void *context, uint32_t schema_id, bool *unav
     }
 }
 
+/* How often a registration answered 409 is tried again: Apicurio answers 409 to the second of
+ * two writers creating the same subject at once (the retry then finds it), and to an
+ * incompatible schema (which stays refused). */
+#define SCHEMA_REGISTRY_CONFLICT_ATTEMPTS 4
+
 /* POST /subjects/{topic}-value/versions: the registry's id of the schema (a new version, or the
- * existing one when it already holds this schema). */
+ * existing one when it already holds this schema). Waits while the registry is down, like a
+ * reader (until it answers or the process is asked to stop). */
 static bool schema_registry_register(const schema_registry *registry, const char *topic,
                                      const char *schema_json, uint32_t *schema_id)
 {
@@ -134,29 +140,43 @@ static bool schema_registry_register(const schema_registry *registry, const char
     }
     char path[2048];
     snprintf(path, sizeof path, "/subjects/%s-value/versions", subject);
-    http_response response;
-    schema_request(registry, "POST", path, body, &response);
-    free(body);
-    json_t *answer = response.status == 200 ? json_loads(response.body, 0, NULL) : NULL;
-    json_t *id = json_object_get(answer, "id");
-    bool ok =
-        json_is_integer(id) && json_integer_value(id) >= 0 && json_integer_value(id) <= UINT32_MAX;
-    if (ok) {
-        *schema_id = (uint32_t)json_integer_value(id);
-        log_info("schema registered", "{s:s, s:I, s:s}", "subject", topic, "schema_id",
-                 (json_int_t)*schema_id, "registry", registry->masked_url);
-    } else {
-        log_error(schema_registry_is_down(&response) ? "schema registry unavailable"
-                                                     : "schema registry refused the schema",
-                  "{s:s, s:s, s:i, s:s, s:s}", "subject", topic, "error",
-                  http_client_error_name(response.error), "status", (int)response.status, "answer",
-                  response.body && response.status != 200 ? response.body : "", "registry",
-                  registry->masked_url);
-    }
-    json_decref(answer);
-    http_response_free(&response);
     free(subject);
-    return ok;
+    int64_t retry_ms = SCHEMA_REGISTRY_RETRY_FIRST_MS;
+    int conflicts = 0;
+    bool warned = false;
+    for (;;) {
+        http_response response;
+        schema_request(registry, "POST", path, body, &response);
+        json_t *answer = response.status == 200 ? json_loads(response.body, 0, NULL) : NULL;
+        json_t *id = json_object_get(answer, "id");
+        bool ok = json_is_integer(id) && json_integer_value(id) >= 0 &&
+                  json_integer_value(id) <= UINT32_MAX;
+        bool down = schema_registry_is_down(&response);
+        bool retry =
+            !ok && !signals_stop_requested &&
+            (down || (response.status == 409 && ++conflicts < SCHEMA_REGISTRY_CONFLICT_ATTEMPTS));
+        if (ok) {
+            *schema_id = (uint32_t)json_integer_value(id);
+            log_info("schema registered", "{s:s, s:I, s:s}", "subject", topic, "schema_id",
+                     (json_int_t)*schema_id, "registry", registry->masked_url);
+        } else if (!retry || (down && !warned)) {
+            log_error(down ? "schema registry unavailable" : "schema registry refused the schema",
+                      "{s:s, s:s, s:i, s:s, s:s}", "subject", topic, "error",
+                      http_client_error_name(response.error), "status", (int)response.status,
+                      "answer", response.body && !down ? response.body : "", "registry",
+                      registry->masked_url);
+            warned = warned || down;
+        }
+        json_decref(answer);
+        http_response_free(&response);
+        if (!retry) {
+            free(body);
+            return ok;
+        }
+        schema_sleep_ms(retry_ms);
+        retry_ms = retry_ms * 2 > SCHEMA_REGISTRY_RETRY_MAX_MS ? SCHEMA_REGISTRY_RETRY_MAX_MS
+                                                               : retry_ms * 2;
+    }
 }
 
 static schema_registry *schema_registry_new(const common_settings *common)

@@ -274,6 +274,91 @@ START_TEST(test_unresolvable_versions_refused)
 }
 END_TEST
 
+/* A registry stand-in: id 7 is version 2 of Verdict, id 8 is "the registry is down", id 9
+ * does not exist, id 10 is not one of our records. Counts the lookups. */
+static int test_fetches;
+
+static char *test_fetch(void *context, uint32_t schema_id, bool *unavailable)
+{
+    (void)context;
+    test_fetches++;
+    *unavailable = schema_id == 8;
+    if (schema_id == 7) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/Verdict/v2.avsc", test_v2_dir);
+        FILE *file = fopen(path, "r");
+        char *text = calloc(1, 8192);
+        size_t length = file && text ? fread(text, 1, 8191, file) : 0;
+        if (file) {
+            fclose(file);
+        }
+        return length > 0 ? text : (free(text), NULL);
+    }
+    if (schema_id == 10) {
+        return strdup("{\"type\":\"record\",\"name\":\"Other\",\"fields\":[]}");
+    }
+    return NULL;
+}
+
+START_TEST(test_confluent_framing_with_a_registry)
+{
+    ck_assert(codec_init());
+    codec_set_registry(test_fetch, NULL, NULL);
+    test_fetches = 0;
+    uint8_t *single_object = NULL;
+    size_t single_object_length = 0;
+    ck_assert_int_eq(codec_encode_verdict(&test_verdict, &single_object, &single_object_length),
+                     CODEC_OK);
+    /* The same datum behind 00 + id 7 (version 2 adds a null "region": one more byte). */
+    size_t length = single_object_length - 10 + 5 + 1;
+    uint8_t *confluent = malloc(length);
+    memcpy(confluent, "\x00\x00\x00\x00\x07", 5);
+    memcpy(confluent + 5, single_object + 10, single_object_length - 10);
+    confluent[length - 1] = 0x00;
+    verdict decoded;
+    for (int round = 0; round < 3; round++) {
+        ck_assert_int_eq(codec_decode_verdict(confluent, length, &decoded), CODEC_OK);
+        test_assert_verdicts_equal(&test_verdict, &decoded);
+        verdict_free(&decoded);
+    }
+    ck_assert_int_eq(test_fetches, 1); /* fetched once, then cached */
+    ck_assert_int_eq(codec_decode_verdict(single_object, single_object_length, &decoded),
+                     CODEC_OK); /* both framings */
+    verdict_free(&decoded);
+
+    confluent[4] = 8; /* the registry is down: not cached, asked again next time */
+    ck_assert_int_eq(codec_decode_verdict(confluent, length, &decoded),
+                     CODEC_ERROR_SCHEMA_UNAVAILABLE);
+    ck_assert_int_eq(codec_decode_verdict(confluent, length, &decoded),
+                     CODEC_ERROR_SCHEMA_UNAVAILABLE);
+    ck_assert_int_eq(test_fetches, 3);
+    confluent[4] = 9; /* no such id: cached as unknown */
+    ck_assert_int_eq(codec_decode_verdict(confluent, length, &decoded),
+                     CODEC_ERROR_UNKNOWN_FINGERPRINT);
+    ck_assert_int_eq(codec_decode_verdict(confluent, length, &decoded),
+                     CODEC_ERROR_UNKNOWN_FINGERPRINT);
+    ck_assert_int_eq(test_fetches, 4);
+    confluent[4] = 10; /* a record that is not ours */
+    ck_assert_int_eq(codec_decode_verdict(confluent, length, &decoded),
+                     CODEC_ERROR_UNKNOWN_FINGERPRINT);
+    ck_assert_int_eq(codec_decode_verdict(confluent, 4, &decoded), CODEC_ERROR_TOO_SHORT);
+
+    /* Writing the Confluent framing: 00 + the id, then the same datum. */
+    codec_set_confluent_id(CODEC_RECORD_VERDICT, 0x01020304);
+    uint8_t *written = NULL;
+    size_t written_length = 0;
+    ck_assert_int_eq(codec_encode_verdict(&test_verdict, &written, &written_length), CODEC_OK);
+    ck_assert_uint_eq(written_length, single_object_length - 5);
+    ck_assert_int_eq(memcmp(written, "\x00\x01\x02\x03\x04", 5), 0);
+    ck_assert_int_eq(memcmp(written + 5, single_object + 10, written_length - 5), 0);
+    ck_assert_ptr_nonnull(strstr(codec_write_schema_json(CODEC_RECORD_VERDICT), "\"Verdict\""));
+    free(written);
+    free(confluent);
+    free(single_object);
+    codec_shutdown();
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("codec_versions");
@@ -282,6 +367,7 @@ int main(void)
     tcase_add_test(tcase, test_v2_round_trip_and_v1_reader_refuses);
     tcase_add_test(tcase, test_older_writer_resolves_with_defaults);
     tcase_add_test(tcase, test_unresolvable_versions_refused);
+    tcase_add_test(tcase, test_confluent_framing_with_a_registry);
     suite_add_tcase(suite, tcase);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);

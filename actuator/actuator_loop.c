@@ -23,7 +23,7 @@
 #include "actuator_decide.h"
 #include "cp_confirm.h"
 #include "dlq.h"
-#include "kafka_config.h"
+#include "kafka_client.h"
 #include "kafka_lag.h"
 #include "log.h"
 #include "restart_worker.h"
@@ -57,15 +57,24 @@ typedef enum {
     HOLD_DLQ_SENT,   /* ... and then for its delivery report */
 } hold_state;
 
-/* An answer of the CP asked ahead, while the batch was prepared. It stands in for asking at
- * decision time only while it is at most this old: a verdict that waited behind a held one
- * is asked again, so a flip always rests on an answer seconds old. */
+/* What was learned about a NOT_RUNNING verdict ahead of its decision: the unlocked read
+ * (peek) saying whether the CP must be asked, and the CP's answer when it was. It stands in
+ * for peeking and asking at decision time only while it is at most this old: a verdict that
+ * waited behind a held one is looked at again, so a flip always rests on an answer seconds
+ * old. */
 #define CONFIRMATION_AHEAD_MAX_AGE_MS 5000
 
+/* How many messages one batch takes from what the consumer has already fetched. NOT_RUNNING
+ * verdicts are sparse in a sweep (1 % of the fleet dying is a lot), so the batch must be far
+ * larger than the number of confirmations asked at once for a wave of terminations to be
+ * confirmed together. */
+#define BATCH_CAPACITY 1024
+
 typedef struct {
-    bool asked;
+    bool peeked;   /* the read was done: `asked` says whether the CP was needed */
+    bool asked;    /* ... and then the CP was asked: `answer` */
+    int64_t at_ms; /* monotonic: when the answer (or the read, when not asked) came */
     actuator_cp_answer answer;
-    int64_t answered_at_ms; /* monotonic */
 } confirmation_ahead;
 
 /* One consumed message of the current batch. */
@@ -99,6 +108,7 @@ typedef struct {
     bool publish_nudge;
 
     hold_state hold;
+    bool consumption_paused; /* every assigned partition paused (sync_consumption) */
     rd_kafka_message_t *held;
     verdict held_verdict; /* decoded, for HOLD_DECISION */
     confirmation_ahead held_ahead;
@@ -213,7 +223,31 @@ static void set_consumption_paused(actuator_loop *loop, bool paused)
         }
     }
     rd_kafka_topic_partition_list_destroy(assignment);
+    loop->consumption_paused = paused;
     metrics_gauge_set(loop->metrics->paused, paused ? 1 : 0);
+}
+
+static bool batch_pending(const actuator_loop *loop)
+{
+    for (size_t i = loop->batch_next; i < loop->batch_count; i++) {
+        if (loop->batch[i].message != NULL) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Consumption is paused from the moment a verdict is held until the hold is over AND the
+ * batch it interrupted is handled. Resuming in between would only make librdkafka fetch
+ * again what it purged at the pause, while the batch still holds the next messages: with the
+ * flip rate holding one verdict after another for a few milliseconds each, every flip would
+ * cost a pause, a resume and a refetch. */
+static void sync_consumption(actuator_loop *loop)
+{
+    bool paused = loop->hold != HOLD_NONE || (loop->consumption_paused && batch_pending(loop));
+    if (paused != loop->consumption_paused) {
+        set_consumption_paused(loop, paused);
+    }
 }
 
 static void enter_hold(actuator_loop *loop, hold_state state, rd_kafka_message_t *message)
@@ -224,7 +258,7 @@ static void enter_hold(actuator_loop *loop, hold_state state, rd_kafka_message_t
     loop->hold_backoff_ms = HOLD_BACKOFF_MIN_MS;
     loop->hold_retry_at_ms = time_now_monotonic_ms();
     loop->dlq_reported = false;
-    set_consumption_paused(loop, true);
+    sync_consumption(loop);
     update_readiness(loop);
 }
 
@@ -244,7 +278,7 @@ static void leave_hold(actuator_loop *loop, bool completed, bool resume)
     loop->hold = HOLD_NONE;
     loop->hold_generation++;
     if (resume) {
-        set_consumption_paused(loop, false);
+        sync_consumption(loop);
     }
     update_readiness(loop);
 }
@@ -260,14 +294,8 @@ static void schedule_hold_retry(actuator_loop *loop)
 static bool partition_listed(const rd_kafka_topic_partition_list_t *partitions,
                              const rd_kafka_message_t *message)
 {
-    const char *topic = rd_kafka_topic_name(message->rkt);
-    for (int i = 0; i < partitions->cnt; i++) {
-        if (partitions->elems[i].partition == message->partition &&
-            strcmp(partitions->elems[i].topic, topic) == 0) {
-            return true;
-        }
-    }
-    return false;
+    return kafka_partition_listed(partitions, rd_kafka_topic_name(message->rkt),
+                                  message->partition);
 }
 
 static void batch_entry_release(batch_entry *entry)
@@ -309,33 +337,25 @@ static void on_rebalance(rd_kafka_t *consumer, rd_kafka_resp_err_t reason,
                          rd_kafka_topic_partition_list_t *partitions, void *opaque)
 {
     actuator_loop *loop = opaque;
-    bool cooperative = strcmp(rd_kafka_rebalance_protocol(consumer), "COOPERATIVE") == 0;
-    rd_kafka_error_t *incremental_error = NULL;
-    rd_kafka_resp_err_t error = RD_KAFKA_RESP_ERR_NO_ERROR;
-
     if (reason == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         log_info("partitions assigned", "{s:i, s:b}", "count", partitions->cnt, "paused",
-                 loop->hold != HOLD_NONE);
-        if (cooperative) {
-            incremental_error = rd_kafka_incremental_assign(consumer, partitions);
-        } else {
-            error = rd_kafka_assign(consumer, partitions);
-        }
-        if (incremental_error == NULL && error == RD_KAFKA_RESP_ERR_NO_ERROR &&
-            partitions->cnt > 0) {
+                 loop->consumption_paused);
+        if (kafka_rebalance_apply(consumer, reason, partitions) && partitions->cnt > 0) {
             /* Resume explicitly otherwise: a partition paused before a rebalance may come
              * back still paused. */
             rd_kafka_resp_err_t pause_error =
-                loop->hold != HOLD_NONE ? rd_kafka_pause_partitions(consumer, partitions)
-                                        : rd_kafka_resume_partitions(consumer, partitions);
+                loop->consumption_paused ? rd_kafka_pause_partitions(consumer, partitions)
+                                         : rd_kafka_resume_partitions(consumer, partitions);
             if (pause_error != RD_KAFKA_RESP_ERR_NO_ERROR) {
                 log_error("pausing or resuming assigned partitions failed", "{s:s}", "error",
                           rd_kafka_err2str(pause_error));
             }
         }
-    } else if (reason == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+        return;
+    }
+    bool dropped = false;
+    if (reason == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         log_info("partitions revoked", "{s:i}", "count", partitions->cnt);
-        bool dropped = false;
         if (loop->hold != HOLD_NONE && loop->held != NULL &&
             partition_listed(partitions, loop->held)) {
             log_warn("held verdict dropped: its partition was revoked, the next owner gets it",
@@ -345,26 +365,10 @@ static void on_rebalance(rd_kafka_t *consumer, rd_kafka_resp_err_t reason,
             dropped = true;
         }
         drop_revoked_batch_entries(loop, partitions);
-        if (cooperative) {
-            incremental_error = rd_kafka_incremental_unassign(consumer, partitions);
-        } else {
-            error = rd_kafka_assign(consumer, NULL);
-        }
-        if (dropped) {
-            set_consumption_paused(loop, false); /* what remains assigned, if anything */
-        }
-    } else {
-        log_error("rebalance failed", "{s:s}", "error", rd_kafka_err2str(reason));
-        error = rd_kafka_assign(consumer, NULL);
     }
-
-    if (incremental_error != NULL) {
-        log_error("incremental assignment change failed", "{s:s}", "error",
-                  rd_kafka_error_string(incremental_error));
-        rd_kafka_error_destroy(incremental_error);
-    }
-    if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        log_error("rd_kafka_assign failed", "{s:s}", "error", rd_kafka_err2str(error));
+    kafka_rebalance_apply(consumer, reason, partitions); /* an error event gives all up */
+    if (dropped) {
+        sync_consumption(loop); /* what remains assigned, if anything */
     }
 }
 
@@ -501,9 +505,12 @@ static actuator_store_status confirm_with_cp(actuator_loop *loop, const verdict 
                                              const confirmation_ahead *ahead,
                                              actuator_store_decision_input *input)
 {
-    if (ahead != NULL && ahead->asked &&
-        time_now_monotonic_ms() - ahead->answered_at_ms <= CONFIRMATION_AHEAD_MAX_AGE_MS) {
-        input->cp_confirmation = ahead->answer.confirmation;
+    if (ahead != NULL && ahead->peeked &&
+        time_now_monotonic_ms() - ahead->at_ms <= CONFIRMATION_AHEAD_MAX_AGE_MS) {
+        /* Not asked: the read found the verdict moot or decided. Should the row have changed
+         * since so that it would act, the decision skips it (cp_confirmation_missing). */
+        input->cp_confirmation =
+            ahead->asked ? ahead->answer.confirmation : ACTUATOR_CP_CONFIRMATION_NOT_ASKED;
         return ACTUATOR_STORE_OK;
     }
     bool ask = false;
@@ -602,6 +609,18 @@ static void hold_for_flip_token(actuator_loop *loop)
     loop->hold_backoff_ms = HOLD_BACKOFF_MIN_MS;
     loop->hold_retry_at_ms = time_now_monotonic_ms() + loop->flip_token_wait_ms;
     update_readiness(loop);
+}
+
+/* How long the loop's poll may wait while a verdict is held: it only serves the group
+ * (paused partitions deliver nothing), so it wakes when a flip token is due, often within a
+ * few milliseconds at a high flip rate, and otherwise every 20 ms. */
+static int hold_poll_ms(const actuator_loop *loop)
+{
+    if (loop->hold != HOLD_FLIP_TOKEN) {
+        return 20;
+    }
+    int64_t wait_ms = loop->hold_retry_at_ms - time_now_monotonic_ms();
+    return wait_ms <= 0 ? 0 : wait_ms > 20 ? 20 : (int)wait_ms;
 }
 
 /* Advances a held message: retries the decision, (re)sends the DLQ record, or completes
@@ -779,21 +798,9 @@ static void handle_message(actuator_loop *loop, batch_entry *entry)
     }
 }
 
-/* Decodes the batch and asks the CP, all at once, about every NOT_RUNNING verdict that the
- * decision would confirm (needs_confirmation). A database failure here only stops asking
- * ahead: each verdict's decision then peeks and asks for itself, or holds. */
-static void prepare_batch(actuator_loop *loop)
+/* Decodes the batch's messages once, for handle_message and ask_ahead. */
+static void decode_batch(actuator_loop *loop)
 {
-    actuator_cp_question *questions = NULL;
-    size_t *question_entry = NULL;
-    size_t question_count = 0;
-    bool ask_ahead = loop->confirmer != NULL && loop->database_ok &&
-                     actuator_store_connect(loop->database) == ACTUATOR_STORE_OK;
-    if (ask_ahead) {
-        questions = calloc(loop->batch_count, sizeof *questions);
-        question_entry = calloc(loop->batch_count, sizeof *question_entry);
-        ask_ahead = questions != NULL && question_entry != NULL;
-    }
     for (size_t i = 0; i < loop->batch_count; i++) {
         batch_entry *entry = &loop->batch[i];
         const rd_kafka_message_t *message = entry->message;
@@ -803,32 +810,70 @@ static void prepare_batch(actuator_loop *loop)
         entry->decoded =
             codec_decode_verdict(message->payload != NULL ? message->payload : "",
                                  message->payload != NULL ? message->len : 0, &entry->record);
-        const char *detail = NULL;
-        if (!ask_ahead || entry->decoded != CODEC_OK ||
-            entry->record.liveness != LIVENESS_NOT_RUNNING ||
-            actuator_verdict_invalid_reason(&entry->record, &detail) != NULL) {
+    }
+}
+
+/* A NOT_RUNNING verdict that can be decided (not bound for the DLQ). */
+static bool confirmation_candidate(const batch_entry *entry)
+{
+    const char *detail = NULL;
+    return entry->message != NULL && entry->message->err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+           entry->decoded == CODEC_OK && entry->record.liveness == LIVENESS_NOT_RUNNING &&
+           actuator_verdict_invalid_reason(&entry->record, &detail) == NULL;
+}
+
+static bool ahead_is_fresh(const confirmation_ahead *ahead, int64_t now_ms)
+{
+    return ahead->peeked && now_ms - ahead->at_ms <= CONFIRMATION_AHEAD_MAX_AGE_MS;
+}
+
+/* Looks ahead from the batch's entry `from`: for the next NOT_RUNNING verdicts, the unlocked
+ * read, then the CP asked about all that need it at once. It stops after as many questions
+ * as the group's flip rate can decide while the answers are fresh (and at most
+ * ACTUATOR_CP_CONFIRM_CONCURRENCY): at 60 flips a minute, asking about a hundred instances
+ * would only ask most of them twice. A database failure stops looking ahead: the verdict's
+ * own decision then peeks and asks, or holds. */
+static void ask_ahead(actuator_loop *loop, size_t from)
+{
+    int64_t decidable =
+        loop->settings->max_flips_per_minute * CONFIRMATION_AHEAD_MAX_AGE_MS / 60000;
+    size_t limit = (size_t)loop->settings->cp_confirm_concurrency;
+    if (decidable < (int64_t)limit) {
+        limit = decidable < 1 ? 1 : (size_t)decidable;
+    }
+    actuator_cp_question *questions = calloc(limit, sizeof *questions);
+    size_t *question_entry = calloc(limit, sizeof *question_entry);
+    if (questions == NULL || question_entry == NULL ||
+        actuator_store_connect(loop->database) != ACTUATOR_STORE_OK) {
+        free(questions);
+        free(question_entry);
+        return;
+    }
+    size_t count = 0;
+    int64_t now_ms = time_now_monotonic_ms();
+    for (size_t i = from; i < loop->batch_count && count < limit; i++) {
+        batch_entry *entry = &loop->batch[i];
+        if (!confirmation_candidate(entry) || ahead_is_fresh(&entry->ahead, now_ms)) {
             continue;
         }
-        actuator_store_decision_input input = decision_input(loop, message, &entry->record);
+        actuator_store_decision_input input = decision_input(loop, entry->message, &entry->record);
         bool ask = false;
         if (needs_confirmation(loop, &input, &ask) != ACTUATOR_STORE_OK) {
-            ask_ahead = false;
-            continue;
+            break;
         }
+        entry->ahead = (confirmation_ahead){.peeked = true, .asked = ask, .at_ms = now_ms};
         if (ask) {
-            entry->ahead.asked = true;
-            questions[question_count] =
-                (actuator_cp_question){.workspace_id = entry->record.workspace_id,
-                                       .instance_id = entry->record.instance_id};
-            question_entry[question_count++] = i;
+            questions[count] = (actuator_cp_question){.workspace_id = entry->record.workspace_id,
+                                                      .instance_id = entry->record.instance_id};
+            question_entry[count++] = i;
         }
     }
-    if (question_count > 0) {
-        actuator_cp_confirm_all(loop->confirmer, questions, question_count);
-        for (size_t q = 0; q < question_count; q++) {
+    if (count > 0) {
+        actuator_cp_confirm_all(loop->confirmer, questions, count);
+        for (size_t q = 0; q < count; q++) {
             batch_entry *entry = &loop->batch[question_entry[q]];
             entry->ahead.answer = questions[q].answer;
-            entry->ahead.answered_at_ms = questions[q].answered_at_monotonic_ms;
+            entry->ahead.at_ms = questions[q].answered_at_monotonic_ms;
             count_confirmation(loop, &entry->record, &questions[q].answer);
         }
     }
@@ -842,6 +887,7 @@ static void consume_batch(actuator_loop *loop, int timeout_ms)
 {
     loop->batch_count = 0;
     loop->batch_next = 0;
+    sync_consumption(loop); /* the batch is done: resume, unless a verdict is held */
     rd_kafka_message_t *message = rd_kafka_consumer_poll(loop->consumer, timeout_ms);
     while (message != NULL) {
         if (loop->hold != HOLD_NONE) {
@@ -855,20 +901,24 @@ static void consume_batch(actuator_loop *loop, int timeout_ms)
         }
         message = rd_kafka_consumer_poll(loop->consumer, 0);
     }
-    if (loop->batch_count > 0) {
-        prepare_batch(loop);
-    }
+    decode_batch(loop);
 }
 
 /* Handles the batch's next message still there (a revoke may have dropped some). */
 static void handle_next_in_batch(actuator_loop *loop)
 {
     while (loop->batch_next < loop->batch_count) {
-        batch_entry *entry = &loop->batch[loop->batch_next++];
-        if (entry->message != NULL) {
-            handle_message(loop, entry);
-            return;
+        size_t index = loop->batch_next++;
+        batch_entry *entry = &loop->batch[index];
+        if (entry->message == NULL) {
+            continue;
         }
+        if (loop->confirmer != NULL && loop->database_ok && confirmation_candidate(entry) &&
+            !ahead_is_fresh(&entry->ahead, time_now_monotonic_ms())) {
+            ask_ahead(loop, index);
+        }
+        handle_message(loop, entry);
+        return;
     }
 }
 
@@ -949,69 +999,53 @@ static void publish(actuator_loop *loop, int64_t now_ms)
 
 /* ---- set-up and shutdown ----------------------------------------------------------------- */
 
+/* The actuator's clients (kafka_client.c); a failure is logged and stops the start-up. The
+ * consumer prefetches at most 2 MiB (librdkafka's default is 64 MiB): while the actuator
+ * paces flips it falls behind the checkers, and a full default queue was most of its
+ * memory (80 MiB peak in the benchmark); 2 MiB is still over ten thousand verdicts, far
+ * more than one batch (BATCH_CAPACITY). */
+static kafka_client_spec client_spec(actuator_loop *loop, const actuator_loop_options *options)
+{
+    static const kafka_config_default actuator_tuning[] = {
+        {"queued.max.messages.kbytes", "2048"},
+    };
+    return (kafka_client_spec){
+        .tuning = actuator_tuning,
+        .tuning_count = sizeof actuator_tuning / sizeof actuator_tuning[0],
+        .common = &options->settings->common,
+        .properties = options->kafka_properties,
+        .client_id = options->settings->actuator_id,
+        .opaque = loop,
+        .on_delivery = on_delivery,
+        .group_id = options->settings->group_id,
+        .on_rebalance = on_rebalance,
+    };
+}
+
 static rd_kafka_t *create_producer(actuator_loop *loop, const actuator_loop_options *options)
 {
     char error[512];
-    rd_kafka_conf_t *conf =
-        kafka_config_new_producer(&options->settings->common, options->kafka_properties,
-                                  options->settings->actuator_id, error, sizeof error);
-    if (conf == NULL) {
-        log_error("producer configuration failed", "{s:s}", "error", error);
-        return NULL;
-    }
-    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-    rd_kafka_conf_set_opaque(conf, loop);
-    rd_kafka_t *producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
+    kafka_client_spec spec = client_spec(loop, options);
+    rd_kafka_t *producer = kafka_client_new_producer(&spec, error, sizeof error, NULL);
     if (producer == NULL) {
-        rd_kafka_conf_destroy(conf);
-        log_error("rd_kafka_new(producer) failed", "{s:s}", "error", error);
-        return NULL;
+        log_error("kafka set-up failed", "{s:s}", "detail", error);
     }
-    conf = NULL; /* now owned by the producer */
     return producer;
 }
 
 static rd_kafka_t *create_consumer(actuator_loop *loop, const actuator_loop_options *options)
 {
-    const actuator_settings *settings = options->settings;
     char error[512];
-    rd_kafka_conf_t *conf =
-        kafka_config_new_consumer(&settings->common, options->kafka_properties,
-                                  settings->actuator_id, settings->group_id, error, sizeof error);
-    if (conf == NULL) {
-        log_error("consumer configuration failed", "{s:s}", "error", error);
-        return NULL;
+    kafka_client_spec spec = client_spec(loop, options);
+    rd_kafka_t *consumer = kafka_client_new_consumer(&spec, error, sizeof error, NULL);
+    if (consumer != NULL &&
+        !kafka_client_subscribe(consumer, options->settings->common.topic_verdicts, error,
+                                sizeof error)) {
+        rd_kafka_destroy(consumer);
+        consumer = NULL;
     }
-    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
-    rd_kafka_conf_set_opaque(conf, loop);
-    rd_kafka_t *consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, error, sizeof error);
     if (consumer == NULL) {
-        rd_kafka_conf_destroy(conf);
-        log_error("rd_kafka_new(consumer) failed", "{s:s}", "error", error);
-        return NULL;
-    }
-    conf = NULL; /* now owned by the consumer */
-    rd_kafka_resp_err_t result = rd_kafka_poll_set_consumer(consumer);
-    if (result != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        log_error("rd_kafka_poll_set_consumer failed", "{s:s}", "error", rd_kafka_err2str(result));
-        rd_kafka_destroy(consumer);
-        return NULL;
-    }
-    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
-    if (topics == NULL) {
-        log_error("rd_kafka_topic_partition_list_new failed", NULL);
-        rd_kafka_destroy(consumer);
-        return NULL;
-    }
-    rd_kafka_topic_partition_list_add(topics, settings->common.topic_verdicts,
-                                      RD_KAFKA_PARTITION_UA);
-    result = rd_kafka_subscribe(consumer, topics);
-    rd_kafka_topic_partition_list_destroy(topics);
-    if (result != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        log_error("rd_kafka_subscribe failed", "{s:s, s:s}", "topic",
-                  settings->common.topic_verdicts, "error", rd_kafka_err2str(result));
-        rd_kafka_destroy(consumer);
-        return NULL;
+        log_error("kafka set-up failed", "{s:s}", "detail", error);
     }
     return consumer;
 }
@@ -1121,7 +1155,7 @@ int actuator_loop_run(const actuator_loop_options *options)
         log_error("start-up failed", "{s:s}", "detail", "out of memory");
         goto done;
     }
-    loop->batch_capacity = (size_t)settings->cp_confirm_concurrency;
+    loop->batch_capacity = BATCH_CAPACITY;
     loop->batch = calloc(loop->batch_capacity, sizeof *loop->batch);
     if (loop->batch == NULL) {
         log_error("start-up failed", "{s:s}", "detail", "out of memory");
@@ -1183,13 +1217,14 @@ int actuator_loop_run(const actuator_loop_options *options)
         } else if (loop->batch_next < loop->batch_count) {
             /* Held with the batch's rest waiting: polled only so that the group's heartbeats
              * and rebalances go on (paused partitions deliver nothing). */
-            rd_kafka_message_t *message = rd_kafka_consumer_poll(loop->consumer, 20);
+            rd_kafka_message_t *message =
+                rd_kafka_consumer_poll(loop->consumer, hold_poll_ms(loop));
             if (message != NULL) {
                 give_back(loop, message);
             }
         } else {
             /* Polled also while holding, for the same reason. */
-            consume_batch(loop, loop->hold != HOLD_NONE ? 20 : CONSUMER_POLL_MS);
+            consume_batch(loop, loop->hold != HOLD_NONE ? hold_poll_ms(loop) : CONSUMER_POLL_MS);
         }
         now = time_now_monotonic_ms();
         publish(loop, now);

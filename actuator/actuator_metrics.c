@@ -22,13 +22,9 @@ static metrics_gauge *gauge(metrics_registry *registry, const char *name, const 
     return metrics_gauge_get(registry, name, help, 0, NULL, NULL);
 }
 
-bool actuator_metrics_init(actuator_metrics *metrics)
+bool actuator_metrics_init(actuator_metrics *metrics, metrics_registry *registry)
 {
     memset(metrics, 0, sizeof *metrics);
-    metrics_registry *registry = metrics_registry_new();
-    if (registry == NULL) {
-        return false;
-    }
     metrics->registry = registry;
     bool complete = true;
 
@@ -219,14 +215,6 @@ bool actuator_metrics_init(actuator_metrics *metrics)
                metrics->consumer_lag != NULL && metrics->dry_run != NULL &&
                metrics->cp_confirmation_seconds != NULL;
     return complete;
-}
-
-void actuator_metrics_free(actuator_metrics *metrics)
-{
-    if (metrics->registry != NULL) {
-        metrics_registry_free(metrics->registry);
-    }
-    memset(metrics, 0, sizeof *metrics);
 }
 
 void actuator_metrics_db_error(actuator_metrics *metrics, actuator_component component,

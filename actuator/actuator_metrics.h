@@ -69,10 +69,9 @@ typedef struct {
     metrics_gauge *dry_run;
 } actuator_metrics;
 
-/* Registers every series in a new registry. false on allocation failure (then nothing to
- * free beyond actuator_metrics_free, which is safe on a partial result). */
-bool actuator_metrics_init(actuator_metrics *metrics);
-void actuator_metrics_free(actuator_metrics *metrics);
+/* Registers every series in `registry` (the process's, which owns them: nothing to free
+ * here). false on allocation failure. */
+bool actuator_metrics_init(actuator_metrics *metrics, metrics_registry *registry);
 
 /* The series for a DB error of `status` (STORE_ERROR_*) in `component`. */
 void actuator_metrics_db_error(actuator_metrics *metrics, actuator_component component,

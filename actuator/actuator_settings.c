@@ -97,12 +97,13 @@ static const config_setting actuator_table[] = {
         .default_text = "64",
         .minimum = 1,
         .maximum = 1024,
-        .help = "How many verdicts the actuator takes from the topic at once, asking the CP "
-                "about all their instances concurrently (one keep-alive connection each); the "
-                "verdicts are still decided one by one, in order. 64: a wave of terminations "
-                "is confirmed in a few CP round trips instead of one round trip per verdict "
-                "(at ~25 ms each, 1,000 verdicts would wait 25 s), while a CP sees no more "
-                "than a modest burst from one actuator",
+        .help = "How many CP confirmations the actuator asks at once (one keep-alive "
+                "connection each): it looks ahead in what the consumer has fetched and asks "
+                "about the next NOT_RUNNING verdicts together (no more than the flip rate can "
+                "decide within 5s); the verdicts are still decided one by one, in order. 64: a "
+                "wave of terminations is confirmed in a few CP round trips instead of one per "
+                "verdict (at ~25 ms each, 1,000 verdicts would wait 25 s), while a CP sees no "
+                "more than a modest burst from one actuator",
     },
     {
         .env_name = "ACTUATOR_GROUP_ID",
@@ -166,7 +167,8 @@ static const config_setting actuator_table[] = {
         .minimum = 1,
         .maximum = 600000,
         .help = "Workspaces flipped offline per minute by the whole consumer group (a token "
-                "bucket in PostgreSQL, burst 1), however many actuators share it; a verdict "
+                "bucket in PostgreSQL, burst one second's worth, at least 1), however many "
+                "actuators share it; a verdict "
                 "that finds no token waits (consumption pauses briefly), none is dropped. 60 "
                 "matches ACTUATOR_MAX_RESTARTS_PER_MIN's default: keep the two equal, or rows "
                 "flipped faster than restarts go out sit offline waiting for their restart",
@@ -179,7 +181,8 @@ static const config_setting actuator_table[] = {
         .minimum = 1,
         .maximum = 600000,
         .help = "Restart requests per minute sent by the whole consumer group (a token bucket "
-                "in PostgreSQL, burst 1, evenly spaced), however many actuators share it; the "
+                "in PostgreSQL, burst one second's worth, at least 1: evenly spaced at the "
+                "default), however many actuators share it; the "
                 "rest wait, none are dropped. 60 (one a second) keeps a breaker-sized wave "
                 "from hitting the provisioner at once; keep it equal to "
                 "ACTUATOR_MAX_FLIPS_PER_MIN",
@@ -234,13 +237,8 @@ static const config_setting actuator_table[] = {
                 "flip) but change no row and send no restart: shadow production verdicts "
                 "before enabling action",
     },
-    {
-        .env_name = "ACTUATOR_ID",
-        .type = CONFIG_TYPE_STRING,
-        .offset = offsetof(actuator_settings, actuator_id),
-        .help = "Name of this actuator in logs and in each Action's actuator_id; unset = "
-                "<hostname>-<pid>, unique per process",
-    },
+    CONFIG_SETTING_INSTANCE_ID(actuator_settings, actuator_id, "ACTUATOR_ID", "actuator",
+                               "logs and in each Action's actuator_id"),
     {
         .env_name = "ACTUATOR_RETENTION",
         .type = CONFIG_TYPE_DURATION,
@@ -348,20 +346,4 @@ static bool validate_parsed(void *settings, const config_kafka_properties *kafka
     /* The parsed list is a value derived from the table, kept in the struct (no allocation). */
     return actuator_settings_validate(actuator, &actuator->cp_not_running_states, error_buffer,
                                       error_size);
-}
-
-bool actuator_settings_resolve(actuator_settings *settings, const char *hostname, pid_t pid)
-{
-    if (settings->actuator_id == NULL || settings->actuator_id[0] == '\0') {
-        char buffer[320];
-        snprintf(buffer, sizeof buffer, "%s-%ld",
-                 hostname != NULL && hostname[0] != '\0' ? hostname : "actuator", (long)pid);
-        char *copy = strdup(buffer);
-        if (copy == NULL) {
-            return false;
-        }
-        free(settings->actuator_id);
-        settings->actuator_id = copy;
-    }
-    return true;
 }

@@ -12,7 +12,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 typedef struct {
     common_settings common;
@@ -53,9 +52,5 @@ extern const config_program actuator_program;
 bool actuator_settings_validate(const actuator_settings *settings,
                                 cp_not_running_states *not_running_states, char *error_buffer,
                                 size_t error_size);
-
-/* actuator_id = "<hostname>-<pid>" when unset or empty ("actuator-<pid>" without a
- * hostname). false on allocation failure. */
-bool actuator_settings_resolve(actuator_settings *settings, const char *hostname, pid_t pid);
 
 #endif

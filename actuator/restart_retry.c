@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct {
     common_settings common;
@@ -63,7 +64,7 @@ bool restart_retry_requested(int argc, char **argv)
     return false;
 }
 
-int restart_retry_main(int argc, char **argv, const char *hostname, pid_t pid)
+int restart_retry_main(int argc, char **argv)
 {
     /* The flag is ours; every other argument goes to the settings parser. */
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
@@ -119,9 +120,10 @@ int restart_retry_main(int argc, char **argv, const char *hostname, pid_t pid)
     }
 
     int exit_code = 1;
-    char actuator_id[320];
-    snprintf(actuator_id, sizeof actuator_id, "retry-failed-restarts@%s-%ld",
-             hostname != NULL && hostname[0] != '\0' ? hostname : "host", (long)pid);
+    char hostname[256], instance[320], actuator_id[360];
+    config_hostname(hostname, sizeof hostname);
+    config_instance_id_format(hostname, (long)getpid(), "host", instance, sizeof instance);
+    snprintf(actuator_id, sizeof actuator_id, "retry-failed-restarts@%s", instance);
     actuator_store *database = actuator_store_new(settings.common.database_url, settings.group_id);
     if (database == NULL) {
         fprintf(stderr, "%s: out of memory\n", retry_program.program_name);

@@ -11,7 +11,6 @@
 #define RECONCILER_ACTUATOR_RESTART_RETRY_H
 
 #include <stdbool.h>
-#include <sys/types.h>
 
 /* Whether any argument is --retry-failed-restarts or --retry-failed-restarts=...: main then
  * runs restart_retry_main instead of the actuator. */
@@ -19,8 +18,8 @@ bool restart_retry_requested(int argc, char **argv);
 
 /* The whole command. Exit codes: 0 done (also when nothing matched; the count says so) or
  * --help/--check-config, 2 bad input (a value that is not a uuid, the flag twice, a bad
- * setting or an unknown flag), 1 the database failed. `hostname` and `pid` name the retry in
- * its Actions' actuator_id. */
-int restart_retry_main(int argc, char **argv, const char *hostname, pid_t pid);
+ * setting or an unknown flag), 1 the database failed. The retry's Actions name it
+ * "retry-failed-restarts@<hostname>-<pid>" in their actuator_id. */
+int restart_retry_main(int argc, char **argv);
 
 #endif

@@ -49,7 +49,7 @@
 #include "cp_settings.h"
 #include "dlq.h"
 #include "http_client.h"
-#include "kafka_config.h"
+#include "kafka_client.h"
 #include "kafka_lag.h"
 #include "log.h"
 #include "offset_tracker.h"
@@ -175,7 +175,7 @@ typedef struct {
 } checker_metrics;
 
 typedef struct {
-    const checker_engine_options *options;
+    const process_context *options;
     const checker_settings *settings;
     rd_kafka_t *consumer;
     rd_kafka_t *producer;
@@ -490,7 +490,7 @@ static void fail_before_sending(checker_engine *engine, work_item *item, const c
     log_error(what, "{s:s}", "workspace_id", item->request.workspace_id);
     item->asked_at_ms = time_now_wall_ms(); /* the attempt, though nothing reached the CP */
     cp_classification classification = cp_classify(0, HTTP_CLIENT_ERROR_INTERNAL, NULL, 0, NULL,
-                                                   engine->options->not_running_states);
+                                                   &engine->settings->not_running_states);
     emit_verdict(engine, item, &classification, 0, 0);
 }
 
@@ -570,7 +570,7 @@ static void collect_finished(checker_engine *engine)
         int64_t latency_ms = time_now_monotonic_ms() - item->started_ms;
         metrics_histogram_observe(engine->metrics.cp_latency, (double)latency_ms / 1000.0);
         cp_classification classification =
-            cp_classify_response(&response, engine->options->not_running_states);
+            cp_classify_response(&response, &engine->settings->not_running_states);
         long status = response.status;
         http_response_free(&response);
         emit_verdict(engine, item, &classification, status, latency_ms);
@@ -671,15 +671,6 @@ static void take_messages(checker_engine *engine)
 
 /* ---- rebalancing ----------------------------------------------------------------------- */
 
-static bool partition_listed(const rd_kafka_topic_partition_list_t *partitions, int32_t partition)
-{
-    for (int index = 0; index < partitions->cnt; index++) {
-        if (partitions->elems[index].partition == partition)
-            return true;
-    }
-    return false;
-}
-
 /* Cancels a running CP request; its item gets no verdict. */
 static void abort_transfer(checker_engine *engine, work_item *item)
 {
@@ -699,7 +690,7 @@ static size_t revoked_in_place(const checker_engine *engine,
 {
     size_t count = 0;
     for (const work_item *item = engine->all_items; item != NULL; item = item->all_next) {
-        if (item->place == place && partition_listed(partitions, item->partition))
+        if (item->place == place && kafka_partition_listed(partitions, NULL, item->partition))
             count++;
     }
     return count;
@@ -745,7 +736,7 @@ static void drop_revoked(checker_engine *engine, const rd_kafka_topic_partition_
         work_queue kept = {NULL, NULL, 0};
         work_item *item;
         while ((item = queue_pop(queues[index])) != NULL) {
-            if (partition_listed(partitions, item->partition)) {
+            if (kafka_partition_listed(partitions, NULL, item->partition)) {
                 queue_push(&gone, item);
                 dropped[index == 0 ? REVOKE_STAGE_UNSENT : REVOKE_STAGE_PRODUCE_RETRY]++;
             } else {
@@ -758,7 +749,7 @@ static void drop_revoked(checker_engine *engine, const rd_kafka_topic_partition_
     /* Waiters leave their gates before any holder is freed, so no holder hands its workspace
      * to a request of a revoked partition. */
     for (work_item *item = engine->all_items; item != NULL; item = item->all_next) {
-        if (!partition_listed(partitions, item->partition))
+        if (!kafka_partition_listed(partitions, NULL, item->partition))
             continue;
         if (item->place == PLACE_WAITING) {
             workspace_gate_withdraw(engine->gate, item->request.workspace_id, item);
@@ -784,20 +775,10 @@ static json_t *partition_numbers(const rd_kafka_topic_partition_list_t *partitio
     return numbers != NULL ? numbers : json_null();
 }
 
-static void log_rebalance_error(const char *call, rd_kafka_error_t *error)
-{
-    if (error == NULL)
-        return;
-    log_error("rebalance call failed", "{s:s, s:s}", "call", call, "error",
-              rd_kafka_error_string(error));
-    rd_kafka_error_destroy(error);
-}
-
 static void on_rebalance(rd_kafka_t *consumer, rd_kafka_resp_err_t event,
                          rd_kafka_topic_partition_list_t *partitions, void *opaque)
 {
     checker_engine *engine = opaque;
-    bool cooperative = strcmp(rd_kafka_rebalance_protocol(consumer), "COOPERATIVE") == 0;
     if (event == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         for (int index = 0; index < partitions->cnt; index++) {
             if (offset_tracker_assign(engine->tracker, partitions->elems[index].partition) == 0) {
@@ -806,14 +787,7 @@ static void on_rebalance(rd_kafka_t *consumer, rd_kafka_resp_err_t event,
                 engine->fatal = true;
             }
         }
-        if (cooperative) {
-            log_rebalance_error("rd_kafka_incremental_assign",
-                                rd_kafka_incremental_assign(consumer, partitions));
-        } else {
-            rd_kafka_resp_err_t error = rd_kafka_assign(consumer, partitions);
-            if (error != RD_KAFKA_RESP_ERR_NO_ERROR)
-                log_error("rd_kafka_assign failed", "{s:s}", "error", rd_kafka_err2str(error));
-        }
+        kafka_rebalance_apply(consumer, event, partitions);
         log_info("partitions assigned", "{s:i, s:o, s:s}", "count", partitions->cnt, "partitions",
                  partition_numbers(partitions), "protocol", rd_kafka_rebalance_protocol(consumer));
         if (!engine->ready && !engine->stopping && engine->options->server != NULL)
@@ -856,15 +830,7 @@ static void on_rebalance(rd_kafka_t *consumer, rd_kafka_resp_err_t event,
                      "next owner's",
                      "{s:I, s:b}", revoke_stage_name(REVOKE_STAGE_UNDELIVERED),
                      (json_int_t)counts[REVOKE_STAGE_UNDELIVERED], "lost", lost);
-        if (cooperative) {
-            log_rebalance_error("rd_kafka_incremental_unassign",
-                                rd_kafka_incremental_unassign(consumer, partitions));
-        } else {
-            rd_kafka_resp_err_t error = rd_kafka_assign(consumer, NULL);
-            if (error != RD_KAFKA_RESP_ERR_NO_ERROR)
-                log_error("rd_kafka_assign(NULL) failed", "{s:s}", "error",
-                          rd_kafka_err2str(error));
-        }
+        kafka_rebalance_apply(consumer, event, partitions);
         log_info("partitions revoked", "{s:i, s:o, s:b, s:I, s:I, s:I, s:I, s:I, s:I}", "count",
                  partitions->cnt, "partitions", partition_numbers(partitions), "lost", lost,
                  "uncommitted_work", (json_int_t)orphaned, revoke_stage_name(REVOKE_STAGE_WAITING),
@@ -877,10 +843,7 @@ static void on_rebalance(rd_kafka_t *consumer, rd_kafka_resp_err_t event,
                  (json_int_t)counts[REVOKE_STAGE_DELIVERED]);
         return;
     }
-    log_error("rebalance error", "{s:s}", "error", rd_kafka_err2str(event));
-    rd_kafka_resp_err_t error = rd_kafka_assign(consumer, NULL);
-    if (error != RD_KAFKA_RESP_ERR_NO_ERROR)
-        log_error("rd_kafka_assign(NULL) failed", "{s:s}", "error", rd_kafka_err2str(error));
+    kafka_rebalance_apply(consumer, event, partitions); /* an error: gives the assignment up */
 }
 
 static void on_kafka_error(rd_kafka_t *kafka, int error, const char *reason, void *opaque)
@@ -991,86 +954,30 @@ static void update_lag(checker_engine *engine)
 
 /* ---- set-up and tear-down -------------------------------------------------------------- */
 
-static rd_kafka_t *create_consumer(checker_engine *engine, char *error_buffer, size_t error_size,
-                                   bool *usage_error)
+/* The checker's clients: both report errors to on_kafka_error; the consumer commits stored
+ * offsets every second (librdkafka's default is 5 s: after a crash at most about a second of
+ * answered requests is asked again) and prefetches at most 1 MiB per partition (default
+ * 64 MiB: the checker holds at most CHECKER_CONCURRENCY requests anyway, and a small queue
+ * keeps memory flat). */
+static kafka_client_spec client_spec(checker_engine *engine)
 {
-    const checker_settings *settings = engine->settings;
-    /* Layers: base and the shared consumer defaults, then the checker's own, then the
-     * operator's --kafka-prop (so an operator can still tune every one of them). */
-    rd_kafka_conf_t *conf = kafka_config_new_consumer(&settings->common, NULL, settings->checker_id,
-                                                      settings->group_id, error_buffer, error_size);
-    if (conf == NULL) {
-        *usage_error = true;
-        return NULL;
-    }
-    static const kafka_config_default checker_defaults[] = {
-        /* Commit stored offsets every second (librdkafka's default is 5 s): after a crash at
-         * most about a second of answered requests is asked again. */
+    static const kafka_config_default checker_tuning[] = {
         {"auto.commit.interval.ms", "1000"},
-        /* Prefetch at most 1 MiB per partition (default 64 MiB): the checker holds at most
-         * CHECKER_CONCURRENCY requests anyway, and a small queue keeps memory flat. */
         {"queued.max.messages.kbytes", "1024"},
     };
-    for (size_t index = 0; index < sizeof checker_defaults / sizeof checker_defaults[0]; index++) {
-        if (!kafka_config_set(conf, checker_defaults[index].name, checker_defaults[index].value,
-                              error_buffer, error_size)) {
-            rd_kafka_conf_destroy(conf);
-            *usage_error = true;
-            return NULL;
-        }
-    }
-    if (!kafka_config_apply_properties(conf, engine->options->kafka_properties, error_buffer,
-                                       error_size) ||
-        !kafka_config_verify_locked(conf, CONFIG_KAFKA_ROLE_CONSUMER, error_buffer, error_size)) {
-        rd_kafka_conf_destroy(conf);
-        *usage_error = true;
-        return NULL;
-    }
-    rd_kafka_conf_set_opaque(conf, engine);
-    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
-    rd_kafka_conf_set_error_cb(conf, on_kafka_error);
-    char reason[256]; /* shorter than error_buffer, so the message is never cut */
-    rd_kafka_t *consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, reason, sizeof reason);
-    if (consumer == NULL) {
-        snprintf(error_buffer, error_size, "rd_kafka_new(consumer) failed: %s", reason);
-        rd_kafka_conf_destroy(conf);
-        return NULL;
-    }
-    conf = NULL; /* now owned by consumer */
-    /* Route the main queue (rebalances, errors) through rd_kafka_consumer_poll. */
-    rd_kafka_resp_err_t error = rd_kafka_poll_set_consumer(consumer);
-    if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        snprintf(error_buffer, error_size, "rd_kafka_poll_set_consumer failed: %s",
-                 rd_kafka_err2str(error));
-        rd_kafka_destroy(consumer);
-        return NULL;
-    }
-    return consumer;
-}
-
-static rd_kafka_t *create_producer(checker_engine *engine, char *error_buffer, size_t error_size,
-                                   bool *usage_error)
-{
     const checker_settings *settings = engine->settings;
-    rd_kafka_conf_t *conf =
-        kafka_config_new_producer(&settings->common, engine->options->kafka_properties,
-                                  settings->checker_id, error_buffer, error_size);
-    if (conf == NULL) {
-        *usage_error = true;
-        return NULL;
-    }
-    rd_kafka_conf_set_opaque(conf, engine);
-    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-    rd_kafka_conf_set_error_cb(conf, on_kafka_error);
-    char reason[256]; /* shorter than error_buffer, so the message is never cut */
-    rd_kafka_t *producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, reason, sizeof reason);
-    if (producer == NULL) {
-        snprintf(error_buffer, error_size, "rd_kafka_new(producer) failed: %s", reason);
-        rd_kafka_conf_destroy(conf);
-        return NULL;
-    }
-    conf = NULL; /* now owned by producer */
-    return producer;
+    return (kafka_client_spec){
+        .common = &settings->common,
+        .properties = engine->options->kafka_properties,
+        .client_id = settings->checker_id,
+        .opaque = engine,
+        .on_error = on_kafka_error,
+        .on_delivery = on_delivery,
+        .group_id = settings->group_id,
+        .tuning = checker_tuning,
+        .tuning_count = sizeof checker_tuning / sizeof checker_tuning[0],
+        .on_rebalance = on_rebalance,
+    };
 }
 
 /* Makes librdkafka write a byte to the wake pipe whenever `queue` goes from empty to
@@ -1090,23 +997,6 @@ static void drain_wake_pipe(checker_engine *engine)
     char buffer[256];
     while (read(engine->wake_pipe[0], buffer, sizeof buffer) > 0) {
     }
-}
-
-static bool subscribe(checker_engine *engine)
-{
-    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
-    if (topics == NULL)
-        return false;
-    rd_kafka_topic_partition_list_add(topics, engine->settings->common.topic_checks,
-                                      RD_KAFKA_PARTITION_UA);
-    rd_kafka_resp_err_t error = rd_kafka_subscribe(engine->consumer, topics);
-    rd_kafka_topic_partition_list_destroy(topics);
-    if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        log_error("rd_kafka_subscribe failed", "{s:s, s:s}", "topic",
-                  engine->settings->common.topic_checks, "error", rd_kafka_err2str(error));
-        return false;
-    }
-    return true;
 }
 
 static void begin_shutdown(checker_engine *engine)
@@ -1167,7 +1057,7 @@ static int wait_timeout_ms(checker_engine *engine)
 
 static void run_loop(checker_engine *engine)
 {
-    const checker_engine_options *options = engine->options;
+    const process_context *options = engine->options;
     int64_t shutdown_deadline_ms = 0;
     for (;;) {
         int64_t now_ms = time_now_monotonic_ms();
@@ -1223,7 +1113,7 @@ static void run_loop(checker_engine *engine)
     }
 }
 
-int checker_engine_run(const checker_engine_options *options)
+int checker_engine_run(const process_context *options)
 {
     checker_engine engine_storage;
     checker_engine *engine = &engine_storage;
@@ -1231,18 +1121,18 @@ int checker_engine_run(const checker_engine_options *options)
     engine->options = options;
     engine->settings = options->settings;
     engine->wake_pipe[0] = engine->wake_pipe[1] = -1;
-    engine->secrets.values[0] = options->settings->cp.shared_secret;
-    engine->secrets.values[1] = options->settings->cp.admin_token;
+    engine->secrets.values[0] = engine->settings->cp.shared_secret;
+    engine->secrets.values[1] = engine->settings->cp.admin_token;
     engine->undelivered_limit =
-        (size_t)options->settings->concurrency * CHECKER_UNDELIVERED_PER_SLOT;
-    double rate = (double)options->settings->max_rps;
+        (size_t)engine->settings->concurrency * CHECKER_UNDELIVERED_PER_SLOT;
+    double rate = (double)engine->settings->max_rps;
     /* 100 ms worth of burst: smooth enough for the CP, coarse enough for a 100 ms loop. */
     engine->rate_limit = token_bucket_make(rate, rate / 10.0, time_now_monotonic_ms());
     int exit_code = 1;
     char error[512] = "";
     bool usage_error = false;
 
-    if (!register_metrics(engine, options->metrics)) {
+    if (!register_metrics(engine, options->registry)) {
         log_error("metrics registration failed", NULL);
         return 1;
     }
@@ -1265,7 +1155,7 @@ int checker_engine_run(const checker_engine_options *options)
     }
     /* One connection per concurrent request, all kept alive in the multi handle's cache and
      * reused by the next request to the same CP host. */
-    long connections = (long)options->settings->concurrency;
+    long connections = (long)engine->settings->concurrency;
     CURLMcode multi_code =
         curl_multi_setopt(engine->multi, CURLMOPT_MAX_HOST_CONNECTIONS, connections);
     if (multi_code == CURLM_OK)
@@ -1275,10 +1165,11 @@ int checker_engine_run(const checker_engine_options *options)
         goto done;
     }
 
-    engine->producer = create_producer(engine, error, sizeof error, &usage_error);
+    kafka_client_spec spec = client_spec(engine);
+    engine->producer = kafka_client_new_producer(&spec, error, sizeof error, &usage_error);
     if (engine->producer == NULL)
         goto kafka_failed;
-    engine->consumer = create_consumer(engine, error, sizeof error, &usage_error);
+    engine->consumer = kafka_client_new_consumer(&spec, error, sizeof error, &usage_error);
     if (engine->consumer == NULL)
         goto kafka_failed;
     if (!enable_wake_events(engine, rd_kafka_queue_get_consumer(engine->consumer)) ||
@@ -1286,18 +1177,19 @@ int checker_engine_run(const checker_engine_options *options)
         log_error("rd_kafka_queue_get failed", NULL);
         goto done;
     }
-    if (!subscribe(engine))
-        goto done;
+    if (!kafka_client_subscribe(engine->consumer, engine->settings->common.topic_checks, error,
+                                sizeof error))
+        goto kafka_failed;
     if (options->server != NULL) {
         metrics_server_set_liveness_window(options->server, CHECKER_LIVENESS_WINDOW_MS);
         metrics_server_set_ready(options->server, false, "waiting for the consumer group");
     }
     log_info("checker started", "{s:s, s:s, s:s, s:I, s:I, s:I}", "checker_id",
-             options->settings->checker_id, "group_id", options->settings->group_id, "topic",
-             options->settings->common.topic_checks, "concurrency",
-             (json_int_t)options->settings->concurrency, "timeout_ms",
-             (json_int_t)options->settings->timeout_ms, "max_rps",
-             (json_int_t)options->settings->max_rps);
+             engine->settings->checker_id, "group_id", engine->settings->group_id, "topic",
+             engine->settings->common.topic_checks, "concurrency",
+             (json_int_t)engine->settings->concurrency, "timeout_ms",
+             (json_int_t)engine->settings->timeout_ms, "max_rps",
+             (json_int_t)engine->settings->max_rps);
 
     run_loop(engine);
     exit_code = engine->fatal ? 1 : 0;
@@ -1316,7 +1208,7 @@ int checker_engine_run(const checker_engine_options *options)
     goto done;
 
 kafka_failed:
-    log_error("kafka set-up failed", "{s:s}", "error", error);
+    log_error("kafka set-up failed", "{s:s}", "detail", error);
     exit_code = usage_error ? 2 : 1;
 
 done:

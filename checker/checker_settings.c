@@ -68,13 +68,8 @@ static const config_setting checker_table[] = {
         .help = "Cap on CP requests started per second by this process (a token bucket with "
                 "100ms of burst); 0 = no cap, CHECKER_CONCURRENCY alone bounds the load",
     },
-    {
-        .env_name = "CHECKER_ID",
-        .type = CONFIG_TYPE_STRING,
-        .offset = offsetof(checker_settings, checker_id),
-        .help = "Name of this checker in logs, its Kafka client.id and each Verdict's "
-                "checker_id; unset = <hostname>-<pid>, unique per process",
-    },
+    CONFIG_SETTING_INSTANCE_ID(checker_settings, checker_id, "CHECKER_ID", "checker",
+                               "logs, its Kafka client.id and each Verdict's checker_id"),
     {
         .env_name = "CHECKER_SHUTDOWN_TIMEOUT",
         .type = CONFIG_TYPE_DURATION,
@@ -121,14 +116,15 @@ bool checker_settings_validate(const checker_settings *settings, cp_not_running_
                                        error_buffer, error_size);
 }
 
-/* checker_program's validate hook: checker_settings_validate, the states parsed into a scratch
- * list (checker_settings_load parses them again for the caller). */
+/* checker_program's validate hook: checker_settings_validate on the parsed struct. */
 static bool validate_parsed(void *settings, const config_kafka_properties *kafka_properties,
                             char *error_buffer, size_t error_size)
 {
     (void)kafka_properties; /* the checker checks none of its own */
-    cp_not_running_states scratch;
-    return checker_settings_validate(settings, &scratch, error_buffer, error_size);
+    checker_settings *checker = settings;
+    /* The parsed list is a value derived from the table, kept in the struct (no allocation). */
+    return checker_settings_validate(checker, &checker->not_running_states, error_buffer,
+                                     error_size);
 }
 
 config_result checker_settings_load(checker_settings *settings,
@@ -136,43 +132,24 @@ config_result checker_settings_load(checker_settings *settings,
                                     cp_not_running_states *states, int argc, char **argv,
                                     char **environment, FILE *out, FILE *err)
 {
-    if (environment == NULL)
+    if (environment == NULL) {
         environment = environ;
-    if (out == NULL)
+    }
+    if (out == NULL) {
         out = stdout;
-    if (err == NULL)
+    }
+    if (err == NULL) {
         err = stderr;
+    }
     char error[1024];
     config_result result =
         config_parse_with_output(&checker_program, settings, kafka_properties, argc, argv,
                                  environment, out, error, sizeof error, NULL);
-    if (result == CONFIG_RESULT_EXIT_USAGE)
+    if (result == CONFIG_RESULT_EXIT_USAGE) {
         fprintf(err, "%s\n", error);
-    if (result != CONFIG_RESULT_RUN)
-        return result;
-    /* The hook accepted this very text, so this parse succeeds; the list is no table value,
-     * hence derived here. */
-    char reason[256];
-    if (!cp_not_running_states_parse(settings->cp.not_running_states_text, states, reason,
-                                     sizeof reason)) {
-        fprintf(err, "%s: CHECKER_NOT_RUNNING_STATES: %s\n", checker_program.program_name, reason);
-        config_free(&checker_program, settings, kafka_properties);
-        return CONFIG_RESULT_EXIT_USAGE;
     }
-    return CONFIG_RESULT_RUN;
-}
-
-bool checker_settings_resolve(checker_settings *settings, const char *hostname, pid_t pid)
-{
-    if (settings->checker_id != NULL && settings->checker_id[0] != '\0')
-        return true;
-    char buffer[320];
-    snprintf(buffer, sizeof buffer, "%s-%ld",
-             hostname != NULL && hostname[0] != '\0' ? hostname : "checker", (long)pid);
-    char *copy = strdup(buffer);
-    if (copy == NULL)
-        return false;
-    free(settings->checker_id);
-    settings->checker_id = copy;
-    return true;
+    if (result == CONFIG_RESULT_RUN) {
+        *states = settings->not_running_states; /* derived by the validate hook */
+    }
+    return result;
 }

@@ -14,7 +14,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 typedef struct {
     common_settings common;
@@ -25,6 +24,8 @@ typedef struct {
     int64_t max_rps;             /* CHECKER_MAX_RPS, 0 = no limit */
     char *checker_id;            /* CHECKER_ID, NULL/"" = hostname-pid */
     int64_t shutdown_timeout_ms; /* CHECKER_SHUTDOWN_TIMEOUT */
+    /* Derived by the validate hook from CHECKER_NOT_RUNNING_STATES (not a table value). */
+    cp_not_running_states not_running_states;
 } checker_settings;
 
 extern const config_program checker_program;
@@ -37,17 +38,13 @@ extern const config_program checker_program;
 bool checker_settings_validate(const checker_settings *settings, cp_not_running_states *states,
                                char *error_buffer, size_t error_size);
 
-/* config_parse (checker_settings_validate included), then the not-running states derived:
+/* config_parse (checker_settings_validate included) with its output on the given streams:
  * prints like config_parse and returns its result. On CONFIG_RESULT_RUN, *states holds the
- * parsed not-running states. `environment` NULL means the process environment; `out` and
- * `err` NULL mean stdout and stderr. */
+ * parsed not-running states (a copy of settings->not_running_states). `environment` NULL means the
+ * process environment; `out` and `err` NULL mean stdout and stderr. */
 config_result checker_settings_load(checker_settings *settings,
                                     config_kafka_properties *kafka_properties,
                                     cp_not_running_states *states, int argc, char **argv,
                                     char **environment, FILE *out, FILE *err);
-
-/* checker_id = "<hostname>-<pid>" when unset or empty ("checker-<pid>" without a hostname).
- * false on allocation failure. */
-bool checker_settings_resolve(checker_settings *settings, const char *hostname, pid_t pid);
 
 #endif

@@ -9,10 +9,8 @@
  * so an invalid variable that a flag overrides is never looked at, and every error names the
  * variable in one line: "<program>: <ENV_NAME>: <what was wrong>". */
 #include "config.h"
-#include <librdkafka/rdkafka.h>
 
-#include "kafka_config.h"
-
+#include "kafka_properties.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -24,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #ifndef RECONCILER_VERSION
 #define RECONCILER_VERSION "unknown"
@@ -115,22 +114,6 @@ static void flag_of(const config_setting *setting, char *buffer, size_t size)
     } else {
         flag_for_env(setting->env_name, buffer, size);
     }
-}
-
-bool config_kafka_property_is_secret(const char *name)
-{
-    /* "oauthbearer.config" carries a client secret inside a free-form string. */
-    static const char *const secret_words[] = {"password", "secret", "token",
-                                               "key",      "jaas",   "oauthbearer.config"};
-    if (name == NULL) {
-        return false;
-    }
-    for (size_t i = 0; i < sizeof secret_words / sizeof secret_words[0]; i++) {
-        if (strcasestr(name, secret_words[i]) != NULL) {
-            return true;
-        }
-    }
-    return false;
 }
 
 int64_t config_threshold_resolve(config_threshold threshold, int64_t total)
@@ -254,6 +237,7 @@ static void numeric_bounds(const config_setting *setting, int64_t *minimum, int6
     case CONFIG_TYPE_STRING:
     case CONFIG_TYPE_BOOL:
     case CONFIG_TYPE_LOG_LEVEL:
+    case CONFIG_TYPE_CHOICE:
         break;
     }
     *minimum = 0;
@@ -284,6 +268,8 @@ static bool bounds_are_sane(const config_setting *setting)
     case CONFIG_TYPE_BOOL:
     case CONFIG_TYPE_LOG_LEVEL:
         break;
+    case CONFIG_TYPE_CHOICE:
+        return setting->choices != NULL && setting->choices[0].name != NULL;
     }
     return true;
 }
@@ -298,8 +284,41 @@ static const void *const_field_of(const void *settings, const config_setting *se
     return (const char *)settings + setting->offset;
 }
 
+/* A choice row's names joined for people: "table, jsonl or avro" (last_separator " or ") or
+ * "table|jsonl|avro" (both separators "|"). Truncated, never overflowing, on a huge table. */
+static void list_choices(const config_setting *setting, const char *separator,
+                         const char *last_separator, char *buffer, size_t size)
+{
+    size_t used = 0;
+    if (size == 0) {
+        return;
+    }
+    buffer[0] = '\0';
+    for (size_t i = 0; setting->choices[i].name != NULL && used < size; i++) {
+        const char *joint = i == 0                                 ? ""
+                            : setting->choices[i + 1].name == NULL ? last_separator
+                                                                   : separator;
+        int written = snprintf(buffer + used, size - used, "%s%s", joint, setting->choices[i].name);
+        if (written < 0) {
+            return;
+        }
+        used += (size_t)written;
+    }
+}
+
+/* The choice named exactly `text`, or NULL. */
+static const config_choice *find_choice(const config_setting *setting, const char *text)
+{
+    for (const config_choice *choice = setting->choices; choice->name != NULL; choice++) {
+        if (strcmp(choice->name, text) == 0) {
+            return choice;
+        }
+    }
+    return NULL;
+}
+
 /* What a setting expects, for errors: "an integer in [1, 4096]". Numeric settings always
- * name their range. */
+ * name their range, choices every allowed name. */
 static void describe_expectation(const config_setting *setting, char *buffer, size_t size)
 {
     char low[32], high[32];
@@ -329,6 +348,9 @@ static void describe_expectation(const config_setting *setting, char *buffer, si
     case CONFIG_TYPE_LOG_LEVEL:
         snprintf(buffer, size, "debug, info, warn or error");
         break;
+    case CONFIG_TYPE_CHOICE:
+        list_choices(setting, ", ", " or ", buffer, size);
+        break;
     }
 }
 
@@ -340,10 +362,15 @@ static bool apply_value(parse_context *context, const config_setting *setting, v
     void *field = field_of(settings, setting);
     bool valid = true;
     if (!bounds_are_sane(setting)) {
-        report(context,
-               "%s: the table's range [%" PRId64 ", %" PRId64 "] holds no valid value "
-               "(a bug in the table)",
-               setting->env_name, setting->minimum, setting->maximum);
+        if (setting->type == CONFIG_TYPE_CHOICE) {
+            report(context, "%s: a choice setting without choices (a bug in the table)",
+                   setting->env_name);
+        } else {
+            report(context,
+                   "%s: the table's range [%" PRId64 ", %" PRId64 "] holds no valid value "
+                   "(a bug in the table)",
+                   setting->env_name, setting->minimum, setting->maximum);
+        }
         return false;
     }
     switch (setting->type) {
@@ -395,11 +422,19 @@ static bool apply_value(parse_context *context, const config_setting *setting, v
         }
         break;
     }
+    case CONFIG_TYPE_CHOICE: {
+        const config_choice *choice = find_choice(setting, text);
+        valid = choice != NULL;
+        if (valid) {
+            *(int *)field = choice->value;
+        }
+        break;
+    }
     }
     if (valid) {
         return true;
     }
-    char expectation[128];
+    char expectation[256];
     describe_expectation(setting, expectation, sizeof expectation);
     if (from_default) {
         report(context, "%s: the built-in default does not parse as %s (a bug in the table)",
@@ -472,31 +507,6 @@ static int compare_strings(const void *left, const void *right)
 
 /* RECONCILER_KAFKA_SASL_MECHANISM=PLAIN -> sasl.mechanism=PLAIN. Variables are taken in
  * name order so --check-config output does not depend on the environment's order. */
-/* librdkafka is the authority on its own properties: each one is tried on a scratch
- * configuration now, so a misspelt name or a bad value is a usage error (exit 2) at start-up
- * and in --check-config, not a failure later when the client is built. librdkafka's message
- * quotes the value, so a secret-looking property gets a message without it. */
-static bool validate_kafka_properties(parse_context *context, const config_kafka_properties *list)
-{
-    rd_kafka_conf_t *scratch = rd_kafka_conf_new();
-    bool valid = true;
-    for (size_t i = 0; valid && i < list->count; i++) {
-        char reason[256];
-        const config_kafka_property *property = &list->items[i];
-        if (rd_kafka_conf_set(scratch, property->name, property->value, reason, sizeof reason) !=
-            RD_KAFKA_CONF_OK) {
-            if (config_kafka_property_is_secret(property->name)) {
-                report(context, "kafka property '%s': invalid value", property->name);
-            } else {
-                report(context, "kafka property '%s': %s", property->name, reason);
-            }
-            valid = false;
-        }
-    }
-    rd_kafka_conf_destroy(scratch);
-    return valid;
-}
-
 static bool collect_kafka_environment(parse_context *context, char **environment,
                                       config_kafka_properties *list)
 {
@@ -613,6 +623,15 @@ static void format_value(const config_setting *setting, const void *settings, ch
     case CONFIG_TYPE_LOG_LEVEL:
         snprintf(buffer, size, "%s", log_level_name((log_level) * (const int *)field));
         return;
+    case CONFIG_TYPE_CHOICE:
+        for (const config_choice *choice = setting->choices; choice != NULL && choice->name != NULL;
+             choice++) {
+            if (choice->value == *(const int *)field) {
+                snprintf(buffer, size, "%s", choice->name);
+                return;
+            }
+        }
+        break; /* only a struct filled by code can hold a value without a name */
     }
     buffer[0] = '\0';
 }
@@ -699,6 +718,14 @@ static const char *type_hint(const config_setting *setting, char *buffer, size_t
         return buffer;
     case CONFIG_TYPE_LOG_LEVEL:
         return "<debug|info|warn|error>";
+    case CONFIG_TYPE_CHOICE:
+        if (setting->choices == NULL) {
+            return "<value>";
+        }
+        snprintf(buffer, size, "<");
+        list_choices(setting, "|", "|", buffer + 1, size > 2 ? size - 2 : 0);
+        strncat(buffer, ">", size - strlen(buffer) - 1);
+        return buffer;
     }
     return "<value>";
 }
@@ -733,7 +760,7 @@ void config_print_help(const config_program *program, FILE *out)
                  "variable, the variable over the default.\n\n");
     for (size_t i = 0; i < program->setting_count; i++) {
         const config_setting *setting = &program->settings[i];
-        char flag[FLAG_NAME_MAX], hint[128];
+        char flag[FLAG_NAME_MAX], hint[256];
         flag_of(setting, flag, sizeof flag);
         fprintf(out, "  %s, %s %s\n", setting->env_name, flag,
                 type_hint(setting, hint, sizeof hint));
@@ -1027,7 +1054,9 @@ config_result config_parse_with_output(const config_program *program, void *sett
                     goto done;
                 }
             }
-            if (!validate_kafka_properties(&context, kafka_properties)) {
+            char invalid[512];
+            if (!kafka_config_validate_properties(kafka_properties, invalid, sizeof invalid)) {
+                report(&context, "%s", invalid);
                 goto done;
             }
             /* After librdkafka accepted each property: a property that would break the
@@ -1087,4 +1116,40 @@ config_result config_parse(const config_program *program, void *settings,
         fflush(stderr);
     }
     return result;
+}
+
+/* ---- the instance id ---- */
+
+void config_hostname(char *buffer, size_t size)
+{
+    if (size == 0) {
+        return;
+    }
+    if (gethostname(buffer, size) != 0) {
+        buffer[0] = '\0'; /* the id falls back to <program>-<pid> */
+    }
+    buffer[size - 1] = '\0'; /* POSIX leaves a truncated name unterminated */
+}
+
+void config_instance_id_format(const char *hostname, long pid, const char *fallback, char *buffer,
+                               size_t size)
+{
+    snprintf(buffer, size, "%s-%ld", hostname != NULL && hostname[0] != '\0' ? hostname : fallback,
+             pid);
+}
+
+bool config_instance_id_resolve(char **id, const char *hostname, long pid, const char *fallback)
+{
+    if (*id != NULL && (*id)[0] != '\0') {
+        return true;
+    }
+    char buffer[320];
+    config_instance_id_format(hostname, pid, fallback, buffer, sizeof buffer);
+    char *copy = strdup(buffer);
+    if (copy == NULL) {
+        return false;
+    }
+    free(*id);
+    *id = copy;
+    return true;
 }

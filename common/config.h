@@ -13,7 +13,9 @@
  * environment variables (dots written as underscores, e.g. RECONCILER_KAFKA_SASL_MECHANISM
  * -> sasl.mechanism) are collected into a config_kafka_properties list, flags last so they
  * win. Properties whose name suggests a secret (password, secret, key, token, jaas) are
- * masked in --check-config output. */
+ * masked in --check-config output. What librdkafka accepts, what is locked and what is
+ * masked is kafka_properties.h's business (implemented in kafka_config.c), so this parser
+ * does not depend on librdkafka. */
 #ifndef RECONCILER_CONFIG_H
 #define RECONCILER_CONFIG_H
 
@@ -29,7 +31,17 @@ typedef enum {
     CONFIG_TYPE_INTEGER,   /* int64_t within [minimum, maximum] */
     CONFIG_TYPE_THRESHOLD, /* config_threshold */
     CONFIG_TYPE_LOG_LEVEL, /* log_level (from log.h), stored as int */
+    CONFIG_TYPE_CHOICE,    /* int: the value of the row's `choices` entry named exactly */
 } config_type;
+
+/* One allowed value of a CONFIG_TYPE_CHOICE setting (a lookup table, as pgbouncer's config
+ * has): the name an operator writes and the int the program reads. A row's table ends with
+ * {NULL, 0}. Names match exactly (case-sensitive), and --help, --check-config and the error
+ * line all list them from this one table, so the choices cannot drift from their parser. */
+typedef struct {
+    const char *name;
+    int value;
+} config_choice;
 
 /* "50" is an absolute count, "20%" a share of some total the caller knows. */
 typedef struct {
@@ -69,7 +81,16 @@ typedef struct {
     /* The value is a URL whose userinfo (user:password@) is masked in --check-config while the
      * rest stays visible: which proxy is used must show, its password must not. */
     bool mask_url_userinfo;
+    /* CONFIG_TYPE_CHOICE only: the allowed names and their values, {NULL, 0}-terminated. The
+     * field is an int (an enum of the program's is one: see CONFIG_CHOICE_FIELD_CHECK). */
+    const config_choice *choices;
 } config_setting;
+
+/* Compile-time proof that an enum field can hold a CONFIG_TYPE_CHOICE value (the parser
+ * stores an int there). */
+#define CONFIG_CHOICE_FIELD_CHECK(settings_type, field)                                            \
+    _Static_assert(sizeof(((settings_type *)0)->field) == sizeof(int),                             \
+                   #settings_type "." #field " must be int-sized to hold a choice")
 
 /* Where an operator's Kafka property came from, so an error can point at it. */
 typedef enum {
@@ -85,7 +106,7 @@ typedef struct {
 } config_kafka_property;
 
 /* The Kafka clients a program builds, each with properties no operator may change
- * (kafka_config.h: kafka_config_check_locked). A bit set for config_program.kafka_roles. */
+ * (kafka_properties.h: kafka_config_check_locked). A bit set for config_program.kafka_roles. */
 typedef enum {
     CONFIG_KAFKA_ROLE_PRODUCER = 1u << 0, /* at-least-once, idempotent producer */
     CONFIG_KAFKA_ROLE_CONSUMER = 1u << 1, /* group consumer storing offsets after output */
@@ -170,10 +191,6 @@ config_result config_parse_with_output(const config_program *program, void *sett
  * pass-through, the other flags, value formats, exit codes, examples. */
 void config_print_help(const config_program *program, FILE *out);
 
-/* True when a librdkafka property's name suggests a secret (contains password, secret,
- * token, key or jaas; case-insensitive): such values are masked wherever they are shown. */
-bool config_kafka_property_is_secret(const char *name);
-
 /* Writes the effective configuration, one "NAME=value" line per setting, secrets shown as
  * "<masked>" when set, followed by kafka properties ("kafka:name=value"). */
 void config_print_effective(const config_program *program, const void *settings,
@@ -185,6 +202,37 @@ void config_mask_url_userinfo(const char *url, char *buffer, size_t size);
 
 void config_free(const config_program *program, void *settings,
                  config_kafka_properties *kafka_properties);
+
+/* ---- the instance id ----------------------------------------------------------------------
+ *
+ * Every long-running program names itself (logs, Kafka client.id, the records it writes) by
+ * a setting that defaults to "<hostname>-<pid>", unique per process. One row macro and one
+ * resolver for all of them:
+ *
+ *     CONFIG_SETTING_INSTANCE_ID(producer_settings, producer_id, "PRODUCER_ID", "producer",
+ *                                "logs and in each CheckRequest's producer_id"),
+ *
+ * reads "Name of this producer in logs and in each CheckRequest's producer_id; unset =
+ * <hostname>-<pid>, unique per process" in --help. process_main resolves it after parsing
+ * (so --check-config shows what the operator set, not the derived value). */
+#define CONFIG_SETTING_INSTANCE_ID(settings_type, field, env, who, where)                          \
+    {                                                                                              \
+        .env_name = (env), .type = CONFIG_TYPE_STRING, .offset = offsetof(settings_type, field),   \
+        .default_text = NULL,                                                                      \
+        .help = "Name of this " who " in " where "; unset = <hostname>-<pid>, unique per process"  \
+    }
+
+/* This host's name into buffer, "" when gethostname fails (always terminated). */
+void config_hostname(char *buffer, size_t size);
+
+/* Writes "<hostname>-<pid>" into buffer, "<fallback>-<pid>" when hostname is NULL or "".
+ * Pure. */
+void config_instance_id_format(const char *hostname, long pid, const char *fallback, char *buffer,
+                               size_t size);
+
+/* Fills *id with config_instance_id_format's text when it is NULL or "" (freeing the empty
+ * one); keeps an id the operator set. false on allocation failure (*id unchanged). */
+bool config_instance_id_resolve(char **id, const char *hostname, long pid, const char *fallback);
 
 /* The variables every long-running program shares (docs/contracts.md §7). Programs embed this
  * struct and list COMMON_SETTINGS(their_struct, common_member) in their table. */

@@ -1,7 +1,8 @@
 /* kafka_config.c — rd_kafka_conf_t from our settings, with a reason for every property.
  *
  * For: the producer and consumer defaults every program shares, the operator's pass-through
- * properties, and routing librdkafka's logs into our JSON log. Not for: creating clients,
+ * properties (validated, checked against the locked ones and masked here, for config.c:
+ * kafka_properties.h), and routing librdkafka's logs into our JSON log. Not for: creating clients,
  * topics, or the delivery/rebalance logic of any program. */
 #include "kafka_config.h"
 
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Copies `text` into `buffer`, replacing every occurrence of `secret` with <masked>. Used on
  * librdkafka's error strings, which may quote the value they rejected. */
@@ -32,6 +34,46 @@ static void copy_masked(const char *text, const char *secret, char *buffer, size
         }
     }
     buffer[used] = '\0';
+}
+
+bool config_kafka_property_is_secret(const char *name)
+{
+    /* "oauthbearer.config" carries a client secret inside a free-form string. */
+    static const char *const secret_words[] = {"password", "secret", "token",
+                                               "key",      "jaas",   "oauthbearer.config"};
+    if (name == NULL) {
+        return false;
+    }
+    for (size_t i = 0; i < sizeof secret_words / sizeof secret_words[0]; i++) {
+        if (strcasestr(name, secret_words[i]) != NULL) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool kafka_config_validate_properties(const config_kafka_properties *properties, char *error_buffer,
+                                      size_t error_size)
+{
+    rd_kafka_conf_t *scratch = rd_kafka_conf_new();
+    bool valid = true;
+    for (size_t i = 0; valid && i < properties->count; i++) {
+        char reason[256];
+        const config_kafka_property *property = &properties->items[i];
+        if (rd_kafka_conf_set(scratch, property->name, property->value, reason, sizeof reason) !=
+            RD_KAFKA_CONF_OK) {
+            if (config_kafka_property_is_secret(property->name)) {
+                snprintf(error_buffer, error_size, "kafka property '%s': invalid value",
+                         property->name);
+            } else {
+                snprintf(error_buffer, error_size, "kafka property '%s': %s", property->name,
+                         reason);
+            }
+            valid = false;
+        }
+    }
+    rd_kafka_conf_destroy(scratch);
+    return valid;
 }
 
 bool kafka_config_set(rd_kafka_conf_t *conf, const char *name, const char *value,

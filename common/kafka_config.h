@@ -16,6 +16,7 @@
 #define RECONCILER_KAFKA_CONFIG_H
 
 #include "config.h"
+#include "kafka_properties.h"
 
 #include <librdkafka/rdkafka.h>
 #include <stdbool.h>
@@ -64,39 +65,6 @@ rd_kafka_conf_t *kafka_config_new_consumer(const common_settings *common,
                                            const config_kafka_properties *properties,
                                            const char *client_id, const char *group_id,
                                            char *error_buffer, size_t error_size);
-
-/* ---- locked properties -------------------------------------------------------------------
- *
- * The properties our delivery guarantees rest on (docs/operations.md, "Locked Kafka
- * properties"): an
- * operator can tune any other librdkafka property, but not these, for the roles a program
- * plays (config_kafka_role). One table for every program, so the producer, the checker and
- * the actuator refuse exactly the same things. */
-typedef enum {
-    KAFKA_LOCK_EQUALS,  /* the value must be `value` (compared as librdkafka reads it back,
-                           so aliases such as acks=-1 for all are accepted) */
-    KAFKA_LOCK_AT_MOST, /* an integer no greater than `value` */
-} kafka_lock_kind;
-
-typedef struct {
-    unsigned roles; /* config_kafka_role bits it applies to */
-    const char *name;
-    kafka_lock_kind kind;
-    const char *value;
-    const char *why; /* one clause, for the error line */
-} kafka_locked_property;
-
-/* The table, `*count` rows. */
-const kafka_locked_property *kafka_config_locked_properties(size_t *count);
-
-/* Checks each of the operator's properties, one at a time, against the locked properties of
- * `roles`: a property fails when applying it (to a configuration holding the locked values)
- * changes a locked one, so an alias (request.required.acks for acks) is caught too. false
- * with a one-line error naming the property, its source (--kafka-prop or the
- * RECONCILER_KAFKA_* variable), the locked value and why. Properties librdkafka itself
- * rejects are left to its own validation. Pure of I/O. */
-bool kafka_config_check_locked(unsigned roles, const config_kafka_properties *properties,
-                               char *error_buffer, size_t error_size);
 
 /* Checks a finished configuration (after every layer) against the locked properties of
  * `roles`: the same rule enforced where the client is built, whoever assembled the conf.

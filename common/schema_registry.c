@@ -208,8 +208,21 @@ const char *schema_mode_name(const common_settings *common)
                                                                                  : "single-object";
 }
 
-bool schema_setup(const common_settings *common, const schema_written_record *written,
-                  size_t written_count)
+/* The topic a record type is written to. */
+static const char *schema_topic_of(const common_settings *common, codec_record_type type)
+{
+    switch (type) {
+    case CODEC_RECORD_CHECK_REQUEST:
+        return common->topic_checks;
+    case CODEC_RECORD_VERDICT:
+        return common->topic_verdicts;
+    case CODEC_RECORD_ACTION:
+        return common->topic_actions;
+    }
+    return NULL;
+}
+
+bool schema_setup(const common_settings *common, const codec_record_type *writes)
 {
     codec_options options = {common->schema_dir, common->schema_write_versions};
     if (!codec_init_with(&options)) {
@@ -228,14 +241,15 @@ bool schema_setup(const common_settings *common, const schema_written_record *wr
     codec_set_registry(schema_registry_fetch, registry, schema_registry_free);
     log_info("schema mode", "{s:s, s:s}", "mode", "schema-registry", "registry",
              registry->masked_url);
-    for (size_t index = 0; index < written_count; index++) {
+    const char *topic = writes ? schema_topic_of(common, *writes) : NULL;
+    if (writes) {
         uint32_t schema_id = 0;
-        if (!schema_registry_register(registry, written[index].topic,
-                                      codec_write_schema_json(written[index].type), &schema_id)) {
+        if (!topic || !schema_registry_register(registry, topic, codec_write_schema_json(*writes),
+                                                &schema_id)) {
             codec_shutdown();
             return false;
         }
-        codec_set_confluent_id(written[index].type, schema_id);
+        codec_set_confluent_id(*writes, schema_id);
     }
     return true;
 }

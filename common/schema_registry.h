@@ -16,18 +16,12 @@
 
 #include <stdbool.h>
 
-/* What one program writes: the record type and the topic it goes to. */
-typedef struct {
-    codec_record_type type;
-    const char *topic;
-} schema_written_record;
-
 /* codec_init_with the common settings, then, in registry mode, the registry client and the
- * registration of each written record's schema. false, with an error line logged ("schema
- * registry unavailable", "schema registry refused the schema", ...), when the process must
- * not start; the codec is then shut down again. */
-bool schema_setup(const common_settings *common, const schema_written_record *written,
-                  size_t written_count);
+ * registration of the schema of the record type the program writes (`writes`; NULL = none)
+ * under "<its topic>-value", the topic taken from the common settings. false, with an error
+ * line logged ("schema registry refused the schema", ...), when the process must not start;
+ * the codec is then shut down again. */
+bool schema_setup(const common_settings *common, const codec_record_type *writes);
 
 /* "single-object" or "schema-registry": the wire format this process writes. */
 const char *schema_mode_name(const common_settings *common);

@@ -15,6 +15,7 @@
  * "NAME=value"), any other an argv element. fuzz/config.dict lists the names and flags so the
  * fuzzer finds them quickly. */
 #include "config.h"
+#include "kafka_properties.h"
 #include "log.h"
 
 #include <stdint.h>
@@ -46,7 +47,10 @@ typedef struct {
     int64_t offset;             /* unbounded integer */
     int64_t pin;                /* secret integer: an invalid one must not be echoed */
     config_threshold unhealthy; /* threshold */
+    int format;                 /* choice */
 } fuzz_settings;
+
+static const config_choice fuzz_formats[] = {{"table", 0}, {"jsonl", 1}, {"avro", 2}, {NULL, 0}};
 
 static const config_setting fuzz_table[] = {
     COMMON_SETTINGS(fuzz_settings, common),
@@ -112,6 +116,12 @@ static const config_setting fuzz_table[] = {
      .offset = offsetof(fuzz_settings, unhealthy),
      .default_text = "20%",
      .help = "threshold"},
+    {.env_name = "FUZZ_FORMAT",
+     .type = CONFIG_TYPE_CHOICE,
+     .offset = offsetof(fuzz_settings, format),
+     .choices = fuzz_formats,
+     .default_text = "table",
+     .help = "choice"},
 };
 
 static const config_program fuzz_program = {
@@ -264,6 +274,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_REQUIRE(settings.pin == 0 || (settings.pin >= 1000 && settings.pin <= 9999));
         FUZZ_REQUIRE(settings.unhealthy.value >= 0.0 &&
                      (!settings.unhealthy.is_percent || settings.unhealthy.value <= 100.0));
+        FUZZ_REQUIRE(settings.format >= 0 && settings.format <= 2); /* only a listed choice */
         FUZZ_REQUIRE(settings.common.log_level >= LOG_LEVEL_DEBUG &&
                      settings.common.log_level <= LOG_LEVEL_ERROR);
         for (size_t index = 0; index < kafka.count; index++) {

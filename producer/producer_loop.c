@@ -42,7 +42,7 @@
 #define SWEEP_APPLICATION_NAME "reconciler-producer sweep"
 
 typedef struct {
-    const producer_loop_options *options;
+    const process_context *options;
     const producer_settings *settings;
     producer_metrics metrics;
     leader_lock *lock;
@@ -330,8 +330,9 @@ static void shut_down(producer_loop *loop)
     log_info("stopped", NULL);
 }
 
-int producer_loop_run(const producer_loop_options *options)
+int producer_loop_run(const process_context *options)
 {
+    producer_settings_resolve(options->settings); /* the deadline follows the interval if unset */
     producer_loop loop = {.options = options, .settings = options->settings};
     const producer_settings *settings = options->settings;
     if (!producer_metrics_register(&loop.metrics, options->registry)) {

@@ -5,10 +5,6 @@
  * acting on the values (producer_loop.c). */
 #include "producer_settings.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 static const config_setting producer_table[] = {
     COMMON_SETTING_KAFKA_BOOTSTRAP_SERVERS(producer_settings, common),
     COMMON_SETTING_DATABASE_URL(producer_settings, common),
@@ -72,14 +68,8 @@ static const config_setting producer_table[] = {
                 "producers sharing it form one group and share the round-robin cursor. The "
                 "default is 'reconcil' in ASCII, unlikely to clash with another application",
     },
-    {
-        .env_name = "PRODUCER_ID",
-        .type = CONFIG_TYPE_STRING,
-        .offset = offsetof(producer_settings, producer_id),
-        .default_text = NULL,
-        .help = "Name of this producer in logs and in each CheckRequest's producer_id; unset = "
-                "<hostname>-<pid>, unique per process",
-    },
+    CONFIG_SETTING_INSTANCE_ID(producer_settings, producer_id, "PRODUCER_ID", "producer",
+                               "logs and in each CheckRequest's producer_id"),
 };
 
 const config_program producer_program = {
@@ -104,21 +94,9 @@ const config_program producer_program = {
     .kafka_roles = CONFIG_KAFKA_ROLE_PRODUCER,
 };
 
-bool producer_settings_resolve(producer_settings *settings, const char *hostname, pid_t pid)
+void producer_settings_resolve(producer_settings *settings)
 {
     if (settings->deadline_ms <= 0) {
         settings->deadline_ms = settings->interval_ms;
     }
-    if (settings->producer_id == NULL || settings->producer_id[0] == '\0') {
-        char buffer[320];
-        snprintf(buffer, sizeof buffer, "%s-%ld",
-                 hostname != NULL && hostname[0] != '\0' ? hostname : "producer", (long)pid);
-        char *copy = strdup(buffer);
-        if (copy == NULL) {
-            return false;
-        }
-        free(settings->producer_id);
-        settings->producer_id = copy;
-    }
-    return true;
 }

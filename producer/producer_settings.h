@@ -2,15 +2,14 @@
  * values derived from it.
  *
  * For: naming every setting once (variable, flag, default, bounds, why), and filling in the
- * two defaults that depend on other values (the deadline follows the interval, the producer
- * id is hostname-pid). Not for: acting on them (producer_loop.c). */
+ * default that depends on another value (the deadline follows the interval). Not for: acting on
+ * them (producer_loop.c). */
 #ifndef RECONCILER_PRODUCER_SETTINGS_H
 #define RECONCILER_PRODUCER_SETTINGS_H
 
 #include "config.h"
 
 #include <stdint.h>
-#include <sys/types.h>
 
 /* 'reconcil' in ASCII as a big-endian bigint: a distinctive advisory lock id, unlikely to
  * collide with another application's lock in a shared database. */
@@ -30,9 +29,8 @@ typedef struct {
  * through config_parse_from). */
 extern const config_program producer_program;
 
-/* Fills the derived defaults after a successful parse: deadline_ms = interval_ms when unset;
- * producer_id = "<hostname>-<pid>" when unset or empty (hostname may be NULL or "", then
- * "producer-<pid>"). Pure apart from the allocation. Returns false on allocation failure. */
-bool producer_settings_resolve(producer_settings *settings, const char *hostname, pid_t pid);
+/* Fills the derived default after a successful parse: deadline_ms = interval_ms when unset.
+ * (producer_id is the shared instance id: process_main fills it.) Pure. */
+void producer_settings_resolve(producer_settings *settings);
 
 #endif

@@ -8,7 +8,7 @@ What each proves:
   re-reporting the held-back workspaces acts on none of them. Per sweep, each sweep would get
   its own quota.
 - flip rate: two actuators of one group, ACTUATOR_MAX_FLIPS_PER_MIN=120, both flipping: the
-  group's flips stay within one bucket's budget (burst 1 + rate x elapsed); a single
+  group's flips stay within one bucket's budget (burst + rate x elapsed); a single
   actuator of another group is held to the same budget (the control: the budget belongs to
   the group, not to each process, so adding an actuator adds nothing).
 - restart rate: two actuators of one group, ACTUATOR_MAX_RESTARTS_PER_MIN=60: the group's
@@ -106,12 +106,14 @@ def decided_workspaces(database, group):
 
 
 def within_one_bucket(times, per_second):
-    """Whether `times` (seconds) could have come out of one token bucket of burst 1 refilled
-    at per_second: every stretch of k+1 events spans at least k / per_second."""
+    """Whether `times` (seconds) could have come out of one token bucket refilled at
+    per_second with the actuator's burst, one second's worth (at least 1): every stretch of
+    k events spans at least (k - burst) / per_second."""
+    burst = max(1.0, per_second)
     times = sorted(times)
     for first in range(len(times)):
         for last in range(first + 1, len(times)):
-            allowed = 1 + per_second * (times[last] - times[first] + SPAN_SLACK_S)
+            allowed = burst + per_second * (times[last] - times[first] + SPAN_SLACK_S)
             if last - first + 1 > allowed:
                 return False
     return True

@@ -269,24 +269,6 @@ START_TEST(test_actuator_settings_check_config_runs_actuator_validation)
 }
 END_TEST
 
-START_TEST(test_actuator_settings_resolve_actuator_id)
-{
-    actuator_settings settings;
-    memset(&settings, 0, sizeof settings);
-    ck_assert(actuator_settings_resolve(&settings, "host-a", 42));
-    ck_assert_str_eq(settings.actuator_id, "host-a-42");
-    free(settings.actuator_id);
-    settings.actuator_id = NULL;
-    ck_assert(actuator_settings_resolve(&settings, "", 7));
-    ck_assert_str_eq(settings.actuator_id, "actuator-7");
-    free(settings.actuator_id);
-    settings.actuator_id = strdup("chosen");
-    ck_assert(actuator_settings_resolve(&settings, "host-a", 42));
-    ck_assert_str_eq(settings.actuator_id, "chosen");
-    free(settings.actuator_id);
-}
-END_TEST
-
 int main(void)
 {
     Suite *suite = suite_create("actuator_settings");
@@ -302,7 +284,6 @@ int main(void)
     tcase_add_test(settings, test_actuator_settings_check_config_shows_proxies_without_credentials);
     tcase_add_test(settings, test_actuator_settings_cp_url_required_while_confirming);
     tcase_add_test(settings, test_actuator_settings_bad_cp_settings_name_the_variable);
-    tcase_add_test(settings, test_actuator_settings_resolve_actuator_id);
     suite_add_tcase(suite, settings);
 
     SRunner *runner = srunner_create(suite);

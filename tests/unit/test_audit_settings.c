@@ -146,6 +146,36 @@ START_TEST(test_audit_settings_refuse_bad_values_naming_the_variable)
 }
 END_TEST
 
+/* The int-sized choice field at `offset` after parsing `flag name`. */
+static int parsed_choice(const char *flag, const char *name, size_t offset)
+{
+    char *environment[] = {NULL};
+    parsed_settings *parsed = parse(environment, (const char *[]){flag, name, NULL});
+    ck_assert_msg(parsed->result == CONFIG_RESULT_RUN, "%s %s: %s", flag, name, parsed->error);
+    int value = *(const int *)((const char *)&parsed->settings + offset);
+    parsed_free(parsed);
+    return value;
+}
+
+/* The choices of --format and --partitioner are the names the output and the partitioner
+ * print, each to its own value (--help lists them: the manual's test). */
+START_TEST(test_audit_settings_choices_are_the_printed_names)
+{
+    for (int format = AUDIT_FORMAT_TABLE; format <= AUDIT_FORMAT_AVRO; format++) {
+        ck_assert_int_eq(parsed_choice("--format", audit_format_name((audit_format)format),
+                                       offsetof(audit_settings, format)),
+                         format);
+    }
+    for (int partitioner = 0; partitioner < AUDIT_PARTITIONER_COUNT; partitioner++) {
+        ck_assert_int_eq(parsed_choice("--partitioner",
+                                       audit_partitioner_name((audit_partitioner)partitioner),
+                                       offsetof(audit_settings, partitioner)),
+                         partitioner);
+    }
+    assert_refused((const char *[]){"--format", "JSONL", NULL}, "got 'JSONL'"); /* exact names */
+}
+END_TEST
+
 START_TEST(test_audit_settings_avro_is_only_for_the_record_dump)
 {
     assert_refused((const char *[]){"--format", "avro", "--summary", NULL},
@@ -187,6 +217,9 @@ START_TEST(test_audit_help_is_the_manual_with_short_flags_and_examples)
     config_print_help(&audit_program, out);
     fclose(out);
     ck_assert_ptr_nonnull(strstr(text, "AUDIT_FROM, --from <text>"));
+    ck_assert_ptr_nonnull(strstr(text, "AUDIT_FORMAT, --format <table|jsonl|avro>"));
+    ck_assert_ptr_nonnull(strstr(text, "--partitioner <consistent_random|consistent|murmur2|"
+                                       "murmur2_random|fnv1a|fnv1a_random>"));
     ck_assert_ptr_nonnull(strstr(text, "AUDIT_VERIFY, --verify <true|false>"));
     ck_assert_ptr_nonnull(strstr(text, "DATABASE_URL, --database-url <text>"));
     ck_assert_ptr_nonnull(strstr(text, "--timeline"));
@@ -225,6 +258,7 @@ int main(void)
     tcase_add_test(tcase, test_audit_settings_read_the_environment_and_flags_win);
     tcase_add_test(tcase, test_audit_settings_the_long_derived_flag_is_not_accepted);
     tcase_add_test(tcase, test_audit_settings_refuse_bad_values_naming_the_variable);
+    tcase_add_test(tcase, test_audit_settings_choices_are_the_printed_names);
     tcase_add_test(tcase, test_audit_settings_avro_is_only_for_the_record_dump);
     tcase_add_test(tcase, test_audit_settings_refuse_kafka_properties_that_could_commit);
     tcase_add_test(tcase, test_audit_help_is_the_manual_with_short_flags_and_examples);

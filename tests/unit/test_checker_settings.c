@@ -171,22 +171,6 @@ START_TEST(test_checker_settings_help_and_version_skip_validation)
 }
 END_TEST
 
-START_TEST(test_checker_settings_resolve_checker_id)
-{
-    checker_settings settings;
-    memset(&settings, 0, sizeof settings);
-    ck_assert(checker_settings_resolve(&settings, "host-a", 42));
-    ck_assert_str_eq(settings.checker_id, "host-a-42");
-    free(settings.checker_id);
-    settings.checker_id = NULL;
-    ck_assert(checker_settings_resolve(&settings, "", 7));
-    ck_assert_str_eq(settings.checker_id, "checker-7");
-    ck_assert(checker_settings_resolve(&settings, "other", 8)); /* set: kept */
-    ck_assert_str_eq(settings.checker_id, "checker-7");
-    free(settings.checker_id);
-}
-END_TEST
-
 int main(void)
 {
     const TTest *tests[] = {
@@ -198,7 +182,6 @@ int main(void)
         test_checker_settings_check_config_shows_the_proxy_without_its_password,
         test_checker_settings_bad_values_name_the_variable,
         test_checker_settings_help_and_version_skip_validation,
-        test_checker_settings_resolve_checker_id,
     };
     Suite *suite = suite_create("checker_settings");
     TCase *cases = tcase_create("core");

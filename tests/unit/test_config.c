@@ -3,6 +3,7 @@
  * A test program's table covers every value type and the shared settings; each test feeds it
  * an argv and an environment through config_parse_from / config_parse_with_output. */
 #include "config.h"
+#include "kafka_properties.h"
 
 #include "log.h"
 
@@ -1033,26 +1034,33 @@ START_TEST(test_config_mask_url_userinfo)
 }
 END_TEST
 
-START_TEST(test_config_table_with_empty_range_is_reported_as_a_table_bug)
+/* Rows that can hold no value: an empty range, a choice without choices. */
+START_TEST(test_config_table_rows_without_a_valid_value_are_reported_as_table_bugs)
 {
-    static const config_setting broken_table[] = {
+    static const config_setting broken_rows[] = {
         {.env_name = "H_BROKEN",
          .type = CONFIG_TYPE_INTEGER,
          .offset = offsetof(hostile_settings, count),
          .default_text = "5",
          .minimum = 10,
          .maximum = 5},
+        {.env_name = "H_NO_CHOICES",
+         .type = CONFIG_TYPE_CHOICE,
+         .offset = offsetof(hostile_settings, count),
+         .default_text = "5"},
     };
-    static const config_program broken_program = {
-        .program_name = "test-prog", .settings = broken_table, .setting_count = 1};
-    hostile_settings values;
-    memset(&values, 0, sizeof values);
-    char *argv[] = {"test-prog", NULL};
-    ck_assert_int_eq(config_parse_from(&broken_program, &values, NULL, 1, argv, ENV("X=1"), error,
-                                       sizeof error, NULL),
-                     CONFIG_RESULT_EXIT_USAGE);
-    ck_assert_ptr_nonnull(strstr(error, "H_BROKEN"));
-    ck_assert_ptr_nonnull(strstr(error, "a bug in the table"));
+    for (size_t i = 0; i < sizeof broken_rows / sizeof broken_rows[0]; i++) {
+        const config_program broken_program = {
+            .program_name = "test-prog", .settings = &broken_rows[i], .setting_count = 1};
+        hostile_settings values;
+        memset(&values, 0, sizeof values);
+        char *argv[] = {"test-prog", NULL};
+        ck_assert_int_eq(config_parse_from(&broken_program, &values, NULL, 1, argv, ENV("X=1"),
+                                           error, sizeof error, NULL),
+                         CONFIG_RESULT_EXIT_USAGE);
+        ck_assert_ptr_nonnull(strstr(error, broken_rows[i].env_name));
+        ck_assert_ptr_nonnull(strstr(error, "a bug in the table"));
+    }
 }
 END_TEST
 
@@ -1149,7 +1157,7 @@ static Suite *config_suite(void)
     tcase_add_test(tcase, test_config_validate_hook_error_is_always_one_line);
     tcase_add_test(tcase, test_config_hostile_numbers_are_refused_naming_variable_and_range);
     tcase_add_test(tcase, test_config_threshold_resolve_saturates_hostile_values);
-    tcase_add_test(tcase, test_config_table_with_empty_range_is_reported_as_a_table_bug);
+    tcase_add_test(tcase, test_config_table_rows_without_a_valid_value_are_reported_as_table_bugs);
     tcase_add_test(tcase, test_config_locked_kafka_property_is_a_usage_error_naming_its_source);
     tcase_add_test(tcase, test_config_mask_url_userinfo);
     suite_add_tcase(suite, tcase);

@@ -51,9 +51,9 @@ START_TEST(test_producer_settings_defaults)
     ck_assert_str_eq(value->settings.common.topic_checks, "reconciler.checks");
     ck_assert_str_eq(value->settings.common.metrics_address, "127.0.0.1:9101");
 
-    ck_assert(producer_settings_resolve(&value->settings, "host-a", 4242));
+    producer_settings_resolve(&value->settings);
     ck_assert_int_eq(value->settings.deadline_ms, 60000);
-    ck_assert_str_eq(value->settings.producer_id, "host-a-4242");
+    ck_assert_ptr_null(value->settings.producer_id); /* process_main fills the instance id */
     release(value);
 }
 END_TEST
@@ -68,7 +68,7 @@ START_TEST(test_producer_settings_explicit_values_win)
                                NULL};
     parsed *value = parse(environment, arguments);
     ck_assert_int_eq(value->result, CONFIG_RESULT_RUN);
-    ck_assert(producer_settings_resolve(&value->settings, "host-a", 1));
+    producer_settings_resolve(&value->settings);
     ck_assert_int_eq(value->settings.interval_ms, 1000);
     ck_assert_int_eq(value->settings.deadline_ms, 30000);
     ck_assert_int_eq(value->settings.page_size, 250);
@@ -108,17 +108,6 @@ START_TEST(test_producer_settings_bad_values_name_the_variable)
 }
 END_TEST
 
-START_TEST(test_producer_settings_id_falls_back_without_hostname)
-{
-    char *environment[] = {"PRODUCER_ID=", NULL};
-    parsed *value = parse(environment, NULL);
-    ck_assert_int_eq(value->result, CONFIG_RESULT_RUN);
-    ck_assert(producer_settings_resolve(&value->settings, NULL, 77));
-    ck_assert_str_eq(value->settings.producer_id, "producer-77");
-    release(value);
-}
-END_TEST
-
 START_TEST(test_producer_settings_check_config_masks_database_url)
 {
     char *environment[] = {"DATABASE_URL=postgresql://reconciler:hunter2@db:5432/app", NULL};
@@ -151,7 +140,6 @@ int main(void)
     tcase_add_test(cases, test_producer_settings_defaults);
     tcase_add_test(cases, test_producer_settings_explicit_values_win);
     tcase_add_test(cases, test_producer_settings_bad_values_name_the_variable);
-    tcase_add_test(cases, test_producer_settings_id_falls_back_without_hostname);
     tcase_add_test(cases, test_producer_settings_check_config_masks_database_url);
     suite_add_tcase(suite, cases);
     SRunner *runner = srunner_create(suite);

@@ -15,6 +15,30 @@
 static bool validate_parsed(void *settings, const config_kafka_properties *kafka_properties,
                             char *error_buffer, size_t error_size);
 
+/* The names an operator writes for --partitioner and --format, spelt as audit_partitioner_name
+ * and audit_format_name print them (test_audit_settings.c holds the two to each other). */
+static const config_choice partitioner_choices[] = {
+    {"consistent_random", AUDIT_PARTITIONER_CONSISTENT_RANDOM},
+    {"consistent", AUDIT_PARTITIONER_CONSISTENT},
+    {"murmur2", AUDIT_PARTITIONER_MURMUR2},
+    {"murmur2_random", AUDIT_PARTITIONER_MURMUR2_RANDOM},
+    {"fnv1a", AUDIT_PARTITIONER_FNV1A},
+    {"fnv1a_random", AUDIT_PARTITIONER_FNV1A_RANDOM},
+    {NULL, 0},
+};
+_Static_assert(sizeof partitioner_choices / sizeof partitioner_choices[0] ==
+                   AUDIT_PARTITIONER_COUNT + 1,
+               "one choice per partitioner");
+CONFIG_CHOICE_FIELD_CHECK(audit_settings, partitioner);
+
+static const config_choice format_choices[] = {
+    {"table", AUDIT_FORMAT_TABLE},
+    {"jsonl", AUDIT_FORMAT_JSONL},
+    {"avro", AUDIT_FORMAT_AVRO},
+    {NULL, 0},
+};
+CONFIG_CHOICE_FIELD_CHECK(audit_settings, format);
+
 static const config_setting audit_table[] = {
     COMMON_SETTING_KAFKA_BOOTSTRAP_SERVERS(audit_settings, common),
     COMMON_SETTING_TOPIC_VERDICTS(audit_settings, common),
@@ -71,8 +95,9 @@ static const config_setting audit_table[] = {
     {
         .env_name = "AUDIT_PARTITIONER",
         .flag = "partitioner",
-        .type = CONFIG_TYPE_STRING,
-        .offset = offsetof(audit_settings, partitioner_name),
+        .type = CONFIG_TYPE_CHOICE,
+        .offset = offsetof(audit_settings, partitioner),
+        .choices = partitioner_choices,
         .default_text = "consistent_random",
         .required = true,
         .help = "How producers chose partitions, for --workspace: consistent_random "
@@ -82,8 +107,9 @@ static const config_setting audit_table[] = {
     {
         .env_name = "AUDIT_FORMAT",
         .flag = "format",
-        .type = CONFIG_TYPE_STRING,
-        .offset = offsetof(audit_settings, format_name),
+        .type = CONFIG_TYPE_CHOICE,
+        .offset = offsetof(audit_settings, format),
+        .choices = format_choices,
         .default_text = "table",
         .required = true,
         .help = "table (for people), jsonl (one JSON object per line, for jq) or avro (an Avro "
@@ -292,19 +318,6 @@ bool audit_settings_validate(audit_settings *settings,
     const char *program = audit_program.program_name;
     if (!check_bound("AUDIT_FROM", settings->from, now_ms, error_buffer, error_size) ||
         !check_bound("AUDIT_TO", settings->to, now_ms, error_buffer, error_size)) {
-        return false;
-    }
-    if (!audit_format_parse(settings->format_name, &settings->format)) {
-        snprintf(error_buffer, error_size,
-                 "%s: AUDIT_FORMAT: expected table, jsonl or avro, got '%.40s'", program,
-                 settings->format_name);
-        return false;
-    }
-    if (!audit_partitioner_parse(settings->partitioner_name, &settings->partitioner)) {
-        snprintf(error_buffer, error_size,
-                 "%s: AUDIT_PARTITIONER: expected consistent_random, consistent, murmur2, "
-                 "murmur2_random, fnv1a or fnv1a_random, got '%.40s'",
-                 program, settings->partitioner_name);
         return false;
     }
     if (settings->format == AUDIT_FORMAT_AVRO && audit_settings_reports(settings)) {

@@ -1,6 +1,6 @@
-/* audit_settings.h — reconciler-audit's settings: the table config_parse reads, the checks
- * config.c cannot make on its own (range forms, format, partitioner, the read-only Kafka
- * properties), and the values derived from them.
+/* audit_settings.h — reconciler-audit's settings: the table config_parse reads (the format and
+ * the partitioner are choices of the table) and the checks config.c cannot make on its own
+ * (range forms, avro only for the record dump, the read-only Kafka properties).
  *
  * For: naming every setting once (variable, flag, default, why); the audit's own flags are
  * short (--from, --verify) through config_setting.flag, their variables AUDIT_*. Not for:
@@ -23,8 +23,8 @@ typedef struct {
     char *to;                      /* AUDIT_TO */
     char *workspace;               /* AUDIT_WORKSPACE, NULL or "" = every workspace */
     bool full_scan;                /* AUDIT_FULL_SCAN */
-    char *partitioner_name;        /* AUDIT_PARTITIONER */
-    char *format_name;             /* AUDIT_FORMAT */
+    audit_partitioner partitioner; /* AUDIT_PARTITIONER, a choice */
+    audit_format format;           /* AUDIT_FORMAT, a choice */
     char *output;                  /* AUDIT_OUTPUT, NULL or "" or "-" = stdout */
     bool timeline;                 /* AUDIT_TIMELINE */
     bool summary;                  /* AUDIT_SUMMARY */
@@ -35,10 +35,6 @@ typedef struct {
     int64_t database_retention_ms; /* AUDIT_DATABASE_RETENTION */
     int64_t read_timeout_ms;       /* AUDIT_READ_TIMEOUT */
     bool quiet;                    /* AUDIT_QUIET */
-
-    /* Derived by audit_settings_validate (config_parse runs it). */
-    audit_format format;
-    audit_partitioner partitioner;
 } audit_settings;
 
 extern const config_program audit_program;
@@ -47,12 +43,11 @@ extern const config_program audit_program;
  * RECONCILER_KAFKA_*: they are what keeps it out of every consumer group. */
 bool audit_kafka_property_is_fixed(const char *name);
 
-/* Checks what the table cannot express (and fills the derived fields): --from/--to forms,
- * --format, --partitioner, avro only for the plain record dump, the fixed Kafka properties,
- * now_ms resolves relative times (for validation only).
+/* Checks what the table cannot express: --from/--to forms, avro only for the plain record
+ * dump, the fixed Kafka properties; now_ms resolves relative times (for validation only).
  * true when fine, else false with "reconciler-audit: NAME: ..." in error_buffer.
  * audit_program runs it as its validate hook (now = the wall clock), so config_parse rejects
- * the same values for a run and for --check-config, and fills the derived fields. */
+ * the same values for a run and for --check-config. */
 bool audit_settings_validate(audit_settings *settings,
                              const config_kafka_properties *kafka_properties, int64_t now_ms,
                              char *error_buffer, size_t error_size);

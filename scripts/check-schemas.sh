@@ -1,20 +1,16 @@
 #!/usr/bin/env bash
 # Every version of every record schema is backward and forward compatible with every other
 # (FULL_TRANSITIVE), decided by Apache Avro's Java SchemaCompatibility (docs/schemas.md).
-# Fetches the Avro jars from Maven Central into .cache/avro/lib once.
+# The Avro jars come from Maven Central into .cache/avro/lib (scripts/install-deps.sh).
 #
 #   scripts/check-schemas.sh                 schemas/history plus the test-only versions
 #   scripts/check-schemas.sh DIR [DIR...]    these directories (<Record>/v<N>.avsc) instead
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-lib="$root/.cache/avro/lib"
+lib="${RECONCILER_CACHE_DIR:-$root/.cache}/avro/lib"
 if [ ! -f "$lib/.complete" ]; then
-  rm -rf "$lib"
-  mkdir -p "$lib"
-  echo "check-schemas: fetching Apache Avro from Maven Central into $lib" >&2
-  mvn -q -B -f "$root/scripts/schemas/pom.xml" dependency:copy-dependencies \
-    -DoutputDirectory="$lib" -Dmdep.useRepositoryLayout=false
-  touch "$lib/.complete"
+  echo "check-schemas: no Apache Avro jars in $lib: run scripts/install-deps.sh" >&2
+  exit 1
 fi
 if [ $# -eq 0 ]; then
   set -- "$root/schemas/history" "$root/tests/schemas/v2"

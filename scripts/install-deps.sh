@@ -50,13 +50,17 @@ if ! "$venv/bin/python" -c 'import fastavro, confluent_kafka, psycopg, pytest, y
   "$venv/bin/pip" install -q --disable-pip-version-check -r "$root/tests/requirements.txt"
 fi
 
-# Kafka broker jars, cached: Maven resolves kafka_2.13 and its dependencies once.
-kafka_lib="$cache/kafka/lib"
-if [ ! -f "$kafka_lib/.complete" ]; then
-  rm -rf "$kafka_lib"
-  mkdir -p "$kafka_lib"
-  echo "install-deps: fetching the Kafka broker from Maven Central into $kafka_lib" >&2
-  mvn -q -B -f "$root/scripts/kafka/pom.xml" dependency:copy-dependencies \
-    -DoutputDirectory="$kafka_lib" -Dmdep.useRepositoryLayout=false
-  touch "$kafka_lib/.complete"
-fi
+# Jars from Maven Central, cached: Maven resolves a pom's dependencies once.
+maven_jars() { # pom, directory, what
+  local pom=$1 lib=$2
+  [ -f "$lib/.complete" ] && return
+  rm -rf "$lib"
+  mkdir -p "$lib"
+  echo "install-deps: fetching $3 from Maven Central into $lib" >&2
+  mvn -q -B -f "$pom" dependency:copy-dependencies -DoutputDirectory="$lib" \
+    -Dmdep.useRepositoryLayout=false
+  touch "$lib/.complete"
+}
+maven_jars "$root/scripts/kafka/pom.xml" "$cache/kafka/lib" "the Kafka broker"
+# Apache Avro's Java library, for the schema compatibility check (scripts/check-schemas.sh).
+maven_jars "$root/scripts/schemas/pom.xml" "$cache/avro/lib" "Apache Avro"

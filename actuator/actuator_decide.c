@@ -27,6 +27,7 @@ static const char *const detail_names[ACTUATOR_DETAIL_COUNT] = {
     [ACTUATOR_DETAIL_CP_CONFIRMATION_RUNNING] = "cp_confirmation_running",
     [ACTUATOR_DETAIL_CP_CONFIRMATION_UNKNOWN] = "cp_confirmation_unknown",
     [ACTUATOR_DETAIL_CP_CONFIRMATION_MISSING] = "cp_confirmation_missing",
+    [ACTUATOR_DETAIL_ACTUATOR_PAUSED] = "actuator_paused",
 };
 
 static const char *const confirmation_names[ACTUATOR_CP_CONFIRMATION_COUNT] = {
@@ -157,7 +158,8 @@ bool actuator_needs_cp_confirmation(const actuator_verdict_facts *verdict_facts,
                                     const actuator_policy *policy)
 {
     actuator_decision moot;
-    return policy->cp_confirm && !decide_moot(verdict_facts, row, now_ms, policy, &moot);
+    return policy->cp_confirm && !policy->paused &&
+           !decide_moot(verdict_facts, row, now_ms, policy, &moot);
 }
 
 actuator_decision actuator_decide(const actuator_verdict_facts *verdict_facts,
@@ -170,7 +172,16 @@ actuator_decision actuator_decide(const actuator_verdict_facts *verdict_facts,
         return moot;
     }
 
-    /* 7. The CP, asked again just now about the same instance, must agree. A verdict is an
+    /* 7. The group's pause switch (docs/actuator.md "Pause"). After the row guards, so a
+     * verdict that would never act keeps its own reason; before everything that costs or
+     * counts (a CP call, the breaker window, a dry run's "would flip"), so a paused actuator
+     * changes nothing but the verdict's Action. The first sweep after --resume reports the
+     * workspace again: skipping loses nothing that holding would keep. */
+    if (policy->paused) {
+        return decision(ACTION_OUTCOME_SKIPPED_STALE, ACTUATOR_DETAIL_ACTUATOR_PAUSED);
+    }
+
+    /* 8. The CP, asked again just now about the same instance, must agree. A verdict is an
      * observation of some past moment: verdicts can arrive out of order (concurrent requests,
      * retries, rebalances, a restarted actuator) and an instance id survives a stop/start, so
      * a fresh NOT_RUNNING can still be older than a RUNNING already seen. Anything but a clean
@@ -189,13 +200,13 @@ actuator_decision actuator_decide(const actuator_verdict_facts *verdict_facts,
         }
     }
 
-    /* 8. Mass-failure breaker: the group acts on at most `limit` workspaces per rolling
+    /* 9. Mass-failure breaker: the group acts on at most `limit` workspaces per rolling
      * window, across sweeps and actuators; none while more than that look dead. */
     if (actuator_breaker_is_open(breaker->window_count, breaker->limit)) {
         return decision(ACTION_OUTCOME_SKIPPED_BREAKER_OPEN, ACTUATOR_DETAIL_BREAKER_OPEN);
     }
 
-    /* 9-10. Everything says act; dry run only reports it. */
+    /* 10-11. Everything says act; dry run only reports it. */
     if (policy->dry_run) {
         return decision(ACTION_OUTCOME_SKIPPED_DRY_RUN, ACTUATOR_DETAIL_DRY_RUN);
     }
@@ -310,6 +321,15 @@ void actuator_format_reason(actuator_detail detail, const actuator_verdict_facts
                  "sweep asks again",
                  name);
         return;
+    case ACTUATOR_DETAIL_ACTUATOR_PAUSED:
+        /* Who and why are the operator's own words (reconciler-actuator --pause), so the
+         * audit says why a death was not healed; nothing from the row or the CP. */
+        snprintf(buffer, size,
+                 "%s: the group's actuator is paused (by %s: %s); nothing changed, the first "
+                 "sweep after --resume decides again",
+                 name, policy->paused_by != NULL ? policy->paused_by : "unknown",
+                 policy->pause_reason != NULL ? policy->pause_reason : "no reason given");
+        return;
     case ACTUATOR_DETAIL_NONE:
     case ACTUATOR_DETAIL_COUNT:
         break;
@@ -325,6 +345,9 @@ actuator_facts_to_gather actuator_gather(const char *workspace_id,
     gather.read_breaker =
         gather.read_row &&
         actuator_verdict_is_fresh(verdict_facts->checked_at_ms, now_ms, policy->max_verdict_age_ms);
+    /* Guard 7 is reached only past the freshness guard with a uuid: exactly when the breaker
+     * is read, whose lock --pause also takes (actuator_store_set_pause). */
+    gather.read_pause = gather.read_breaker;
     return gather;
 }
 

@@ -44,6 +44,7 @@ typedef enum {
     ACTUATOR_DETAIL_CP_CONFIRMATION_RUNNING, /* the CP, asked just now, says running */
     ACTUATOR_DETAIL_CP_CONFIRMATION_UNKNOWN, /* the CP's answer just now was not clean */
     ACTUATOR_DETAIL_CP_CONFIRMATION_MISSING, /* confirmation is on but the CP was not asked */
+    ACTUATOR_DETAIL_ACTUATOR_PAUSED,         /* the group's pause switch is set */
     ACTUATOR_DETAIL_COUNT
 } actuator_detail;
 
@@ -98,10 +99,18 @@ typedef struct {
     int64_t window_ms; /* ACTUATOR_BREAKER_WINDOW, for the Action's reason */
 } actuator_breaker_facts;
 
+/* What the operator asked for. The first three are settings; `paused` is the group's pause
+ * switch (reconciler_actuator_pause, migrations/007_actuator_pause.sql), the run-time
+ * counterpart of dry run: set and cleared by `reconciler-actuator --pause/--resume` and read
+ * inside every decision's transaction (actuator_gather's read_pause), so it takes effect at
+ * the next decision of every actuator of the group. */
 typedef struct {
     int64_t max_verdict_age_ms; /* ACTUATOR_MAX_VERDICT_AGE */
     bool dry_run;               /* ACTUATOR_DRY_RUN */
     bool cp_confirm;            /* ACTUATOR_CP_CONFIRM: only a confirmed verdict may flip */
+    bool paused;                /* the group's pause switch is set */
+    const char *paused_by;      /* who set it and why, for the Action's reason (NULL: unknown) */
+    const char *pause_reason;
 } actuator_policy;
 
 typedef struct {
@@ -118,14 +127,22 @@ typedef struct {
  *   4. runtime 'external', instance_id NULL/''    -> SKIPPED_OUT_OF_SCOPE
  *   5. row's instance_id != verdict's             -> SKIPPED_INSTANCE_CHANGED
  *   6. status != 'online'                         -> SKIPPED_NOT_ONLINE
- *   7. cp_confirm and the CP's answer just now is not a clean NOT_RUNNING -> SKIPPED_STALE
+ *   7. the group's pause switch is set            -> SKIPPED_STALE (actuator_paused)
+ *   8. cp_confirm and the CP's answer just now is not a clean NOT_RUNNING -> SKIPPED_STALE
  *      (cp_confirmation_running / _unknown / _missing)
- *   8. the group's breaker is open (window_count >= limit) -> SKIPPED_BREAKER_OPEN
- *   9. dry run                                    -> SKIPPED_DRY_RUN
- *  10. otherwise                                  -> FLIPPED_RESTART_REQUESTED
- * Why this order: the first seven make the verdict moot (there is nothing to act on, or a
+ *   9. the group's breaker is open (window_count >= limit) -> SKIPPED_BREAKER_OPEN
+ *  10. dry run                                    -> SKIPPED_DRY_RUN
+ *  11. otherwise                                  -> FLIPPED_RESTART_REQUESTED
+ * Why this order: guards 2-6 and 8 make the verdict moot (there is nothing to act on, or a
  * newer observation overtook it: SKIPPED_STALE, as for an old verdict), so they name what is
- * actually wrong; the confirmation comes after the row guards because only a verdict that
+ * actually wrong; the pause comes right after the row guards, so that a verdict that would
+ * never act anyway keeps its own reason while every one that might act says "paused", and
+ * before the confirmation, the breaker and dry run, so that a paused actuator makes no CP
+ * call, counts nothing in the breaker window and reports no "would flip": paused changes
+ * nothing. It is SKIPPED_STALE because that is the outcome whose contract is "not acted on
+ * now, the next sweep decides again" (as for the confirmation's skips), which is exactly
+ * what a resume does; a new outcome symbol would change the Action schema's fingerprint for
+ * every reader. The confirmation comes after the row guards because only a verdict that
  * would otherwise act is worth a CP call (actuator_needs_cp_confirmation), and before the
  * breaker so that a healthy workspace never counts towards it; the breaker holds back an
  * action that would otherwise happen;
@@ -138,7 +155,7 @@ actuator_decision actuator_decide(const actuator_verdict_facts *verdict_facts,
                                   const actuator_policy *policy);
 
 /* Whether the CP must be asked before deciding this verdict: policy->cp_confirm and guards
- * 1-6 of actuator_decide pass on `row` (read without a lock before the decision's
+ * 1-7 of actuator_decide pass on `row` (read without a lock before the decision's
  * transaction). RUNNING, UNKNOWN, stale and moot verdicts never cost a CP call. Pure. */
 bool actuator_needs_cp_confirmation(const actuator_verdict_facts *verdict_facts,
                                     const actuator_row_facts *row, int64_t now_ms,
@@ -199,10 +216,14 @@ void actuator_format_reason(actuator_detail detail, const actuator_verdict_facts
 /* Which facts the decision's transaction gathers for a NOT_RUNNING verdict: the workspaces
  * row only when the id can be one (a uuid), and the group's breaker window only for a fresh
  * verdict with such an id: a stale verdict never acts, so a replayed old topic neither takes
- * the breaker's lock nor holds the breaker open. */
+ * the breaker's lock nor holds the breaker open. The pause switch exactly when the breaker
+ * is read, and after its lock: only such a verdict can reach the pause's guard, and
+ * `--pause` takes the same lock, so once it returns no decision that read the switch unset
+ * is still open (docs/actuator.md "Pause"). */
 typedef struct {
     bool read_row;
     bool read_breaker;
+    bool read_pause;
 } actuator_facts_to_gather;
 
 actuator_facts_to_gather actuator_gather(const char *workspace_id,

@@ -127,6 +127,7 @@ typedef struct {
     bool stopping;
     int64_t next_gauges_ms;
     int64_t dry_run_pending_reported; /* pending restarts a dry run last logged as left */
+    bool pause_seen;                  /* the group's pause switch as last read */
     int64_t next_lag_ms;
     int64_t next_prune_ms;
 } actuator_loop;
@@ -398,6 +399,26 @@ static void on_delivery(rd_kafka_t *producer, const rd_kafka_message_t *message,
 
 /* ---- the verdict's path ------------------------------------------------------------------ */
 
+/* The group's pause switch as just read (by a decision or the gauges' refresh): the gauge, and
+ * one line per change, so the log says when this actuator noticed the pause and the resume.
+ * `state` is NULL when only the flag is known (a decision reads no more). */
+static void note_pause(actuator_loop *loop, bool paused, const actuator_store_pause_state *state)
+{
+    metrics_gauge_set(loop->metrics->pause_switch, paused ? 1 : 0);
+    if (paused == loop->pause_seen) {
+        return;
+    }
+    loop->pause_seen = paused;
+    if (paused) {
+        log_warn("actuator paused: NOT_RUNNING verdicts are recorded as skipped "
+                 "(actuator_paused) and no restart is sent until reconciler-actuator --resume",
+                 "{s:s, s:s}", "paused_by", state != NULL ? state->paused_by : "see the Actions",
+                 "reason", state != NULL ? state->reason : "see the Actions");
+    } else {
+        log_warn("actuator resumed: verdicts act again from the next sweep", NULL);
+    }
+}
+
 static void log_decision(actuator_loop *loop, const verdict *record,
                          const rd_kafka_message_t *message,
                          const actuator_store_decision_result *result)
@@ -476,8 +497,11 @@ needs_confirmation(actuator_loop *loop, const actuator_store_decision_input *inp
         .instance_id = record->instance_id,
         .checked_at_ms = record->checked_at,
     };
-    *ask = !peek.decided &&
-           actuator_needs_cp_confirmation(&facts, &peek.row, input->now_ms, &input->policy);
+    /* A paused group asks the CP nothing; the decision's transaction reads the switch again. */
+    actuator_policy policy = input->policy;
+    policy.paused = peek.paused;
+    *ask =
+        !peek.decided && actuator_needs_cp_confirmation(&facts, &peek.row, input->now_ms, &policy);
     actuator_store_peek_free(&peek);
     return ACTUATOR_STORE_OK;
 }
@@ -578,6 +602,12 @@ static bool decide(actuator_loop *loop, const rd_kafka_message_t *message, const
         }
         if (result.breaker_tripped) {
             metrics_counter_add(loop->metrics->breaker_trips, 1);
+        }
+        if (result.decision.detail == ACTUATOR_DETAIL_ACTUATOR_PAUSED) {
+            metrics_counter_add(loop->metrics->paused_verdicts, 1);
+        }
+        if (result.pause_read) {
+            note_pause(loop, result.paused, NULL);
         }
         log_decision(loop, record, message, &result);
         if (result.decision.outcome == ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED) {
@@ -963,6 +993,11 @@ static void housekeeping(actuator_loop *loop, int64_t now_ms)
                 metrics_gauge_set(loop->metrics->restarts_failed_rows, (double)failed);
                 restart_outbox_observed(loop->metrics, loop->settings->dry_run, pending, overdue_ms,
                                         &loop->dry_run_pending_reported);
+                actuator_store_pause_state pause;
+                status = actuator_store_read_pause(loop->database, &pause);
+                if (status == ACTUATOR_STORE_OK) {
+                    note_pause(loop, pause.paused, &pause);
+                }
             }
         }
         if (loop->hold != HOLD_DECISION) {

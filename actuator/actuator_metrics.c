@@ -4,6 +4,12 @@
 
 #include <string.h>
 
+#define PAUSE_SWITCH_HELP                                                                          \
+    "1 while the group's pause switch is set (reconciler-actuator --pause): no flip, no "          \
+    "restart; refreshed every 5s and at every decision"
+#define PAUSED_VERDICTS_HELP                                                                       \
+    "NOT_RUNNING verdicts the pause switch held back (SKIPPED_STALE, actuator_paused)"
+
 static const double decision_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                           0.1,   0.25,   0.5,   1,    2.5};
 static const double restart_buckets[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
@@ -198,6 +204,11 @@ bool actuator_metrics_init(actuator_metrics *metrics, metrics_registry *registry
               "consumed batch's verdicts still to decide");
     metrics->dry_run = gauge(registry, "reconciler_actuator_dry_run",
                              "1 when ACTUATOR_DRY_RUN is on (nothing is changed)");
+    /* The operator's pause switch: its state on every actuator of the group, and what it held
+     * back (the Actions say which verdicts). */
+    metrics->pause_switch = gauge(registry, "reconciler_actuator_paused", PAUSE_SWITCH_HELP);
+    metrics->paused_verdicts = counter(registry, "reconciler_actuator_paused_verdicts_total",
+                                       PAUSED_VERDICTS_HELP, NULL, NULL);
 
     complete = complete && metrics->duplicates != NULL && metrics->breaker_open != NULL &&
                metrics->breaker_trips != NULL && metrics->flips_rate_limited != NULL &&
@@ -213,7 +224,8 @@ bool actuator_metrics_init(actuator_metrics *metrics, metrics_registry *registry
                metrics->dlq_extra[ACTUATOR_DLQ_INVALID_INSTANCE_ID] != NULL &&
                metrics->decision_seconds != NULL && metrics->paused != NULL &&
                metrics->consumer_lag != NULL && metrics->dry_run != NULL &&
-               metrics->cp_confirmation_seconds != NULL;
+               metrics->cp_confirmation_seconds != NULL && metrics->pause_switch != NULL &&
+               metrics->paused_verdicts != NULL;
     return complete;
 }
 

@@ -67,6 +67,10 @@ typedef struct {
     metrics_gauge *paused;
     metrics_gauge *consumer_lag;
     metrics_gauge *dry_run;
+    /* The group's pause switch (reconciler-actuator --pause): refreshed with the other gauges
+     * and at every decision that reads it; the verdicts it held back. */
+    metrics_gauge *pause_switch;
+    metrics_counter *paused_verdicts;
 } actuator_metrics;
 
 /* Registers every series in `registry` (the process's, which owns them: nothing to free

@@ -105,15 +105,10 @@ static const config_setting actuator_table[] = {
                 "verdict (at ~25 ms each, 1,000 verdicts would wait 25 s), while a CP sees no "
                 "more than a modest burst from one actuator",
     },
-    {
-        .env_name = "ACTUATOR_GROUP_ID",
-        .type = CONFIG_TYPE_STRING,
-        .offset = offsetof(actuator_settings, group_id),
-        .default_text = "reconciler-actuator",
-        .required = true,
-        .help = "Kafka consumer group; actuators sharing it share the verdict partitions, the "
-                "idempotency records and the breaker count. A dry-run shadow needs its own",
-    },
+    ACTUATOR_SETTING_GROUP_ID(actuator_settings, group_id,
+                              "Kafka consumer group; actuators sharing it share the verdict "
+                              "partitions, the idempotency records and the breaker count. A "
+                              "dry-run shadow needs its own"),
     {
         .env_name = "ACTUATOR_MAX_VERDICT_AGE",
         .type = CONFIG_TYPE_DURATION,
@@ -281,7 +276,11 @@ const config_program actuator_program = {
                 "    back to pending for the running actuators to send, prints how many, exits "
                 "0;\n"
                 "    needs only DATABASE_URL and ACTUATOR_GROUP_ID (see "
-                "--retry-failed-restarts --help)\n",
+                "--retry-failed-restarts --help)\n"
+                "  reconciler-actuator --pause \"REASON\"   /   reconciler-actuator --resume\n"
+                "    one-shot: every actuator of the group stops (resumes) flipping and "
+                "restarting\n"
+                "    at its next decision, no restart needed (see --resume --help)\n",
     .settings = actuator_table,
     .setting_count = sizeof actuator_table / sizeof actuator_table[0],
     .accepts_kafka_properties = true,

@@ -53,4 +53,13 @@ bool actuator_settings_validate(const actuator_settings *settings,
                                 cp_not_running_states *not_running_states, char *error_buffer,
                                 size_t error_size);
 
+/* The ACTUATOR_GROUP_ID row: the actuator's table and its one-shot commands' (group_command.c)
+ * read the same variable with the same default, so a command acts on the running group. */
+#define ACTUATOR_SETTING_GROUP_ID(settings_type, member, help_text)                                \
+    {                                                                                              \
+        .env_name = "ACTUATOR_GROUP_ID", .type = CONFIG_TYPE_STRING,                               \
+        .offset = offsetof(settings_type, member), .default_text = "reconciler-actuator",          \
+        .required = true, .help = help_text                                                        \
+    }
+
 #endif

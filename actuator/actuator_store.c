@@ -494,6 +494,25 @@ static bool flip_and_queue_restart(actuator_store *database,
         8, queue_parameters);
 }
 
+/* Reads the group's pause switch into policy (paused, paused_by, pause_reason; the strings
+ * point into the returned result, which the caller PQclears after the decision). NULL after
+ * recording the error. */
+static PGresult *read_pause(actuator_store *database, actuator_policy *policy)
+{
+    const char *parameters[] = {database->consumer_group};
+    PGresult *result = run(database, "read pause switch", PGRES_TUPLES_OK,
+                           "SELECT paused_by, reason FROM reconciler_actuator_pause WHERE "
+                           "consumer_group = $1",
+                           1, parameters);
+    if (result == NULL) {
+        return NULL;
+    }
+    policy->paused = PQntuples(result) == 1;
+    policy->paused_by = policy->paused ? PQgetvalue(result, 0, 0) : NULL;
+    policy->pause_reason = policy->paused ? PQgetvalue(result, 0, 1) : NULL;
+    return result;
+}
+
 actuator_store_status actuator_store_peek_verdict(actuator_store *database,
                                                   const actuator_store_decision_input *input,
                                                   actuator_store_peek *peek)
@@ -512,7 +531,8 @@ actuator_store_status actuator_store_peek_verdict(actuator_store *database,
         run(database, "peek at verdict and row", PGRES_TUPLES_OK,
             "SELECT EXISTS (SELECT 1 FROM reconciler_actuator_decisions WHERE consumer_group = $1 "
             "AND verdict_topic = $2 AND verdict_partition = $3::integer AND verdict_offset = "
-            "$4::bigint), w.id IS NOT NULL, w.status::text, w.instance_id, w.runtime "
+            "$4::bigint), w.id IS NOT NULL, w.status::text, w.instance_id, w.runtime, "
+            "EXISTS (SELECT 1 FROM reconciler_actuator_pause WHERE consumer_group = $1) "
             "FROM (SELECT 1) AS one LEFT JOIN workspaces w ON w.id = $5::uuid",
             5, parameters);
     if (result == NULL) {
@@ -525,6 +545,7 @@ actuator_store_status actuator_store_peek_verdict(actuator_store *database,
         peek->status_ = copy_value(result, 0, 2);
         peek->instance_id_ = copy_value(result, 0, 3);
         peek->runtime_ = copy_value(result, 0, 4);
+        peek->paused = boolean_value(result, 0, 5);
         ok = (peek->status_ != NULL || PQgetisnull(result, 0, 2)) &&
              (peek->instance_id_ != NULL || PQgetisnull(result, 0, 3)) &&
              (peek->runtime_ != NULL || PQgetisnull(result, 0, 4));
@@ -556,6 +577,7 @@ actuator_store_status actuator_store_decide_verdict(actuator_store *database,
     memset(outcome, 0, sizeof *outcome);
     const verdict *record = input->record;
     PGresult *row_result = NULL;
+    PGresult *pause_result = NULL;
     /* Until gathered, the breaker reads closed (all-zero facts would read open) in the log
      * line; a verdict without breaker facts is skipped before the breaker's guard anyway. */
     outcome->breaker.limit = INT64_MAX;
@@ -609,6 +631,17 @@ actuator_store_status actuator_store_decide_verdict(actuator_store *database,
             goto failed;
         }
     }
+    /* The pause switch is read after the breaker's lock, which --pause takes too: a decision
+     * either finished before the pause committed or sees it (actuator_store_set_pause). A
+     * statement of its own: in lock_breaker's RETURNING it would read with the snapshot taken
+     * before the lock wait and miss a pause committed meanwhile. */
+    actuator_policy policy = input->policy;
+    if (gather.read_pause) {
+        pause_result = read_pause(database, &policy);
+        if (pause_result == NULL) {
+            goto failed;
+        }
+    }
     if (gather.read_row) {
         const char *row_parameters[] = {record->workspace_id};
         row_result = run(database, "lock workspace row", PGRES_TUPLES_OK,
@@ -630,9 +663,13 @@ actuator_store_status actuator_store_decide_verdict(actuator_store *database,
      * the breaker, for the compare-and-swap's both possible ends. */
     actuator_plan plan =
         actuator_plan_verdict(&facts, &row, gather.read_breaker ? &outcome->breaker : NULL,
-                              was_open, input->now_ms, &input->policy);
+                              was_open, input->now_ms, &policy);
     PQclear(row_result);
     row_result = NULL;
+    PQclear(pause_result);
+    pause_result = NULL;
+    outcome->pause_read = gather.read_pause;
+    outcome->paused = policy.paused;
     const actuator_outcome_plan *applied = &plan.planned;
     bool flip = applied->decision.outcome == ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED;
 
@@ -702,6 +739,7 @@ actuator_store_status actuator_store_decide_verdict(actuator_store *database,
 
 failed:
     PQclear(row_result);
+    PQclear(pause_result);
     return abort_transaction(database);
 }
 
@@ -742,7 +780,8 @@ actuator_store_status actuator_store_restart_claim(actuator_store *database, con
             "claim_generation = restart.claim_generation + 1, updated_at = now() "
             "FROM (SELECT clock_timestamp() + $3::bigint * interval '1 millisecond' AS until) AS "
             "lease WHERE restart.id = (SELECT id FROM reconciler_actuator_restarts WHERE "
-            "consumer_group = $1 AND state = 'pending' AND next_attempt_at <= now() ORDER BY "
+            "consumer_group = $1 AND state = 'pending' AND next_attempt_at <= now() AND NOT "
+            "EXISTS (SELECT 1 FROM reconciler_actuator_pause WHERE consumer_group = $1) ORDER BY "
             "next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) "
             "RETURNING restart.id, restart.workspace_id::text, restart.instance_id, "
             "restart.verdict_topic, restart.verdict_partition, restart.verdict_offset, "
@@ -899,7 +938,8 @@ actuator_store_status actuator_store_restart_next_due(actuator_store *database, 
         run(database, "read next restart due", PGRES_TUPLES_OK,
             "SELECT GREATEST(0, ceil(extract(epoch FROM min(next_attempt_at) - now()) * 1000))"
             "::bigint FROM reconciler_actuator_restarts WHERE consumer_group = $1 AND state = "
-            "'pending'",
+            "'pending' AND NOT EXISTS (SELECT 1 FROM reconciler_actuator_pause WHERE "
+            "consumer_group = $1)",
             1, parameters);
     if (result == NULL) {
         return failure_status(database);
@@ -1102,6 +1142,88 @@ actuator_store_status actuator_store_release_claims(actuator_store *database, co
                       "UPDATE reconciler_actuator_actions SET publish_claimed_until = NULL "
                       "WHERE id = ANY($1::bigint[]) AND published_at IS NULL",
                       ids, count);
+}
+
+/* ---- the pause switch --------------------------------------------------------------------- */
+
+/* Copies a pause row (paused_by, reason, paused_at in ms) from columns first.. of result. */
+static void pause_state_from(const PGresult *result, int first, actuator_store_pause_state *state)
+{
+    state->paused = true;
+    snprintf(state->paused_by, sizeof state->paused_by, "%s", PQgetvalue(result, 0, first));
+    snprintf(state->reason, sizeof state->reason, "%s", PQgetvalue(result, 0, first + 1));
+    state->paused_at_ms = integer_value(result, 0, first + 2);
+}
+
+actuator_store_status actuator_store_set_pause(actuator_store *database, const char *paused_by,
+                                               const char *reason,
+                                               actuator_store_pause_state *state)
+{
+    memset(state, 0, sizeof *state);
+    int64_t database_now_ms = 0;
+    bool was_open = false;
+    /* The breaker's lock first: it waits for every decision of the group that could act and
+     * is still open (they hold it until COMMIT), and each later one reads the pause after
+     * taking it, so once this commits no flip that ignored the pause can follow. */
+    if (!begin(database) || !lock_breaker(database, &database_now_ms, &was_open)) {
+        return abort_transaction(database);
+    }
+    const char *parameters[] = {database->consumer_group, paused_by, reason};
+    PGresult *result =
+        run(database, "set pause switch", PGRES_TUPLES_OK,
+            "INSERT INTO reconciler_actuator_pause (consumer_group, paused_by, reason) VALUES "
+            "($1, $2, $3) ON CONFLICT (consumer_group) DO UPDATE SET paused_by = "
+            "EXCLUDED.paused_by, reason = EXCLUDED.reason, paused_at = now() RETURNING "
+            "paused_by, reason, (extract(epoch FROM paused_at) * 1000)::bigint, (SELECT count(*) "
+            "FROM reconciler_actuator_restarts WHERE consumer_group = $1 AND state = 'pending' "
+            "AND claimed_until > now())",
+            3, parameters);
+    if (result == NULL) {
+        return abort_transaction(database);
+    }
+    pause_state_from(result, 0, state);
+    state->restarts_in_flight = integer_value(result, 0, 3);
+    PQclear(result);
+    if (!commit(database)) {
+        return abort_transaction(database);
+    }
+    return ACTUATOR_STORE_OK;
+}
+
+/* One statement returning the group's pause row, or none: *state gets it (paused false if
+ * none). */
+static actuator_store_status pause_row(actuator_store *database, const char *operation,
+                                       const char *sql, actuator_store_pause_state *state)
+{
+    memset(state, 0, sizeof *state);
+    const char *parameters[] = {database->consumer_group};
+    PGresult *result = run(database, operation, PGRES_TUPLES_OK, sql, 1, parameters);
+    if (result == NULL) {
+        return failure_status(database);
+    }
+    if (PQntuples(result) == 1) {
+        pause_state_from(result, 0, state);
+    }
+    PQclear(result);
+    return ACTUATOR_STORE_OK;
+}
+
+actuator_store_status actuator_store_clear_pause(actuator_store *database,
+                                                 actuator_store_pause_state *state)
+{
+    return pause_row(database, "clear pause switch",
+                     "DELETE FROM reconciler_actuator_pause WHERE consumer_group = $1 RETURNING "
+                     "paused_by, reason, (extract(epoch FROM paused_at) * 1000)::bigint",
+                     state);
+}
+
+actuator_store_status actuator_store_read_pause(actuator_store *database,
+                                                actuator_store_pause_state *state)
+{
+    return pause_row(database, "read pause switch",
+                     "SELECT paused_by, reason, (extract(epoch FROM paused_at) * 1000)::bigint "
+                     "FROM reconciler_actuator_pause WHERE consumer_group = $1",
+                     state);
 }
 
 /* ---- gauges and housekeeping ------------------------------------------------------------- */

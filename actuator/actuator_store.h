@@ -79,6 +79,8 @@ typedef struct {
     bool breaker_tripped; /* ... and had been closed: this verdict opened it */
     bool breaker_closed;  /* the breaker had been open and this verdict may act again */
     char reason[ACTUATOR_REASON_SIZE]; /* the Action's reason */
+    bool pause_read;                   /* the switch was read (actuator_gather's read_pause) ... */
+    bool paused;                       /* ... and was set (guard 7): for the gauge */
 } actuator_store_decision_result;
 
 /* What the decision will find, read before it without a lock and without a transaction (one
@@ -87,6 +89,7 @@ typedef struct {
  * it is now. The row's strings belong to *peek until actuator_store_peek_free. */
 typedef struct {
     bool decided;
+    bool paused; /* the group's pause switch is set: a paused decision asks the CP nothing */
     actuator_row_facts row;
     char *status_;
     char *instance_id_;
@@ -156,7 +159,8 @@ void actuator_store_restart_job_free(actuator_store_restart_job *job);
  * the attempt, leases it to `claimer` for lease_ms (claimed_until, and next_attempt_at, so
  * the row is due again for anyone exactly when the lease expires), bumps claim_generation,
  * and reads the workspaces row's status and instance_id for the pre-check. A row whose lease
- * has not expired is not due. *claimed false when none is due. */
+ * has not expired is not due, and none is while the group is paused (reconciler_actuator_pause,
+ * checked in the claim's own statement). *claimed false when none is due. */
 actuator_store_status actuator_store_restart_claim(actuator_store *database, const char *claimer,
                                                    int64_t lease_ms,
                                                    actuator_store_restart_job *job, bool *claimed);
@@ -191,7 +195,8 @@ actuator_store_status actuator_store_restart_release(actuator_store *database,
                                                      const actuator_store_restart_job *job);
 
 /* Milliseconds until the group's next pending restart is due (0 = now; a leased row is due
- * when its lease expires); *any false when none is pending. */
+ * when its lease expires); *any false when none is pending or the group is paused (the
+ * worker then polls idly, and picks up again within a poll of --resume). */
 actuator_store_status actuator_store_restart_next_due(actuator_store *database, bool *any,
                                                       int64_t *wait_ms);
 
@@ -236,6 +241,35 @@ actuator_store_status actuator_store_read_gauges(actuator_store *database,
                                                  int64_t *unpublished_actions,
                                                  int64_t *failed_restarts,
                                                  int64_t *overdue_restart_ms);
+
+/* ---- the pause switch (reconciler_actuator_pause, migrations/007_actuator_pause.sql) ------ */
+
+typedef struct {
+    bool paused;
+    char paused_by[128];
+    char reason[256];
+    int64_t paused_at_ms;
+    /* Set by actuator_store_set_pause: restarts claimed before the pause whose lease has not
+     * ended; their calls may still be in flight and finish (at most one per actuator). */
+    int64_t restarts_in_flight;
+} actuator_store_pause_state;
+
+/* Pauses the group: in one transaction takes the group's breaker lock (which every decision
+ * that could act holds while it decides), so that when this returns no decision that read the
+ * switch unset is still open, then inserts or replaces the pause row. *state gets the row as
+ * stored. A second pause replaces who and why and keeps nothing else. */
+actuator_store_status actuator_store_set_pause(actuator_store *database, const char *paused_by,
+                                               const char *reason,
+                                               actuator_store_pause_state *state);
+
+/* Resumes the group: deletes the pause row. *state gets the row as it was (paused false: the
+ * group was not paused, nothing changed). */
+actuator_store_status actuator_store_clear_pause(actuator_store *database,
+                                                 actuator_store_pause_state *state);
+
+/* Reads the group's pause switch (for the gauge and the command's output). */
+actuator_store_status actuator_store_read_pause(actuator_store *database,
+                                                actuator_store_pause_state *state);
 
 /* Deletes the group's bookkeeping older than retention: decisions, sweeps (with members),
  * published actions, accepted and skipped restarts. Pending and failed restarts (a failed one

@@ -4,6 +4,7 @@
 
 #include "actuator_store.h"
 #include "config.h"
+#include "group_command.h"
 #include "restart_policy.h"
 #include "timeutil.h"
 
@@ -14,25 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef struct {
-    common_settings common;
-    char *group_id; /* ACTUATOR_GROUP_ID */
-} restart_retry_settings;
-
-static const config_setting retry_table[] = {
-    COMMON_SETTING_DATABASE_URL(restart_retry_settings, common),
-    {
-        .env_name = "ACTUATOR_GROUP_ID",
-        .type = CONFIG_TYPE_STRING,
-        .offset = offsetof(restart_retry_settings, group_id),
-        .default_text = "reconciler-actuator",
-        .required = true,
-        .help = "The actuators' group whose failed restarts are retried: the same value as the "
-                "running actuators', whose restart workers then send them",
-    },
-};
-
-static const config_program retry_program = {
+static const group_command retry_command = {
     .program_name = "reconciler-actuator " RESTART_RETRY_FLAG,
     .summary =
         "One-shot: sets the failed restarts of ACTUATOR_GROUP_ID (those that used up "
@@ -47,11 +30,28 @@ static const config_program retry_program = {
     .examples =
         "  reconciler-actuator " RESTART_RETRY_FLAG "\n"
         "  reconciler-actuator " RESTART_RETRY_FLAG "=0b8f2c1e-4a4e-4d7a-9d1e-2f8a6b1c3d4e\n",
-    .settings = retry_table,
-    .setting_count = sizeof retry_table / sizeof retry_table[0],
-    .accepts_kafka_properties = false,
-    .validate = NULL,
 };
+
+typedef struct {
+    const char *workspace_id; /* NULL: every failed restart of the group */
+    char actuator_id[360];    /* names the retry in its Actions */
+} retry_request;
+
+static actuator_store_status retry(actuator_store *database, const char *group_id, void *context)
+{
+    const retry_request *request = context;
+    int64_t count = 0;
+    actuator_store_status status = actuator_store_restart_retry_failed(
+        database, request->workspace_id, request->actuator_id, time_now_wall_ms(), &count);
+    if (status == ACTUATOR_STORE_OK) {
+        printf("retried %" PRId64 " failed restart(s) of group %s%s%s: back to pending, "
+               "attempts reset; the group's live actuators send them after the usual "
+               "pre-check\n",
+               count, group_id, request->workspace_id != NULL ? " for workspace " : "",
+               request->workspace_id != NULL ? request->workspace_id : "");
+    }
+    return status;
+}
 
 bool restart_retry_requested(int argc, char **argv)
 {
@@ -69,7 +69,7 @@ int restart_retry_main(int argc, char **argv)
     /* The flag is ours; every other argument goes to the settings parser. */
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     if (rest == NULL) {
-        fprintf(stderr, "%s: out of memory\n", retry_program.program_name);
+        fprintf(stderr, "%s: out of memory\n", retry_command.program_name);
         return 1;
     }
     int rest_count = 0;
@@ -96,59 +96,25 @@ int restart_retry_main(int argc, char **argv)
         fprintf(stderr,
                 "%s: give the flag once (one workspace id, or none for every failed "
                 "restart of the group)\n",
-                retry_program.program_name);
+                retry_command.program_name);
         free(rest);
         return 2;
     }
     if (request == RESTART_RETRY_INVALID) {
         /* The value is the operator's own typing, not a secret; bounded in the echo. */
         fprintf(stderr, "%s: expected =WORKSPACE_ID, a uuid, got '%.80s'\n",
-                retry_program.program_name, invalid + strlen(RESTART_RETRY_FLAG));
+                retry_command.program_name, invalid + strlen(RESTART_RETRY_FLAG));
         free(rest);
         return 2;
     }
 
-    restart_retry_settings settings;
-    memset(&settings, 0, sizeof settings);
-    config_result parsed = config_parse(&retry_program, &settings, NULL, rest_count, rest, NULL);
-    free(rest);
-    if (parsed == CONFIG_RESULT_EXIT_OK) {
-        return 0;
-    }
-    if (parsed == CONFIG_RESULT_EXIT_USAGE) {
-        return 2;
-    }
-
-    int exit_code = 1;
-    char hostname[256], instance[320], actuator_id[360];
+    retry_request retry_context = {.workspace_id = workspace_id};
+    char hostname[256], instance[320];
     config_hostname(hostname, sizeof hostname);
     config_instance_id_format(hostname, (long)getpid(), "host", instance, sizeof instance);
-    snprintf(actuator_id, sizeof actuator_id, "retry-failed-restarts@%s", instance);
-    actuator_store *database = actuator_store_new(settings.common.database_url, settings.group_id);
-    if (database == NULL) {
-        fprintf(stderr, "%s: out of memory\n", retry_program.program_name);
-        goto done;
-    }
-    int64_t count = 0;
-    actuator_store_status status = actuator_store_connect(database);
-    if (status == ACTUATOR_STORE_OK) {
-        status = actuator_store_restart_retry_failed(database, workspace_id, actuator_id,
-                                                     time_now_wall_ms(), &count);
-    }
-    if (status != ACTUATOR_STORE_OK) {
-        /* libpq's first line never holds the password (actuator_store_last_error). */
-        fprintf(stderr, "%s: %s: %s\n", retry_program.program_name,
-                actuator_store_status_name(status), actuator_store_last_error(database));
-        goto done;
-    }
-    printf("retried %" PRId64 " failed restart(s) of group %s%s%s: back to pending, attempts "
-           "reset; the group's live actuators send them after the usual pre-check\n",
-           count, settings.group_id, workspace_id != NULL ? " for workspace " : "",
-           workspace_id != NULL ? workspace_id : "");
-    exit_code = 0;
-
-done:
-    actuator_store_free(database);
-    config_free(&retry_program, &settings, NULL);
+    snprintf(retry_context.actuator_id, sizeof retry_context.actuator_id,
+             "retry-failed-restarts@%s", instance);
+    int exit_code = group_command_main(&retry_command, rest_count, rest, retry, &retry_context);
+    free(rest);
     return exit_code;
 }

@@ -21,7 +21,8 @@
 #         --check-config, which builds a client configuration): a misspelt property fails.
 #      The init script is checked the same way: its --check-config runs reconciler-topics
 #      --check-config, and its --help names the programs whose variables it also accepts.
-#   3. The ops kit: `promtool check rules` and `promtool test rules` on the alerting rules,
+#   3. The ops kit: `promtool check rules` and `promtool test rules` on the alerting rules
+#      (their runbook_url anchors exist in docs/operations.md),
 #      `promtool check config` on the example scrape configuration, the Grafana dashboard is
 #      valid JSON with panels, and every reconciler_* / fleet_sim_* metric named in the
 #      rules or the dashboard is one the sources register.
@@ -263,6 +264,23 @@ with open(alerts_path) as handle:
     rules = yaml.safe_load(handle)
 check_expressions("ops/prometheus/alerts.yml",
                   [rule["expr"] for group in rules["groups"] for rule in group["rules"]])
+
+# Every alert's runbook_url points at a heading of docs/operations.md that exists (GitHub's
+# anchors: the heading in lower case, punctuation dropped, spaces as hyphens).
+RUNBOOK_PREFIX = "docs/operations.md#"
+anchors, in_code = set(), False
+with open(os.path.join(root, "docs", "operations.md"), encoding="utf-8") as handle:
+    for line in handle:
+        in_code = in_code != line.startswith("```")
+        if line.startswith("#") and not in_code:
+            heading = line.lstrip("#").strip().lower()
+            anchors.add(re.sub(r"[^\w\- ]", "", heading).replace(" ", "-"))
+for group in rules["groups"]:
+    for rule in group["rules"]:
+        url = rule.get("annotations", {}).get("runbook_url", "")
+        if not url.startswith(RUNBOOK_PREFIX) or url[len(RUNBOOK_PREFIX):] not in anchors:
+            problems.append(f"ops/prometheus/alerts.yml: {rule.get('alert')}: runbook_url "
+                            f"'{url}' is not {RUNBOOK_PREFIX}<a heading of docs/operations.md>")
 
 dashboard_path = os.path.join(root, "ops", "grafana", "reconciler-dashboard.json")
 try:

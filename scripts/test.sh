@@ -49,17 +49,8 @@ scripts/check-compose.sh build/test
 scripts/check-self-contained.sh
 scripts/check-schemas.sh
 
-stack_dir=$(mktemp -d /tmp/reconciler-test-stack.XXXXXX)
 logs_dir="$root/build/test-logs"
 mkdir -p "$logs_dir"
-cleanup() { scripts/stack.sh stop "$stack_dir" || true; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-step "starting the local stack in $stack_dir"
-scripts/stack.sh start "$stack_dir"
-# $stack_dir/env is written by scripts/stack.sh at run time: there is no file for shellcheck to read.
-# shellcheck disable=SC1091
-source "$stack_dir/env"
 export RECONCILER_TEST_LOG_DIR="$logs_dir"
 # Leaks fail the run; the sanitizer's report names the allocation.
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
@@ -67,18 +58,72 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
 # CTEST_ARGS is split on blanks into separate arguments ("-R codec" is two).
 read -r -a ctest_args <<<"${CTEST_ARGS:-}"
-run_tests() { # build dir
-  local dir=$1
-  step "unit tests ($dir)"
-  ctest --test-dir "$dir" -L unit -j "$jobs" --output-on-failure --no-tests=error "${ctest_args[@]}"
-  step "integration tests ($dir, real Kafka and PostgreSQL)"
-  ctest --test-dir "$dir" -L integration --output-on-failure --no-tests=error "${ctest_args[@]}"
+stack_dirs=()
+cleanup() {
+  local dir
+  for dir in "${stack_dirs[@]}"; do scripts/stack.sh stop "$dir" || true; done
 }
-run_tests build/test
-if ! $quick; then
-  run_tests build/test-sanitize
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# One suite: the unit and integration tests of one build, against a stack of its own
+# (PostgreSQL + the real Kafka broker on free ports; some tests restart them, so two suites
+# never share one).
+run_suite() { # build dir, stack dir
+  local dir=$1 stack=$2
+  (
+    # $stack/env is written by scripts/stack.sh at run time: there is no file for shellcheck to read.
+    # shellcheck disable=SC1091
+    source "$stack/env"
+    step "unit tests ($dir)"
+    ctest --test-dir "$dir" -L unit -j "$jobs" --output-on-failure --no-tests=error "${ctest_args[@]}"
+    step "integration tests ($dir, real Kafka and PostgreSQL)"
+    ctest --test-dir "$dir" -L integration --output-on-failure --no-tests=error "${ctest_args[@]}"
+  )
+}
+
+new_stack() { # prints the directory of a started stack
+  local dir
+  dir=$(mktemp -d /tmp/reconciler-test-stack.XXXXXX)
+  step "starting a local stack in $dir" >&2
+  scripts/stack.sh start "$dir" >&2
+  printf '%s\n' "$dir"
+}
+
+if $quick; then
+  normal_stack=$(new_stack)
+  stack_dirs+=("$normal_stack")
+  run_suite build/test "$normal_stack"
+else
+  # The two builds' suites run side by side, each on its own stack: most of an integration
+  # test's time is waiting for processes, so two suites on two cores take far less than one
+  # after the other. Waits are only upper bounds, stretched x2 for the shared cores; a
+  # passing test is not slowed by that. Each suite's output goes to its own log, printed
+  # whole at the end (failures included).
+  export RECONCILER_TEST_TIMEOUT_SCALE="${RECONCILER_TEST_TIMEOUT_SCALE:-2}"
+  normal_stack=$(new_stack)
+  stack_dirs+=("$normal_stack")
+  sanitize_stack=$(new_stack)
+  stack_dirs+=("$sanitize_stack")
+  step "running the normal and the sanitizer suites side by side (logs: $logs_dir/suite-*.log)"
+  run_suite build/test "$normal_stack" >"$logs_dir/suite-normal.log" 2>&1 &
+  normal_pid=$!
+  run_suite build/test-sanitize "$sanitize_stack" >"$logs_dir/suite-sanitize.log" 2>&1 &
+  sanitize_pid=$!
+  normal_status=0 sanitize_status=0
+  wait "$normal_pid" || normal_status=$?
+  wait "$sanitize_pid" || sanitize_status=$?
+  cat "$logs_dir/suite-normal.log" "$logs_dir/suite-sanitize.log"
+  printf '\nsuites: normal exit %s, sanitizer exit %s\n' "$normal_status" "$sanitize_status"
+  if [ "$normal_status" -ne 0 ] || [ "$sanitize_status" -ne 0 ]; then
+    exit 1
+  fi
+  unset RECONCILER_TEST_TIMEOUT_SCALE
   step "fuzzing: each libFuzzer target for 30 s (clang, ASan + UBSan)"
   scripts/fuzz.sh 30
+  # valgrind.sh needs a stack in the environment; the normal suite's is free again.
+  # shellcheck disable=SC1091
+  source "$normal_stack/env"
   step "integration tests under valgrind memcheck (zero bytes definitely lost)"
   scripts/valgrind.sh build/test
 fi

@@ -1,5 +1,6 @@
-"""pytest configuration shared by the integration tests: makes harness.py importable and
-fails fast with a clear message when the local stack is not running."""
+"""pytest configuration shared by the integration tests: makes harness.py importable, fails
+fast with a clear message when the local stack is not running, and holds the fixtures every
+module uses the same way (`topics`, `processes`)."""
 
 import os
 import sys
@@ -7,6 +8,8 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
+
+import harness  # noqa: E402  (importable only once the path above is set)
 
 
 def pytest_sessionstart(session):
@@ -16,3 +19,19 @@ def pytest_sessionstart(session):
             f"{', '.join(missing)} not set: run the integration tests through scripts/test.sh, "
             "or `source` the env file of `scripts/stack.sh start DIR` first"
         )
+
+
+@pytest.fixture
+def topics():
+    """Fresh checks/verdicts/actions/dlq topics for one test (harness.fresh_topics)."""
+    with harness.fresh_topics() as names:
+        yield names
+
+
+@pytest.fixture
+def processes():
+    """Processes a test starts; killed at the end whatever happened."""
+    started = []
+    yield started
+    for process in started:
+        process.close()

@@ -629,6 +629,23 @@ class FleetSimControl:
         assert status in expect, f"fleet-sim {method} /admin{path}: {status} {text}"
         return json.loads(text) if text else None
 
+    def reset(self, reprovision_delay_ms=None):
+        """Forgets every instance and fault; optionally sets the reprovision delay."""
+        self.admin("POST", "/reset", {})
+        if reprovision_delay_ms is not None:
+            self.admin("POST", "/config", {"reprovision_delay_ms": reprovision_delay_ms})
+
+    def add_instances(self, entries):
+        """entries: (workspace_id, instance_id, state) tuples."""
+        self.admin("POST", "/instances", {"instances": [
+            {"workspace_id": w, "instance_id": i, "state": s} for w, i, s in entries]})
+
+    def restarts_performed(self, workspace_id):
+        return self.instance(workspace_id)["restarts_performed"]
+
+    def restarts_received(self, workspace_id):
+        return self.instance(workspace_id)["restarts_received"]
+
     def seed(self, count):
         answer = self.admin("POST", "/seed", {"count": count}, timeout=300)
         assert answer["created"] == count, answer

@@ -33,11 +33,8 @@ fleet-sim (reset before every test). Everything waits on observable state with
 harness.wait_until, never on sleeps.
 """
 
-import json
 import os
 import time
-import urllib.error
-import urllib.request
 import uuid
 
 import psycopg
@@ -53,48 +50,14 @@ REPROVISION_DELAY_MS = 300
 
 # --- fleet-sim ------------------------------------------------------------------------------
 
-class FleetSim:
-    """A running fleet-sim and its admin API."""
-
-    def __init__(self, process, port):
-        self.process = process
-        self.url = f"http://127.0.0.1:{port}"
-
-    def admin(self, method, path, body=None, expect=(200, 201)):
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.url + "/admin" + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                status, text = response.status, response.read().decode()
-        except urllib.error.HTTPError as error:
-            status, text = error.code, error.read().decode()
-        assert status in expect, f"{method} /admin{path}: {status} {text}"
-        return json.loads(text) if text else None
+class FleetSim(harness.FleetSimControl):
+    """fleet-sim with this module's reprovision delay after each reset."""
 
     def reset(self, reprovision_delay_ms=REPROVISION_DELAY_MS):
-        self.admin("POST", "/reset", {})
-        self.admin("POST", "/config", {"reprovision_delay_ms": reprovision_delay_ms})
-
-    def add_instances(self, entries):
-        """entries: (workspace_id, instance_id, state) tuples."""
-        self.admin("POST", "/instances", {"instances": [
-            {"workspace_id": w, "instance_id": i, "state": s} for w, i, s in entries]})
+        super().reset(reprovision_delay_ms)
 
     def add_fault(self, **rule):
         return self.admin("POST", "/faults", rule)
-
-    def clear_faults(self):
-        self.admin("DELETE", "/faults")
-
-    def instance(self, workspace_id):
-        return self.admin("GET", f"/instances/{workspace_id}")
-
-    def restarts_performed(self, workspace_id):
-        return self.instance(workspace_id)["restarts_performed"]
-
-    def restarts_received(self, workspace_id):
-        return self.instance(workspace_id)["restarts_received"]
 
 
 def start_fleet_sim(database_url):
@@ -138,21 +101,6 @@ def fleet_sim_server(database):
 def sim(fleet_sim_server):
     fleet_sim_server.reset()
     return fleet_sim_server
-
-
-@pytest.fixture
-def topics():
-    with harness.fresh_topics() as names:
-        yield names
-
-
-@pytest.fixture
-def processes():
-    """Processes a test starts; killed at the end whatever happened."""
-    started = []
-    yield started
-    for process in started:
-        process.close()
 
 
 # --- the actuator -------------------------------------------------------------------------

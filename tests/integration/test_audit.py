@@ -157,12 +157,6 @@ class Scenario:
 
 
 @pytest.fixture
-def topics():
-    with harness.fresh_topics() as names:
-        yield names
-
-
-@pytest.fixture
 def scenario(topics):
     return Scenario(topics)
 

@@ -21,11 +21,8 @@ before every test. Conditions are polled with harness.wait_until; nothing sleeps
 synchronisation, and ordering assertions never depend on wall-clock guesses.
 """
 
-import json
 import os
 import time
-import urllib.error
-import urllib.request
 import uuid
 
 import pytest
@@ -43,39 +40,12 @@ NOT_RUNNING_STATES = ["terminated", "stopped", "stopping", "shutting-down"]
 
 # --- fleet-sim ------------------------------------------------------------------------------
 
-class FleetSim:
-    """A running fleet-sim and its admin API."""
-
-    def __init__(self, process, port):
-        self.process = process
-        self.url = f"http://127.0.0.1:{port}"
-
-    def admin(self, method, path, body=None, expect=(200, 201)):
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.url + "/admin" + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                status, text = response.status, response.read().decode()
-        except urllib.error.HTTPError as error:
-            status, text = error.code, error.read().decode()
-        assert status in expect, f"{method} /admin{path}: {status} {text}"
-        return json.loads(text) if text else None
-
-    def reset(self):
-        self.admin("POST", "/reset", {})
-
-    def add_instances(self, entries):
-        """entries: (workspace_id, instance_id, state) tuples."""
-        self.admin("POST", "/instances", {"instances": [
-            {"workspace_id": w, "instance_id": i, "state": s} for w, i, s in entries]})
+class FleetSim(harness.FleetSimControl):
+    """fleet-sim; faults here target one instance's status endpoint."""
 
     def add_fault(self, instance_id, mode, **fields):
         return self.admin("POST", "/faults", {
             "mode": mode, "endpoint": "status", "target": {"instance_id": instance_id}, **fields})
-
-    def instance(self, workspace_id):
-        return self.admin("GET", f"/instances/{workspace_id}")
 
 
 @pytest.fixture(scope="module")
@@ -100,12 +70,6 @@ def fleet_sim_server():
 def sim(fleet_sim_server):
     fleet_sim_server.reset()
     return fleet_sim_server
-
-
-@pytest.fixture
-def topics():
-    with harness.fresh_topics() as names:
-        yield names
 
 
 # --- checkers, requests, verdicts ---------------------------------------------------------

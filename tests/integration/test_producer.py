@@ -39,12 +39,6 @@ def database():
         yield url
 
 
-@pytest.fixture
-def topics():
-    with harness.fresh_topics() as names:
-        yield names
-
-
 def producer_env(database_url, topics, **settings):
     """Environment for one producer: the test's database and topics, a free metrics port."""
     env = {

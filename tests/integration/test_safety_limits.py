@@ -50,12 +50,6 @@ def sim(database):
 
 
 @pytest.fixture
-def topics():
-    with harness.fresh_topics() as names:
-        yield names
-
-
-@pytest.fixture
 def pipelines():
     started = []
     yield started

@@ -103,12 +103,6 @@ def sim(database):
     sim.process.close()
 
 
-@pytest.fixture()
-def topics():
-    with harness.fresh_topics() as names:
-        yield names
-
-
 def new_workspace(database, sim, state):
     instance = "i-" + uuid.uuid4().hex[:17]
     [workspace] = harness.insert_workspaces(database, [{"status": "online",

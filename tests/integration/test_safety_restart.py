@@ -61,20 +61,6 @@ def sim(fleet_sim):
 
 
 @pytest.fixture
-def topics():
-    with harness.fresh_topics() as names:
-        yield names
-
-
-@pytest.fixture
-def processes():
-    started = []
-    yield started
-    for process in started:
-        process.close()
-
-
-@pytest.fixture
 def actions_topic(topics):
     """Every Action published on the run's actions topic, as (workspace, outcome, reason,
     attempt, actuator_id)."""

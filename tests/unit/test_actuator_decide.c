@@ -38,7 +38,7 @@ static actuator_decision run_case(const decide_case *c)
                                             ACTUATOR_CP_CONFIRMATION_NOT_ASKED};
     actuator_row_facts row = {c->is_uuid, c->found, c->status, c->row_instance, c->runtime};
     actuator_breaker_facts breaker = {c->window_count, c->limit, 600000};
-    actuator_policy policy = {MAX_AGE, c->dry_run, false};
+    actuator_policy policy = {MAX_AGE, c->dry_run, false, false, NULL, NULL};
     return actuator_decide(&verdict_facts, &row, &breaker, NOW, &policy);
 }
 
@@ -201,7 +201,7 @@ START_TEST(test_actuator_every_non_online_status_is_not_online)
                                                 ACTUATOR_CP_CONFIRMATION_NOT_ASKED};
         actuator_row_facts row = {true, true, statuses[i], "i-1", NULL};
         actuator_breaker_facts breaker = {0, 1, 600000};
-        actuator_policy policy = {MAX_AGE, false, false};
+        actuator_policy policy = {MAX_AGE, false, false, false, NULL, NULL};
         actuator_decision decision = actuator_decide(&verdict_facts, &row, &breaker, NOW, &policy);
         ck_assert_msg(decision.outcome == ACTION_OUTCOME_SKIPPED_NOT_ONLINE, "status '%s'",
                       statuses[i]);
@@ -235,7 +235,7 @@ enum {
 };
 
 static action_outcome oracle(liveness value, int age, int row, int breaker, bool dry_run,
-                             int confirm)
+                             int confirm, bool paused)
 {
     if (value != LIVENESS_NOT_RUNNING)
         return ACTION_OUTCOME_UNSPECIFIED;
@@ -255,6 +255,9 @@ static action_outcome oracle(liveness value, int age, int row, int breaker, bool
     default:
         break;
     }
+    /* Paused: every verdict that could act is skipped, before anything that costs or counts. */
+    if (paused)
+        return ACTION_OUTCOME_SKIPPED_STALE;
     /* Only a clean not-running answer of the CP, asked just now, lets the verdict go on. */
     if (confirm != CONFIRM_OFF && confirm != CONFIRM_NOT_RUNNING)
         return ACTION_OUTCOME_SKIPPED_STALE;
@@ -265,7 +268,7 @@ static action_outcome oracle(liveness value, int age, int row, int breaker, bool
 }
 
 static void check_combination(int value, int age, int row_state, int breaker_state, int dry_run,
-                              int confirm)
+                              int confirm, int paused)
 {
     static const int64_t ages[AGE_COUNT] = {NOW - 1, NOW - MAX_AGE, NOW - MAX_AGE - 1,
                                             NOW + MAX_AGE, NOW + MAX_AGE + 1};
@@ -290,23 +293,27 @@ static void check_combination(int value, int age, int row_state, int breaker_sta
                                       : breaker_state == BREAKER_AT    ? 4
                                                                        : 5,
                                       4, 600000};
-    actuator_policy policy = {MAX_AGE, dry_run == 1, confirm != CONFIRM_OFF};
+    actuator_policy policy = {MAX_AGE,     dry_run == 1, confirm != CONFIRM_OFF,
+                              paused == 1, "ops@host",   "incident"};
     actuator_decision decision = actuator_decide(&verdict_facts, &row, &breaker, NOW, &policy);
     action_outcome expected =
-        oracle((liveness)value, age, row_state, breaker_state, dry_run == 1, confirm);
+        oracle((liveness)value, age, row_state, breaker_state, dry_run == 1, confirm, paused == 1);
     ck_assert_msg(decision.outcome == expected,
-                  "liveness %d age %d row %d breaker %d dry %d confirm %d: got %s, expected %s",
-                  value, age, row_state, breaker_state, dry_run, confirm,
+                  "liveness %d age %d row %d breaker %d dry %d confirm %d paused %d: got %s, "
+                  "expected %s",
+                  value, age, row_state, breaker_state, dry_run, confirm, paused,
                   action_outcome_name(decision.outcome), action_outcome_name(expected));
     /* The CP is asked exactly when the verdict would otherwise act or be held back by the
-     * breaker or dry run (guards 1-6 pass). */
+     * breaker or dry run (guards 1-7 pass: never while paused). */
     ck_assert_int_eq(actuator_needs_cp_confirmation(&verdict_facts, &row, NOW, &policy),
                      confirm != CONFIRM_OFF && value == LIVENESS_NOT_RUNNING &&
                          age != AGE_TOO_OLD && age != AGE_FUTURE_TOO_FAR &&
-                         row_state == ROW_ONLINE);
-    /* Only FLIPPED may ever change anything. */
-    if (value != LIVENESS_NOT_RUNNING || dry_run)
+                         row_state == ROW_ONLINE && !paused);
+    /* Only FLIPPED may ever change anything; a paused decision counts nothing either. */
+    if (value != LIVENESS_NOT_RUNNING || dry_run || paused)
         ck_assert(decision.outcome != ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED);
+    if (paused)
+        ck_assert(!actuator_breaker_counts(decision.outcome));
 }
 
 START_TEST(test_actuator_decide_exhaustive_combinations)
@@ -317,12 +324,14 @@ START_TEST(test_actuator_decide_exhaustive_combinations)
             for (int row_state = 0; row_state < ROW_COUNT; row_state++)
                 for (int breaker_state = 0; breaker_state < BREAKER_COUNT; breaker_state++)
                     for (int dry_run = 0; dry_run < 2; dry_run++)
-                        for (int confirm = 0; confirm < CONFIRM_COUNT; confirm++) {
-                            check_combination(value, age, row_state, breaker_state, dry_run,
-                                              confirm);
-                            combinations++;
-                        }
-    ck_assert_int_eq(combinations, 3 * AGE_COUNT * ROW_COUNT * BREAKER_COUNT * 2 * CONFIRM_COUNT);
+                        for (int confirm = 0; confirm < CONFIRM_COUNT; confirm++)
+                            for (int paused = 0; paused < 2; paused++) {
+                                check_combination(value, age, row_state, breaker_state, dry_run,
+                                                  confirm, paused);
+                                combinations++;
+                            }
+    ck_assert_int_eq(combinations,
+                     3 * AGE_COUNT * ROW_COUNT * BREAKER_COUNT * 2 * CONFIRM_COUNT * 2);
 }
 END_TEST
 
@@ -368,14 +377,14 @@ START_TEST(test_actuator_decide_cp_confirmation_table)
                                             c->confirmation};
     actuator_row_facts row = {true, true, c->status, "i-1", NULL};
     actuator_breaker_facts breaker = {c->window_count, 5, 600000};
-    actuator_policy policy = {MAX_AGE, c->dry_run, true};
+    actuator_policy policy = {MAX_AGE, c->dry_run, true, false, NULL, NULL};
     actuator_decision decision = actuator_decide(&verdict_facts, &row, &breaker, NOW, &policy);
     ck_assert_msg(decision.outcome == c->expected && decision.detail == c->expected_detail,
                   "%s: got %s/%s, expected %s/%s", c->name, action_outcome_name(decision.outcome),
                   actuator_detail_name(decision.detail), action_outcome_name(c->expected),
                   actuator_detail_name(c->expected_detail));
     /* Off, the same facts decide as before the confirmation existed. */
-    actuator_policy off = {MAX_AGE, c->dry_run, false};
+    actuator_policy off = {MAX_AGE, c->dry_run, false, false, NULL, NULL};
     actuator_decision without = actuator_decide(&verdict_facts, &row, &breaker, NOW, &off);
     ck_assert(without.detail != ACTUATOR_DETAIL_CP_CONFIRMATION_RUNNING &&
               without.detail != ACTUATOR_DETAIL_CP_CONFIRMATION_UNKNOWN &&
@@ -413,7 +422,7 @@ START_TEST(test_actuator_decide_zero_max_age_accepts_only_now)
 {
     actuator_row_facts row = {true, true, "online", "i-1", NULL};
     actuator_breaker_facts breaker = {0, 1, 600000};
-    actuator_policy policy = {0, false, false};
+    actuator_policy policy = {0, false, false, false, NULL, NULL};
     actuator_verdict_facts now_facts = {LIVENESS_NOT_RUNNING, "i-1", NOW,
                                         ACTUATOR_CP_CONFIRMATION_NOT_ASKED};
     actuator_verdict_facts older = {LIVENESS_NOT_RUNNING, "i-1", NOW - 1,
@@ -451,7 +460,7 @@ START_TEST(test_actuator_breaker_window_table)
         actuator_row_facts online = {true, true, "online", "i-1", NULL};
         actuator_breaker_facts breaker = {window_cases[i].window_count, window_cases[i].limit,
                                           600000};
-        actuator_policy live = {MAX_AGE, false, false};
+        actuator_policy live = {MAX_AGE, false, false, false, NULL, NULL};
         actuator_decision decision = actuator_decide(&verdict_facts, &online, &breaker, NOW, &live);
         ck_assert_msg(decision.outcome == (window_cases[i].open
                                                ? ACTION_OUTCOME_SKIPPED_BREAKER_OPEN
@@ -645,7 +654,7 @@ START_TEST(test_actuator_reason_starts_with_detail_and_states_numbers)
     actuator_verdict_facts verdict_facts = {LIVENESS_NOT_RUNNING, "i-1", NOW - 412000,
                                             ACTUATOR_CP_CONFIRMATION_NOT_ASKED};
     actuator_breaker_facts breaker = {20, 20, 600000};
-    actuator_policy policy = {MAX_AGE, false, false};
+    actuator_policy policy = {MAX_AGE, false, false, false, NULL, NULL};
     char reason[256];
     for (int i = 0; i < ACTUATOR_DETAIL_COUNT; i++) {
         actuator_format_reason((actuator_detail)i, &verdict_facts, &breaker, NOW, &policy, reason,
@@ -673,17 +682,19 @@ END_TEST
 
 START_TEST(test_actuator_gather_reads_breaker_only_for_fresh_uuid_verdicts)
 {
-    actuator_policy policy = {MAX_AGE, false, true};
+    actuator_policy policy = {MAX_AGE, false, true, false, NULL, NULL};
     actuator_verdict_facts fresh = {LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000,
                                     ACTUATOR_CP_CONFIRMATION_NOT_RUNNING};
     actuator_verdict_facts stale = fresh;
     stale.checked_at_ms = NOW - MAX_AGE - 1;
     actuator_facts_to_gather gather = actuator_gather(WORKSPACE_UUID, &fresh, NOW, &policy);
     ck_assert(gather.read_row && gather.read_breaker);
+    ck_assert(gather.read_pause); /* the pause is read exactly with the breaker, after its lock */
     gather = actuator_gather(WORKSPACE_UUID, &stale, NOW, &policy);
     ck_assert(gather.read_row && !gather.read_breaker); /* a replay takes no breaker lock */
+    ck_assert(!gather.read_pause);
     gather = actuator_gather("not-a-uuid", &fresh, NOW, &policy);
-    ck_assert(!gather.read_row && !gather.read_breaker);
+    ck_assert(!gather.read_row && !gather.read_breaker && !gather.read_pause);
 }
 END_TEST
 
@@ -723,7 +734,7 @@ START_TEST(test_actuator_plan_verdict_table)
                                     ACTUATOR_CP_CONFIRMATION_NOT_RUNNING};
     actuator_row_facts row = {true, true, c->status, "i-0abc", NULL};
     actuator_breaker_facts breaker = {c->window_count, 5, 600000};
-    actuator_policy policy = {MAX_AGE, c->dry_run, true};
+    actuator_policy policy = {MAX_AGE, c->dry_run, true, false, NULL, NULL};
     actuator_plan plan = actuator_plan_verdict(&facts, &row, c->window_count < 0 ? NULL : &breaker,
                                                c->was_open, NOW, &policy);
     ck_assert_msg(plan.planned.decision.outcome == c->planned, "%s: outcome %s", c->name,
@@ -753,6 +764,95 @@ START_TEST(test_actuator_plan_verdict_table)
 }
 END_TEST
 
+/* ---- the pause switch (guard 7) ---------------------------------------------------------- */
+
+/* Where the pause sits among the guards: after every row guard (a moot verdict keeps its own
+ * reason), before the confirmation, the breaker and dry run (a paused actuator asks, counts
+ * and "would flip" nothing). The breaker's limit is 5 throughout. */
+typedef struct {
+    const char *name;
+    int64_t checked_at;
+    const char *status;
+    actuator_cp_confirmation confirmation;
+    int64_t window_count;
+    bool dry_run;
+    action_outcome expected;
+    actuator_detail expected_detail;
+} pause_case;
+
+static const pause_case pause_cases[] = {
+    {"a verdict that would flip is skipped as paused", NOW - 1000, "online",
+     ACTUATOR_CP_CONFIRMATION_NOT_RUNNING, 0, false, ACTION_OUTCOME_SKIPPED_STALE,
+     ACTUATOR_DETAIL_ACTUATOR_PAUSED},
+    {"a stale verdict keeps its own reason", NOW - MAX_AGE - 1, "online",
+     ACTUATOR_CP_CONFIRMATION_NOT_RUNNING, 0, false, ACTION_OUTCOME_SKIPPED_STALE,
+     ACTUATOR_DETAIL_VERDICT_TOO_OLD},
+    {"a moot row keeps its own reason", NOW - 1000, "offline", ACTUATOR_CP_CONFIRMATION_NOT_RUNNING,
+     0, false, ACTION_OUTCOME_SKIPPED_NOT_ONLINE, ACTUATOR_DETAIL_STATUS_NOT_ONLINE},
+    {"paused comes before the confirmation (no CP was asked)", NOW - 1000, "online",
+     ACTUATOR_CP_CONFIRMATION_NOT_ASKED, 0, false, ACTION_OUTCOME_SKIPPED_STALE,
+     ACTUATOR_DETAIL_ACTUATOR_PAUSED},
+    {"paused comes before an open breaker (nothing counts)", NOW - 1000, "online",
+     ACTUATOR_CP_CONFIRMATION_NOT_RUNNING, 9, false, ACTION_OUTCOME_SKIPPED_STALE,
+     ACTUATOR_DETAIL_ACTUATOR_PAUSED},
+    {"paused comes before dry run (no would-flip)", NOW - 1000, "online",
+     ACTUATOR_CP_CONFIRMATION_NOT_RUNNING, 0, true, ACTION_OUTCOME_SKIPPED_STALE,
+     ACTUATOR_DETAIL_ACTUATOR_PAUSED},
+};
+
+START_TEST(test_actuator_pause_guard_order)
+{
+    const pause_case *c = &pause_cases[_i];
+    actuator_verdict_facts facts = {LIVENESS_NOT_RUNNING, "i-0abc", c->checked_at, c->confirmation};
+    actuator_row_facts row = {true, true, c->status, "i-0abc", NULL};
+    actuator_breaker_facts breaker = {c->window_count, 5, 600000};
+    actuator_policy paused = {MAX_AGE, c->dry_run, true, true, "ops@host", "CP incident"};
+    actuator_decision decision = actuator_decide(&facts, &row, &breaker, NOW, &paused);
+    ck_assert_msg(decision.outcome == c->expected && decision.detail == c->expected_detail,
+                  "%s: got %s/%s", c->name, action_outcome_name(decision.outcome),
+                  actuator_detail_name(decision.detail));
+    ck_assert(!actuator_needs_cp_confirmation(&facts, &row, NOW, &paused));
+}
+END_TEST
+
+START_TEST(test_actuator_pause_changes_nothing_and_resume_acts)
+{
+    actuator_verdict_facts facts = {LIVENESS_NOT_RUNNING, "i-0abc", NOW - 1000,
+                                    ACTUATOR_CP_CONFIRMATION_NOT_RUNNING};
+    actuator_row_facts row = {true, true, "online", "i-0abc", NULL};
+    actuator_breaker_facts breaker = {4, 5, 600000};
+    actuator_policy paused = {MAX_AGE, false, true, true, "ops@host", "CP incident 4711"};
+    /* Paused: no flip, nothing counted in the window, the breaker's state left as it was
+     * (open or closed), and the Action says who paused and why. */
+    for (int was_open = 0; was_open < 2; was_open++) {
+        actuator_plan plan =
+            actuator_plan_verdict(&facts, &row, &breaker, was_open == 1, NOW, &paused);
+        ck_assert_int_eq(plan.planned.decision.outcome, ACTION_OUTCOME_SKIPPED_STALE);
+        ck_assert_int_eq(plan.planned.decision.detail, ACTUATOR_DETAIL_ACTUATOR_PAUSED);
+        ck_assert(!plan.planned.count_in_window);
+        ck_assert(!plan.planned.breaker_changes);
+        ck_assert(plan.planned.breaker_open == (was_open == 1));
+        ck_assert_int_eq(plan.if_cas_misses.decision.outcome, ACTION_OUTCOME_UNSPECIFIED);
+        ck_assert_str_eq(plan.planned.reason,
+                         "actuator_paused: the group's actuator is paused (by ops@host: CP "
+                         "incident 4711); nothing changed, the first sweep after --resume "
+                         "decides again");
+    }
+    /* Resumed: the same facts flip. */
+    actuator_policy resumed = paused;
+    resumed.paused = false;
+    ck_assert_int_eq(actuator_decide(&facts, &row, &breaker, NOW, &resumed).outcome,
+                     ACTION_OUTCOME_FLIPPED_RESTART_REQUESTED);
+    /* Unknown who and why still read as a sentence. */
+    char reason[ACTUATOR_REASON_SIZE];
+    actuator_policy anonymous = {MAX_AGE, false, true, true, NULL, NULL};
+    actuator_format_reason(ACTUATOR_DETAIL_ACTUATOR_PAUSED, &facts, &breaker, NOW, &anonymous,
+                           reason, sizeof reason);
+    ck_assert_ptr_nonnull(strstr(reason, "(by unknown: no reason given)"));
+    ck_assert_str_eq(actuator_detail_name(ACTUATOR_DETAIL_ACTUATOR_PAUSED), "actuator_paused");
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("actuator_decide");
@@ -767,6 +867,9 @@ int main(void)
     tcase_add_test(decision, test_actuator_decide_zero_max_age_accepts_only_now);
     tcase_add_test(decision, test_actuator_breaker_window_table);
     tcase_add_test(decision, test_actuator_verdict_freshness_boundaries);
+    tcase_add_loop_test(decision, test_actuator_pause_guard_order, 0,
+                        (int)(sizeof pause_cases / sizeof pause_cases[0]));
+    tcase_add_test(decision, test_actuator_pause_changes_nothing_and_resume_acts);
     suite_add_tcase(suite, decision);
 
     TCase *breaker = tcase_create("breaker");

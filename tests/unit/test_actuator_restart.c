@@ -5,9 +5,11 @@
 #include <check.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "actuator_pause.h"
 #include "restart_policy.h"
 #include "restart_retry.h"
 
@@ -306,6 +308,67 @@ START_TEST(test_restart_retry_flag_parsing)
 }
 END_TEST
 
+/* reconciler-actuator --pause "REASON" / --resume: what the parser makes of a command line
+ * (argv[0] first; "|" separates arguments). */
+static const struct {
+    const char *line;
+    actuator_pause_command command;
+    const char *reason;
+    int rest_count;
+} pause_cases[] = {
+    {"a|--actuator-dry-run", ACTUATOR_PAUSE_ABSENT, NULL, 2},
+    {"a|--pause|CP incident", ACTUATOR_PAUSE_SET, "CP incident", 1},
+    {"a|--pause=CP incident|--database-url=x", ACTUATOR_PAUSE_SET, "CP incident", 2},
+    {"a|--database-url=x|--pause|why", ACTUATOR_PAUSE_SET, "why", 2},
+    {"a|--resume", ACTUATOR_PAUSE_CLEAR, NULL, 1},
+    {"a|--pause", ACTUATOR_PAUSE_INVALID, NULL, 1},                  /* no reason */
+    {"a|--pause=", ACTUATOR_PAUSE_INVALID, NULL, 1},                 /* an empty one */
+    {"a|--pause|--database-url=x", ACTUATOR_PAUSE_INVALID, NULL, 2}, /* a flag is no reason */
+    {"a|--pause|why|--resume", ACTUATOR_PAUSE_INVALID, NULL, 1},     /* both */
+    {"a|--resume|--resume", ACTUATOR_PAUSE_INVALID, NULL, 1},        /* twice */
+    {"a|--pauses|x", ACTUATOR_PAUSE_ABSENT, NULL, 3},                /* a lookalike */
+    {"--pause|why", ACTUATOR_PAUSE_ABSENT, NULL, 2},                 /* argv[0] is no flag */
+};
+
+START_TEST(test_actuator_pause_command_line)
+{
+    char line[128], *argv[8], *rest[9];
+    snprintf(line, sizeof line, "%s", pause_cases[_i].line);
+    int argc = 0;
+    for (char *save = NULL, *word = strtok_r(line, "|", &save); word != NULL && argc < 8;
+         word = strtok_r(NULL, "|", &save)) {
+        argv[argc++] = word;
+    }
+    actuator_pause_request request = actuator_pause_parse(argc, argv, rest);
+    ck_assert_msg(request.command == pause_cases[_i].command, "%s: %d", pause_cases[_i].line,
+                  (int)request.command);
+    ck_assert_msg(request.rest_count == pause_cases[_i].rest_count, "%s: rest %d",
+                  pause_cases[_i].line, request.rest_count);
+    ck_assert_ptr_null(rest[request.rest_count]);
+    if (pause_cases[_i].reason != NULL) {
+        ck_assert_str_eq(request.reason, pause_cases[_i].reason);
+    }
+    if (request.command == ACTUATOR_PAUSE_INVALID) {
+        ck_assert_ptr_nonnull(request.problem);
+    }
+    ck_assert(actuator_pause_requested(argc, argv) ==
+              (pause_cases[_i].command != ACTUATOR_PAUSE_ABSENT));
+}
+END_TEST
+
+START_TEST(test_actuator_pause_reason_is_bounded)
+{
+    char reason[ACTUATOR_PAUSE_REASON_MAX + 2];
+    memset(reason, 'r', sizeof reason - 1);
+    reason[sizeof reason - 1] = '\0';
+    char program[] = "a", flag[] = "--pause";
+    char *too_long[] = {program, flag, reason};
+    ck_assert_int_eq(actuator_pause_parse(3, too_long, NULL).command, ACTUATOR_PAUSE_INVALID);
+    reason[ACTUATOR_PAUSE_REASON_MAX] = '\0'; /* exactly the limit */
+    ck_assert_int_eq(actuator_pause_parse(3, too_long, NULL).command, ACTUATOR_PAUSE_SET);
+}
+END_TEST
+
 START_TEST(test_restart_retry_requested_anywhere_on_the_command_line)
 {
     char program[] = "reconciler-actuator", retry[] = "--retry-failed-restarts",
@@ -418,6 +481,9 @@ int main(void)
     tcase_add_loop_test(lease, test_restart_retry_flag_parsing, 0,
                         (int)(sizeof retry_cases / sizeof retry_cases[0]));
     tcase_add_test(lease, test_restart_retry_requested_anywhere_on_the_command_line);
+    tcase_add_loop_test(lease, test_actuator_pause_command_line, 0,
+                        (int)(sizeof pause_cases / sizeof pause_cases[0]));
+    tcase_add_test(lease, test_actuator_pause_reason_is_bounded);
     suite_add_tcase(suite, lease);
 
     TCase *url = tcase_create("url");

@@ -193,6 +193,27 @@ START_TEST(test_audit_summary_counts_a_republished_action_once)
 }
 END_TEST
 
+START_TEST(test_audit_summary_counts_paused_verdicts_by_reason)
+{
+    audit_record_set set = {0};
+    add_verdict(&set, 0, 5, "w1", "s", LIVENESS_NOT_RUNNING, NULL, T0, 1);
+    add_verdict(&set, 0, 6, "w2", "s", LIVENESS_NOT_RUNNING, NULL, T0, 1);
+    add_action(&set, 0, 0, "w1", "s", 0, 5, ACTION_OUTCOME_SKIPPED_STALE, T0 + 1);
+    add_action(&set, 0, 1, "w2", "s", 0, 6, ACTION_OUTCOME_SKIPPED_STALE, T0 + 2);
+    /* Only the reason tells a pause from an old verdict: both are SKIPPED_STALE. */
+    set.actions[0].record.reason = copy("actuator_paused: the group's actuator is paused");
+    set.actions[1].record.reason = copy("verdict_too_old: checked 412s ago, limit 300s");
+    audit_records_finish(&set);
+    audit_summary summary;
+    ck_assert(audit_summarize(&set, &summary));
+    ck_assert_uint_eq(summary.sweeps[0].paused, 1);
+    ck_assert_uint_eq(summary.sweeps[0].outcome_counts[ACTION_OUTCOME_SKIPPED_STALE], 2);
+    ck_assert_uint_eq(summary.total.paused, 1);
+    audit_summary_free(&summary);
+    audit_records_free(&set);
+}
+END_TEST
+
 START_TEST(test_audit_summary_of_nothing_is_empty)
 {
     audit_record_set set = {0};
@@ -309,6 +330,7 @@ int main(void)
     tcase_add_test(summary, test_audit_summary_action_without_sweep_counts_for_its_verdicts_sweep);
     tcase_add_test(summary, test_audit_summary_counts_a_republished_action_once);
     tcase_add_test(summary, test_audit_summary_of_nothing_is_empty);
+    tcase_add_test(summary, test_audit_summary_counts_paused_verdicts_by_reason);
     suite_add_tcase(suite, summary);
     TCase *timeline = tcase_create("timeline");
     tcase_add_test(timeline,

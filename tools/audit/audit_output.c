@@ -508,6 +508,12 @@ static bool print_sweep_table(FILE *out, const audit_sweep_summary *sweep, bool 
     ok = ok && fprintf(out, "%s\n", skips == 0 ? " 0" : "") >= 0;
     ok = ok && fprintf(out, "  breaker       %s\n",
                        sweep->breaker_tripped ? "TRIPPED" : "not tripped") >= 0;
+    if (sweep->paused > 0) {
+        ok = ok && fprintf(out,
+                           "  paused        %zu NOT_RUNNING verdict(s) held back by the "
+                           "actuator's pause switch\n",
+                           sweep->paused) >= 0;
+    }
     if (sweep->has_latency) {
         ok = ok && fprintf(out,
                            "  latency       p50 %" PRId64 "ms, p90 %" PRId64 "ms, p99 %" PRId64
@@ -546,7 +552,7 @@ static json_t *sweep_json(const audit_sweep_summary *sweep, const char *report)
     }
     return json_pack(
         "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, "
-        "s:I, s:o, s:b, s:o}",
+        "s:I, s:o, s:b, s:o, s:I}",
         "report", report, "sweep_id", sweep->sweep_id, "first_at", (json_int_t)sweep->first_at_ms,
         "last_at", (json_int_t)sweep->last_at_ms, "declared_size", (json_int_t)sweep->declared_size,
         "verdicts", (json_int_t)sweep->verdicts, "workspaces", (json_int_t)sweep->workspaces,
@@ -557,7 +563,8 @@ static json_t *sweep_json(const audit_sweep_summary *sweep, const char *report)
         (json_int_t)sweep->outcome_counts[ACTION_OUTCOME_RESTART_ACCEPTED], "restarts_retried",
         (json_int_t)sweep->outcome_counts[ACTION_OUTCOME_RESTART_RETRIED], "restarts_failed",
         (json_int_t)sweep->outcome_counts[ACTION_OUTCOME_RESTART_FAILED], "outcomes", outcomes,
-        "breaker_tripped", (int)sweep->breaker_tripped, "latency_ms", latency);
+        "breaker_tripped", (int)sweep->breaker_tripped, "latency_ms", latency, "paused",
+        (json_int_t)sweep->paused);
 }
 
 bool audit_print_summary(FILE *out, audit_format format, const audit_summary *summary)

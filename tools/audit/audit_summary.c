@@ -105,6 +105,9 @@ static void note_time(audit_sweep_summary *sweep, int64_t at_ms, bool *first)
     *first = false;
 }
 
+/* The actuator's detail name for the pause guard (actuator_detail_name), followed by ':'. */
+#define PAUSED_REASON_PREFIX "actuator_paused:"
+
 /* Counts members[0..count) into sweep. Scratch arrays are sized `count`. */
 static bool fill_sweep(audit_sweep_summary *sweep, const char *sweep_id,
                        const sweep_member *members, size_t count)
@@ -140,6 +143,13 @@ static bool fill_sweep(audit_sweep_summary *sweep, const char *sweep_id,
             const action *record = &member->action->record;
             if ((unsigned)record->outcome < ACTION_OUTCOME_COUNT) {
                 sweep->outcome_counts[record->outcome]++;
+            }
+            /* The pause is a reason on SKIPPED_STALE (no outcome symbol of its own, so the
+             * Action schema stays as readers know it): recognised by the reason's stable
+             * first word, the actuator's detail name. */
+            if (record->outcome == ACTION_OUTCOME_SKIPPED_STALE && record->reason != NULL &&
+                strncmp(record->reason, PAUSED_REASON_PREFIX, strlen(PAUSED_REASON_PREFIX)) == 0) {
+                sweep->paused++;
             }
             note_time(sweep, record->acted_at, &first);
         }

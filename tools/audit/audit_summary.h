@@ -2,7 +2,8 @@
  *
  * For: aggregating a finished record set by sweep_id: verdicts and distinct workspaces
  * checked, RUNNING / NOT_RUNNING / UNKNOWN (UNKNOWN broken down by reason), flips, restart
- * outcomes, skips by outcome, whether the mass-failure breaker tripped, and the checker's
+ * outcomes, skips by outcome, whether the mass-failure breaker tripped, how many verdicts the
+ * actuator's pause switch held back, and the checker's
  * latency percentiles. An Action belongs to the sweep it names (sweep_id), or, when it names
  * none, to the sweep of the verdict it refers to. Pure. Not for: printing (audit_output.c). */
 #ifndef RECONCILER_AUDIT_SUMMARY_H
@@ -33,6 +34,9 @@ typedef struct {
     size_t outcome_counts[ACTION_OUTCOME_COUNT]; /* Actions (republished copies excluded) */
     size_t flips;                                /* = outcome_counts[FLIPPED_RESTART_REQUESTED] */
     bool breaker_tripped;                        /* any SKIPPED_BREAKER_OPEN */
+    /* Actions the actuator's pause switch held back (SKIPPED_STALE, reason actuator_paused):
+     * the deaths of this sweep that wait for a sweep after --resume. */
+    size_t paused;
     bool has_latency;
     int64_t latency_p50_ms, latency_p90_ms, latency_p99_ms, latency_max_ms;
 } audit_sweep_summary;

@@ -640,9 +640,9 @@ static void handle_message(checker_engine *engine, rd_kafka_message_t *message)
     }
     check_request request;
     codec_error error = codec_decode_check_request(message->payload, message->len, &request);
-    if (error == CODEC_ERROR_INTERNAL) {
-        /* Our failure (memory), not the message's: it must not go to the DLQ. Stopping leaves
-         * it uncommitted for a healthier process. */
+    if (error == CODEC_ERROR_INTERNAL || error == CODEC_ERROR_SCHEMA_UNAVAILABLE) {
+        /* Our failure (memory), or the schema registry's (asked to stop while waiting for it),
+         * not the message's: it must not go to the DLQ. Stopping leaves it uncommitted. */
         log_error("codec_decode_check_request failed internally", "{s:i, s:I}", "partition",
                   (int)message->partition, "offset", (json_int_t)message->offset);
         rd_kafka_message_destroy(message);

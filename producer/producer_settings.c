@@ -16,6 +16,7 @@ static const config_setting producer_table[] = {
     COMMON_SETTING_DATABASE_URL(producer_settings, common),
     COMMON_SETTING_TOPIC_CHECKS(producer_settings, common),
     COMMON_SETTING_LOG_LEVEL(producer_settings, common),
+    COMMON_SETTINGS_SCHEMA_VERSIONS(producer_settings, common),
     COMMON_SETTING_METRICS_ADDR(producer_settings, common, CONFIG_METRICS_ADDR_PRODUCER),
     {
         .env_name = "PRODUCER_INTERVAL",

@@ -66,10 +66,11 @@ if ! $quick; then
   configure_and_build build/test-sanitize -DCMAKE_BUILD_TYPE=Debug -DRECONCILER_SANITIZE=ON
 fi
 
-step "static checks: compose.yaml, alert rules, docs/configuration.md, self-contained"
+step "static checks: compose.yaml, alert rules, docs/configuration.md, self-contained, schemas"
 scripts/check-compose.sh build/test
 "$python" scripts/config-reference.py build/test --check
 scripts/check-self-contained.sh
+scripts/check-schemas.sh
 
 if [ -n "$containers_pid" ]; then
   step "compose stack (tests/containers/test_compose.sh)"

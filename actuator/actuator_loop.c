@@ -762,6 +762,15 @@ static void handle_message(actuator_loop *loop, batch_entry *entry)
         rd_kafka_message_destroy(message);
         return;
     }
+    if (entry->decoded == CODEC_ERROR_SCHEMA_UNAVAILABLE) {
+        /* The schema registry could not answer until we were asked to stop: not the record's
+         * fault, so no DLQ (docs/schemas.md); left uncommitted, it is read again. */
+        log_error("verdict left unprocessed: schema registry unavailable", "{s:i, s:I}",
+                  "partition", (int)message->partition, "offset", (json_int_t)message->offset);
+        rd_kafka_message_destroy(message);
+        loop->fatal = true;
+        return;
+    }
     if (entry->decoded != CODEC_OK) {
         start_dlq(loop, message, codec_error_name(entry->decoded),
                   "the value is not a Verdict in Avro single-object encoding",

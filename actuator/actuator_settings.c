@@ -23,6 +23,7 @@ static const config_setting actuator_table[] = {
     COMMON_SETTING_TOPIC_ACTIONS(actuator_settings, common),
     COMMON_SETTING_TOPIC_DLQ(actuator_settings, common),
     COMMON_SETTING_LOG_LEVEL(actuator_settings, common),
+    COMMON_SETTINGS_SCHEMA_VERSIONS(actuator_settings, common),
     COMMON_SETTING_METRICS_ADDR(actuator_settings, common, CONFIG_METRICS_ADDR_ACTUATOR),
     {
         .env_name = "RESTART_URL",

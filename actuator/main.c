@@ -43,5 +43,7 @@ int main(int argc, char **argv)
         PROCESS_DECLARATION(actuator_settings, actuator_program, actuator_id, "actuator", run);
     actuator.command_requested = command_requested;
     actuator.command_main = command_main;
+    static const codec_record_type writes = CODEC_RECORD_ACTION;
+    actuator.writes = &writes;
     return process_main(argc, argv, &actuator);
 }

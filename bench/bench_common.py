@@ -366,7 +366,7 @@ def kafka_pid(stack_dir):
 
 # --- Kafka -------------------------------------------------------------------------------
 
-TOPIC_PARTITIONS = {"checks": 12, "verdicts": 12, "actions": 12, "dlq": 1}
+TOPIC_PARTITIONS = {"checks": 12, "verdicts": 12, "actions": 12, "urgent": 12, "dlq": 1}
 
 
 def create_topics(bootstrap, prefix):

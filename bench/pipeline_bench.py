@@ -98,7 +98,7 @@ class Scenario:
     def binary(self, relative):
         return os.path.join(self.args.build, relative)
 
-    def setup(self, workspaces):
+    def setup(self, workspaces, sim_env=None):
         self.database_url = bc.create_database(self.admin_url, self.tag)
         self.topics = bc.create_topics(self.bootstrap, self.tag.replace("_", "-"))
         self.sim_port = bc.free_port()
@@ -106,7 +106,7 @@ class Scenario:
         self.start("fleet-sim", self.binary("tools/fleet-sim/fleet-sim"), {
             "FLEETSIM_ADDR": f"127.0.0.1:{self.sim_port}", "METRICS_ADDR": "",
             "DATABASE_URL": self.database_url, "FLEETSIM_REPROVISION_DELAY": "2s",
-            "LOG_LEVEL": "warn"}, health=f"{self.sim_url}/readyz", metrics=False)
+            "LOG_LEVEL": "warn", **(sim_env or {})}, health=f"{self.sim_url}/readyz", metrics=False)
         started = time.monotonic()
         seeded = subprocess.run([self.binary("tools/fleet-sim/fleet-sim"), "seed", "--count", str(workspaces),
                                  "--url", self.sim_url], capture_output=True, text=True, check=True)
@@ -133,6 +133,7 @@ class Scenario:
             "RECONCILER_TOPIC_VERDICTS": self.topics["verdicts"],
             "RECONCILER_TOPIC_ACTIONS": self.topics["actions"],
             "RECONCILER_TOPIC_DLQ": self.topics["dlq"],
+            "RECONCILER_TOPIC_URGENT_CHECKS": self.topics["urgent"],
             "LOG_LEVEL": "info",
         }
         if metrics:

@@ -8,6 +8,8 @@
 #                                    (+ the baseline with the headline; about 15 minutes)
 #   bench/run.sh --hang-scenario     every CP request hangs: memory, schedule, deadlines
 #   bench/run.sh --all               --matrix and --hang-scenario (about 18 minutes)
+#   bench/run.sh --fast-path         hinted termination -> flip during a full 100,000 sweep
+#                                    (bench/fast_path_bench.py; about 1 minute)
 #
 # Other options (passed to bench/pipeline_bench.py): --workspaces N, --checkers C,
 # --sweeps S, --interval SECONDS (PRODUCER_INTERVAL, default 30), --terminate-percent P (1),
@@ -28,10 +30,12 @@ root="$(cd "$here/.." && pwd)"
 cd "$root"
 
 command="bench/run.sh $*" # as typed, for the results' record
+bench_script=pipeline_bench.py
 args=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --fast-path) bench_script=fast_path_bench.py; shift ;;
     --all) args+=(--matrix --hang-scenario); shift ;;
     *) args+=("$1"); shift ;;
   esac
@@ -69,4 +73,4 @@ export RECONCILER_STACK_DIR
 # Only the last run's logs are kept.
 rm -rf "$here/results/tmp"
 say "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-BENCH_COMMAND="${command% }" PYTHONPATH="$here" "$python" "$here/pipeline_bench.py" --build "$build_dir" "${args[@]}"
+BENCH_COMMAND="${command% }" PYTHONPATH="$here" "$python" "$here/$bench_script" --build "$build_dir" "${args[@]}"

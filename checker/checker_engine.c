@@ -55,6 +55,7 @@
 #include "offset_tracker.h"
 #include "timeutil.h"
 #include "token_bucket.h"
+#include "urgent_lane.h"
 #include "workspace_gate.h"
 
 #include <curl/curl.h>
@@ -147,6 +148,7 @@ typedef struct work_item {
     int64_t asked_at_ms;        /* wall clock when the CP was asked: the verdict's checked_at */
     item_place place;
     gate_role gate;
+    bool urgent; /* from the urgent lane: asked first, no offset to track (urgent_lane.h) */
     liveness verdict_liveness; /* WORK_CHECK: for the metrics counted at delivery */
     cp_reason verdict_reason;
     uint8_t *output; /* WORK_CHECK: the encoded verdict, kept for retries */
@@ -178,6 +180,7 @@ typedef struct {
     const process_context *options;
     const checker_settings *settings;
     rd_kafka_t *consumer;
+    urgent_lane *urgent; /* hinted requests, taken before the consumer's */
     rd_kafka_t *producer;
     CURLM *multi;
     offset_tracker *tracker;
@@ -231,6 +234,16 @@ static void item_destroy(checker_engine *engine, work_item *item)
     free(item);
 }
 
+/* Urgent requests jump the line (docs/checker.md, "The urgent lane"). */
+static void queue_push_front(work_queue *queue, work_item *item)
+{
+    item->queue_next = queue->head;
+    queue->head = item;
+    if (queue->tail == NULL)
+        queue->tail = item;
+    queue->count++;
+}
+
 static void queue_push(work_queue *queue, work_item *item)
 {
     item->queue_next = NULL;
@@ -258,7 +271,10 @@ static work_item *queue_pop(work_queue *queue)
 
 static void push_start(checker_engine *engine, work_item *item)
 {
-    queue_push(&engine->start_queue, item);
+    if (item->urgent)
+        queue_push_front(&engine->start_queue, item);
+    else
+        queue_push(&engine->start_queue, item);
     item->place = PLACE_START_QUEUE;
 }
 
@@ -344,6 +360,8 @@ static void store_offset(checker_engine *engine, int32_t partition, int64_t next
  * that releases. */
 static void release_offset(checker_engine *engine, const work_item *item)
 {
+    if (item->urgent)
+        return; /* stored when taken (urgent_lane.h) */
     int64_t next_offset = 0;
     offset_tracker_complete_result result = offset_tracker_complete(
         engine->tracker, item->partition, item->offset, item->generation, &next_offset);
@@ -622,9 +640,9 @@ static void handle_message(checker_engine *engine, rd_kafka_message_t *message)
     }
     check_request request;
     codec_error error = codec_decode_check_request(message->payload, message->len, &request);
-    if (error == CODEC_ERROR_INTERNAL) {
-        /* Our failure (memory), not the message's: it must not go to the DLQ. Stopping leaves
-         * it uncommitted for a healthier process. */
+    if (error == CODEC_ERROR_INTERNAL || error == CODEC_ERROR_SCHEMA_UNAVAILABLE) {
+        /* Our failure (memory), or the schema registry's (asked to stop while waiting for it),
+         * not the message's: it must not go to the DLQ. Stopping leaves it uncommitted. */
         log_error("codec_decode_check_request failed internally", "{s:i, s:I}", "partition",
                   (int)message->partition, "offset", (json_int_t)message->offset);
         rd_kafka_message_destroy(message);
@@ -659,8 +677,53 @@ static void handle_message(checker_engine *engine, rd_kafka_message_t *message)
     admit_check(engine, item);
 }
 
+/* A hinted request: decoded and admitted like a sweep's, at the front of the line, with room
+ * beyond CHECKER_CONCURRENCY so that a full sweep backlog never keeps it out. */
+static void take_urgent(checker_engine *engine)
+{
+    while (engine->urgent != NULL && !engine->stopping && !engine->fatal &&
+           engine->start_queue.count + engine->in_http + workspace_gate_waiting(engine->gate) <
+               (size_t)engine->settings->concurrency + URGENT_LANE_EXTRA_SLOTS) {
+        rd_kafka_message_t *message = urgent_lane_poll(engine->urgent, &engine->fatal);
+        if (message == NULL)
+            return;
+        check_request request;
+        codec_error error = codec_decode_check_request(message->payload, message->len, &request);
+        work_item *item =
+            item_new(engine, error == CODEC_OK ? WORK_CHECK : WORK_DLQ, -1, message->offset);
+        if (item == NULL || error == CODEC_ERROR_INTERNAL) {
+            log_error("out of memory taking an urgent message", NULL);
+            if (error == CODEC_OK)
+                check_request_free(&request);
+            rd_kafka_message_destroy(message);
+            if (item != NULL)
+                item_destroy(engine, item);
+            engine->fatal = true;
+            return;
+        }
+        item->urgent = true;
+        if (error != CODEC_OK) {
+            log_warn("undecodable urgent CheckRequest sent to the DLQ", "{s:s}", "error",
+                     codec_error_name(error));
+            item->decode_error = error;
+            item->source = message;
+            produce_output(engine, item);
+            continue;
+        }
+        rd_kafka_message_destroy(message);
+        item->request = request;
+        log_info("urgent request taken", "{s:s, s:s}", "workspace_id", request.workspace_id,
+                 "instance_id", request.instance_id);
+        if (checker_request_expired(request.deadline, time_now_wall_ms()))
+            expire_request(engine, item);
+        else
+            admit_check(engine, item);
+    }
+}
+
 static void take_messages(checker_engine *engine)
 {
+    take_urgent(engine);
     while (has_capacity(engine)) {
         rd_kafka_message_t *message = rd_kafka_consumer_poll(engine->consumer, 0);
         if (message == NULL)
@@ -1180,6 +1243,10 @@ int checker_engine_run(const process_context *options)
     if (!kafka_client_subscribe(engine->consumer, engine->settings->common.topic_checks, error,
                                 sizeof error))
         goto kafka_failed;
+    engine->urgent = urgent_lane_new(engine->settings, options->kafka_properties, options->registry,
+                                     engine->wake_pipe[1], error, sizeof error, &usage_error);
+    if (engine->urgent == NULL)
+        goto kafka_failed;
     if (options->server != NULL) {
         metrics_server_set_liveness_window(options->server, CHECKER_LIVENESS_WINDOW_MS);
         metrics_server_set_ready(options->server, false, "waiting for the consumer group");
@@ -1204,6 +1271,8 @@ int checker_engine_run(const process_context *options)
     rd_kafka_resp_err_t close_error = rd_kafka_consumer_close(engine->consumer);
     if (close_error != RD_KAFKA_RESP_ERR_NO_ERROR)
         log_warn("rd_kafka_consumer_close failed", "{s:s}", "error", rd_kafka_err2str(close_error));
+    urgent_lane_free(engine->urgent);
+    engine->urgent = NULL;
     log_info("checker stopped", "{s:i}", "exit_code", exit_code);
     goto done;
 
@@ -1222,6 +1291,7 @@ done:
         item_free(engine, engine->all_items);
     if (engine->consumer != NULL)
         rd_kafka_destroy(engine->consumer);
+    urgent_lane_free(engine->urgent);
     if (engine->multi != NULL)
         curl_multi_cleanup(engine->multi);
     for (int index = 0; index < 2; index++) {

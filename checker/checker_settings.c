@@ -18,9 +18,11 @@ static bool validate_parsed(void *settings, const config_kafka_properties *kafka
 static const config_setting checker_table[] = {
     COMMON_SETTING_KAFKA_BOOTSTRAP_SERVERS(checker_settings, common),
     COMMON_SETTING_TOPIC_CHECKS(checker_settings, common),
+    SETTING_TOPIC_URGENT_CHECKS(checker_settings, topic_urgent_checks),
     COMMON_SETTING_TOPIC_VERDICTS(checker_settings, common),
     COMMON_SETTING_TOPIC_DLQ(checker_settings, common),
     COMMON_SETTING_LOG_LEVEL(checker_settings, common),
+    COMMON_SETTINGS_SCHEMA_VERSIONS(checker_settings, common),
     COMMON_SETTING_METRICS_ADDR(checker_settings, common, CONFIG_METRICS_ADDR_CHECKER),
     CP_CLIENT_SETTINGS(checker_settings, cp, true,
                        "the checker asks "

@@ -24,6 +24,7 @@ typedef struct {
     int64_t max_rps;             /* CHECKER_MAX_RPS, 0 = no limit */
     char *checker_id;            /* CHECKER_ID, NULL/"" = hostname-pid */
     int64_t shutdown_timeout_ms; /* CHECKER_SHUTDOWN_TIMEOUT */
+    char *topic_urgent_checks;   /* RECONCILER_TOPIC_URGENT_CHECKS (urgent_lane.h) */
     /* Derived by the validate hook from CHECKER_NOT_RUNNING_STATES (not a table value). */
     cp_not_running_states not_running_states;
 } checker_settings;

@@ -6,7 +6,9 @@
 
 int main(int argc, char **argv)
 {
-    static const process_declaration checker = PROCESS_DECLARATION(
-        checker_settings, checker_program, checker_id, "checker", checker_engine_run);
+    process_declaration checker = PROCESS_DECLARATION(checker_settings, checker_program, checker_id,
+                                                      "checker", checker_engine_run);
+    static const codec_record_type writes = CODEC_RECORD_VERDICT;
+    checker.writes = &writes;
     return process_main(argc, argv, &checker);
 }

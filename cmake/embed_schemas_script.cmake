@@ -1,6 +1,8 @@
 # cmake -P script: writes OUTPUT, a C file with one NUL-terminated byte array per input
-# schema, named reconciler_schema_<basename>_json (e.g. reconciler_schema_verdict_json).
-set(content "/* Generated from the schemas directory (.avsc files) by cmake/embed_schemas_script.cmake. Do not edit. */\n")
+# schema, named reconciler_schema_<basename>_json (e.g. reconciler_schema_verdict_json), and
+# the table reconciler_schema_history[] of every released version (HISTORY: files
+# schemas/history/<Name>/v<N>.avsc), ended by a row whose json is NULL.
+set(content "/* Generated from the schemas directory (.avsc files) by cmake/embed_schemas_script.cmake. Do not edit. */\n#include <stddef.h>\n")
 string(REPLACE "|" ";" INPUTS "${INPUTS}")
 foreach(input ${INPUTS})
   get_filename_component(base ${input} NAME_WE)
@@ -8,6 +10,21 @@ foreach(input ${INPUTS})
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
   string(APPEND content "const char reconciler_schema_${base}_json[] = {${hex}0x00};\n")
 endforeach()
+string(REPLACE "|" ";" HISTORY "${HISTORY}")
+set(rows "")
+set(index 0)
+foreach(input ${HISTORY})
+  get_filename_component(version_file ${input} NAME_WE)
+  get_filename_component(directory ${input} DIRECTORY)
+  get_filename_component(record_name ${directory} NAME)
+  string(REGEX REPLACE "^v" "" version "${version_file}")
+  file(READ ${input} hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
+  string(APPEND content "static const char history_${index}[] = {${hex}0x00};\n")
+  string(APPEND rows "    {\"${record_name}\", ${version}, \"schemas/history/${record_name}/${version_file}.avsc\", history_${index}},\n")
+  math(EXPR index "${index} + 1")
+endforeach()
+string(APPEND content "const struct reconciler_schema_history_row { const char *record_name; int version; const char *path; const char *json; } reconciler_schema_history[] = {\n${rows}    {NULL, 0, NULL, NULL},\n};\n")
 file(WRITE ${OUTPUT}.tmp "${content}")
 file(COPY_FILE ${OUTPUT}.tmp ${OUTPUT} ONLY_IF_DIFFERENT)
 file(REMOVE ${OUTPUT}.tmp)

@@ -12,11 +12,14 @@
  * The decoder treats its input as hostile: every length is checked before it is used, varints
  * are bounded, strings must be valid UTF-8, and nothing it rejects leaves memory behind.
  * Schema canonicalisation and fingerprints live in codec_canonical.c. */
-#include "codec.h"
-
+#include "codec_internal.h"
 #include "log.h"
 
+#include <dirent.h>
+#include <errno.h>
+
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,10 +28,18 @@
 extern const char reconciler_schema_check_request_json[];
 extern const char reconciler_schema_verdict_json[];
 extern const char reconciler_schema_action_json[];
+extern const struct reconciler_schema_history_row {
+    const char *record_name;
+    int version;
+    const char *path;
+    const char *json;
+} reconciler_schema_history[];
 
 #define CODEC_MAGIC_FIRST 0xC3
 #define CODEC_MAGIC_SECOND 0x01
 #define CODEC_HEADER_LENGTH 10 /* magic (2) + fingerprint (8) */
+#define CODEC_CONFLUENT_MAGIC 0x00
+#define CODEC_CONFLUENT_HEADER_LENGTH 5 /* magic (1) + big-endian schema id (4) */
 #define CODEC_VARINT_MAX_BYTES 10
 
 /* ---- names ------------------------------------------------------------------------------ */
@@ -62,6 +73,8 @@ const char *codec_error_name(codec_error error)
         return "invalid_utf8";
     case CODEC_ERROR_BAD_VALUE:
         return "bad_value";
+    case CODEC_ERROR_SCHEMA_UNAVAILABLE:
+        return "schema_unavailable";
     case CODEC_ERROR_INTERNAL:
         return "internal";
     }
@@ -129,41 +142,6 @@ bool action_outcome_parse(const char *symbol, action_outcome *out)
 }
 
 /* ---- field layout tables ---------------------------------------------------------------- */
-
-typedef enum {
-    CODEC_FIELD_STRING,          /* "string"; char *, NULL written as "" */
-    CODEC_FIELD_LONG,            /* "long"; int64_t */
-    CODEC_FIELD_INT,             /* "int"; int32_t */
-    CODEC_FIELD_BOOLEAN,         /* "boolean"; bool */
-    CODEC_FIELD_ENUM,            /* an enum; a C enum of int size */
-    CODEC_FIELD_NULLABLE_STRING, /* ["null","string"]; char *, NULL = null */
-    CODEC_FIELD_NULLABLE_INT,    /* ["null","int"]; int32_t plus a bool "has" flag */
-} codec_field_kind;
-
-typedef struct {
-    const char *full_name; /* e.g. "reconciler.v1.Liveness" */
-    const char *const *symbols;
-    size_t symbol_count;
-} codec_enum_layout;
-
-typedef struct {
-    const char *name; /* the Avro field name, which is also the C member's name */
-    codec_field_kind kind;
-    size_t offset;            /* of the member in the C struct */
-    size_t present_offset;    /* CODEC_FIELD_NULLABLE_INT: of the bool saying "not null" */
-    const char *logical_type; /* expected "logicalType" in the .avsc, or NULL */
-    bool non_empty;           /* "" is CODEC_ERROR_BAD_VALUE both ways */
-    const codec_enum_layout *enumeration; /* CODEC_FIELD_ENUM only */
-} codec_field_layout;
-
-typedef struct {
-    const char *full_name; /* e.g. "reconciler.v1.Verdict" */
-    const char *file_name; /* for messages: "verdict.avsc" */
-    const char *schema_json;
-    size_t struct_size;
-    const codec_field_layout *fields;
-    size_t field_count;
-} codec_record_layout;
 
 static const codec_enum_layout codec_liveness_layout = {
     "reconciler.v1.Liveness", codec_liveness_symbols, CODEC_COUNT_OF(codec_liveness_symbols)};
@@ -257,15 +235,15 @@ static const codec_field_layout codec_action_fields[] = {
 
 /* Indexed by codec_record_type. */
 static const codec_record_layout codec_record_layouts[] = {
-    [CODEC_RECORD_CHECK_REQUEST] = {"reconciler.v1.CheckRequest", "check_request.avsc",
-                                    reconciler_schema_check_request_json, sizeof(check_request),
-                                    codec_check_request_fields,
+    [CODEC_RECORD_CHECK_REQUEST] = {"reconciler.v1.CheckRequest", "CheckRequest",
+                                    "check_request.avsc", reconciler_schema_check_request_json,
+                                    sizeof(check_request), codec_check_request_fields,
                                     CODEC_COUNT_OF(codec_check_request_fields)},
-    [CODEC_RECORD_VERDICT] = {"reconciler.v1.Verdict", "verdict.avsc",
+    [CODEC_RECORD_VERDICT] = {"reconciler.v1.Verdict", "Verdict", "verdict.avsc",
                               reconciler_schema_verdict_json, sizeof(verdict), codec_verdict_fields,
                               CODEC_COUNT_OF(codec_verdict_fields)},
-    [CODEC_RECORD_ACTION] = {"reconciler.v1.Action", "action.avsc", reconciler_schema_action_json,
-                             sizeof(action), codec_action_fields,
+    [CODEC_RECORD_ACTION] = {"reconciler.v1.Action", "Action", "action.avsc",
+                             reconciler_schema_action_json, sizeof(action), codec_action_fields,
                              CODEC_COUNT_OF(codec_action_fields)},
 };
 
@@ -316,9 +294,8 @@ static bool codec_is_plain_type(json_t *type, const char *name)
     return json_is_string(type) && strcmp(json_string_value(type), name) == 0;
 }
 
-/* Does one canonical field type (from the PCF) match what the layout will encode? */
-static bool codec_field_type_matches(const codec_field_layout *field, json_t *type, char *error,
-                                     size_t error_size)
+bool codec_field_type_matches(const codec_field_layout *field, json_t *type, char *error,
+                              size_t error_size)
 {
     switch (field->kind) {
     case CODEC_FIELD_STRING:
@@ -475,22 +452,357 @@ bool codec_schema_matches_layout(codec_record_type type, const char *schema_json
 
 /* ---- start-up state --------------------------------------------------------------------- */
 
+/* Every schema version a process knows: the embedded history plus SCHEMA_DIR. */
+#define CODEC_MAX_VERSIONS 64
+
 /* Written only by codec_init/codec_shutdown; read-only (so thread-safe) in between. */
 static struct {
     bool initialised;
     char *canonical_forms[CODEC_RECORD_TYPE_COUNT];
-    uint64_t fingerprints[CODEC_RECORD_TYPE_COUNT];
+    uint64_t fingerprints[CODEC_RECORD_TYPE_COUNT]; /* of the reader schemas (schemas/\*.avsc) */
+    const codec_version *writing[CODEC_RECORD_TYPE_COUNT]; /* what each encoder writes */
+    codec_version versions[CODEC_MAX_VERSIONS];
+    size_t version_count;
+    bool confluent[CODEC_RECORD_TYPE_COUNT]; /* the encoder writes 00 + confluent_ids[type] */
+    uint32_t confluent_ids[CODEC_RECORD_TYPE_COUNT];
 } codec_state;
+
+/* Schema ids learned from the registry: written by any decoding thread, so behind a lock (the
+ * single-object path never takes it). An id maps to a known version, to a version built from
+ * the registry's schema (owned), or to NULL: the registry said it does not exist. */
+#define CODEC_MAX_REGISTRY_IDS 256
+
+typedef struct {
+    uint32_t id;
+    const codec_version *version;
+    codec_version *owned;
+} codec_registry_entry;
+
+static struct {
+    pthread_mutex_t lock;
+    codec_schema_fetcher fetch;
+    void *context;
+    void (*release)(void *);
+    codec_registry_entry entries[CODEC_MAX_REGISTRY_IDS];
+    size_t count;
+} codec_registry = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+void codec_set_registry(codec_schema_fetcher fetch, void *context, void (*release)(void *))
+{
+    codec_registry.fetch = fetch;
+    codec_registry.context = context;
+    codec_registry.release = release;
+}
+
+void codec_set_confluent_id(codec_record_type type, uint32_t schema_id)
+{
+    if (codec_layout_of(type)) {
+        codec_state.confluent[type] = true;
+        codec_state.confluent_ids[type] = schema_id;
+    }
+}
+
+const char *codec_write_schema_json(codec_record_type type)
+{
+    if (!codec_state.initialised || !codec_layout_of(type)) {
+        return NULL;
+    }
+    return codec_state.writing[type]->schema_json;
+}
+
+static void codec_registry_shutdown(void)
+{
+    for (size_t index = 0; index < codec_registry.count; index++) {
+        if (codec_registry.entries[index].owned) {
+            codec_version_free(codec_registry.entries[index].owned);
+            free(codec_registry.entries[index].owned);
+        }
+    }
+    if (codec_registry.release) {
+        codec_registry.release(codec_registry.context);
+    }
+    codec_registry.fetch = NULL;
+    codec_registry.context = NULL;
+    codec_registry.release = NULL;
+    codec_registry.count = 0;
+}
+
+/* The version a registry schema is: one we know by fingerprint, or one built from its text
+ * (for whichever record type its name is). NULL when it is none of ours or does not resolve;
+ * *owned is then NULL too. */
+static const codec_version *codec_registry_resolve(uint32_t id, const char *schema_json,
+                                                   codec_version **owned)
+{
+    *owned = NULL;
+    char *canonical_form = codec_parsing_canonical_form(schema_json);
+    bool parsed = canonical_form != NULL;
+    uint64_t fingerprint = parsed ? codec_crc64_avro(canonical_form, strlen(canonical_form)) : 0;
+    free(canonical_form);
+    for (size_t index = 0; parsed && index < codec_state.version_count; index++) {
+        if (codec_state.versions[index].fingerprint == fingerprint) {
+            return &codec_state.versions[index];
+        }
+    }
+    for (size_t index = 0; index < CODEC_RECORD_TYPE_COUNT; index++) {
+        codec_version *version = calloc(1, sizeof *version);
+        char error[512] = "";
+        if (!version) {
+            return NULL;
+        }
+        version->type = (codec_record_type)index;
+        if (codec_version_build(version, &codec_record_layouts[index], schema_json, error,
+                                sizeof error)) {
+            version->origin = strdup("schema registry");
+            *owned = version;
+            return version;
+        }
+        free(version);
+        if (strstr(error, "expected record") != error) {
+            log_error("registry schema does not resolve against ours", "{s:I, s:s, s:s}",
+                      "schema_id", (json_int_t)id, "record", codec_record_layouts[index].full_name,
+                      "error", error);
+        }
+    }
+    return NULL;
+}
+
+static codec_error codec_registry_version(uint32_t id, const codec_version **out)
+{
+    pthread_mutex_lock(&codec_registry.lock);
+    for (size_t index = 0; index < codec_registry.count; index++) {
+        if (codec_registry.entries[index].id == id) {
+            *out = codec_registry.entries[index].version;
+            pthread_mutex_unlock(&codec_registry.lock);
+            return *out ? CODEC_OK : CODEC_ERROR_UNKNOWN_FINGERPRINT;
+        }
+    }
+    pthread_mutex_unlock(&codec_registry.lock);
+    if (!codec_registry.fetch) {
+        return CODEC_ERROR_UNKNOWN_FINGERPRINT;
+    }
+    /* Fetched outside the lock: another thread may fetch the same id meanwhile, which costs
+     * one request and is harmless (the first answer stored wins). */
+    bool unavailable = false;
+    char *schema_json = codec_registry.fetch(codec_registry.context, id, &unavailable);
+    if (!schema_json && unavailable) {
+        return CODEC_ERROR_SCHEMA_UNAVAILABLE; /* nothing cached: asked again next time */
+    }
+    codec_version *owned = NULL;
+    const codec_version *version =
+        schema_json ? codec_registry_resolve(id, schema_json, &owned) : NULL;
+    free(schema_json);
+    pthread_mutex_lock(&codec_registry.lock);
+    bool stored = false;
+    for (size_t index = 0; index < codec_registry.count && !stored; index++) {
+        if (codec_registry.entries[index].id == id) {
+            version = codec_registry.entries[index].version;
+            stored = true;
+        }
+    }
+    if (!stored && codec_registry.count < CODEC_MAX_REGISTRY_IDS) {
+        codec_registry.entries[codec_registry.count++] = (codec_registry_entry){id, version, owned};
+        owned = NULL;
+    }
+    pthread_mutex_unlock(&codec_registry.lock);
+    if (owned) {
+        /* Not stored (a full cache, or another thread was first): decode this record with it
+         * would need it to outlive the call, so ask for a retry of the lookup instead. */
+        codec_version_free(owned);
+        free(owned);
+        return stored ? (version ? CODEC_OK : CODEC_ERROR_UNKNOWN_FINGERPRINT)
+                      : CODEC_ERROR_INTERNAL;
+    }
+    *out = version;
+    return version ? CODEC_OK : CODEC_ERROR_UNKNOWN_FINGERPRINT;
+}
 
 void codec_shutdown(void)
 {
     for (size_t index = 0; index < CODEC_RECORD_TYPE_COUNT; index++) {
         free(codec_state.canonical_forms[index]);
     }
+    for (size_t index = 0; index < codec_state.version_count; index++) {
+        codec_version_free(&codec_state.versions[index]);
+    }
+    codec_registry_shutdown();
     memset(&codec_state, 0, sizeof codec_state);
 }
 
+/* Adds one version of a record type; a second copy of a known schema (SCHEMA_DIR repeating
+ * the history) is ignored, a different schema under a known version number is refused. */
+static bool codec_add_version(const codec_record_layout *layout, int number, const char *origin,
+                              const char *schema_json)
+{
+    codec_record_type type = (codec_record_type)(layout - codec_record_layouts);
+    char error[512] = "";
+    codec_version version = {.type = type, .version = number};
+    if (codec_state.version_count == CODEC_MAX_VERSIONS) {
+        snprintf(error, sizeof error, "more than %d schema versions", CODEC_MAX_VERSIONS);
+    } else if (number < 1) {
+        snprintf(error, sizeof error, "the version number must be 1 or more");
+    } else if (!codec_version_build(&version, layout, schema_json, error, sizeof error)) {
+        /* error says why */
+    } else {
+        for (size_t index = 0; index < codec_state.version_count; index++) {
+            const codec_version *known = &codec_state.versions[index];
+            bool same_schema = known->fingerprint == version.fingerprint;
+            if (known->type != type || (!same_schema && known->version != number)) {
+                continue;
+            }
+            if (!same_schema || known->version != number) {
+                snprintf(error, sizeof error, "conflicts with %s (version %d)", known->origin,
+                         known->version);
+            }
+            codec_version_free(&version);
+            if (error[0] == '\0') {
+                return true; /* the same version again */
+            }
+            break;
+        }
+    }
+    if (error[0] != '\0') {
+        log_error("schema version refused", "{s:s, s:s}", "schema", origin, "error", error);
+        return false;
+    }
+    version.origin = strdup(origin);
+    version.is_reader_schema = version.fingerprint == codec_state.fingerprints[type];
+    codec_state.versions[codec_state.version_count++] = version;
+    return true;
+}
+
+static bool codec_load_history(void)
+{
+    for (size_t row = 0; reconciler_schema_history[row].json; row++) {
+        const struct reconciler_schema_history_row *entry = &reconciler_schema_history[row];
+        for (size_t index = 0; index < CODEC_RECORD_TYPE_COUNT; index++) {
+            if (strcmp(codec_record_layouts[index].record_name, entry->record_name) == 0 &&
+                !codec_add_version(&codec_record_layouts[index], entry->version, entry->path,
+                                   entry->json)) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+static char *codec_read_file(const char *path)
+{
+    FILE *file = fopen(path, "rb");
+    char *text = file ? calloc(1, CODEC_MAX_STRING * 4 + 1) : NULL;
+    size_t length = text ? fread(text, 1, CODEC_MAX_STRING * 4, file) : 0;
+    bool ok = text && !ferror(file) && feof(file);
+    if (file) {
+        fclose(file);
+    }
+    if (!ok) {
+        free(text);
+        return NULL;
+    }
+    text[length] = '\0';
+    return text;
+}
+
+/* SCHEMA_DIR: <dir>/<RecordName>/v<N>.avsc, the layout of schemas/history/. */
+static bool codec_load_schema_dir(const char *directory)
+{
+    for (size_t index = 0; index < CODEC_RECORD_TYPE_COUNT; index++) {
+        const codec_record_layout *layout = &codec_record_layouts[index];
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", directory, layout->record_name);
+        DIR *listing = opendir(path);
+        if (!listing) {
+            if (errno == ENOENT) {
+                continue; /* no versions of this record type here */
+            }
+            log_error("schema directory unreadable", "{s:s, s:s}", "path", path, "error",
+                      strerror(errno));
+            return false;
+        }
+        bool ok = true;
+        struct dirent *entry;
+        while (ok && (entry = readdir(listing)) != NULL) {
+            int number = 0;
+            char tail[8] = "";
+            if (sscanf(entry->d_name, "v%d.avs%1s", &number, tail) != 2 || strcmp(tail, "c") != 0) {
+                continue;
+            }
+            char file_path[4096 + 256];
+            snprintf(file_path, sizeof file_path, "%s/%s", path, entry->d_name);
+            char *text = codec_read_file(file_path);
+            if (!text) {
+                log_error("schema file unreadable", "{s:s}", "path", file_path);
+                ok = false;
+            } else {
+                ok = codec_add_version(layout, number, file_path, text);
+            }
+            free(text);
+        }
+        closedir(listing);
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static const codec_version *codec_find_version(codec_record_type type, int number)
+{
+    for (size_t index = 0; index < codec_state.version_count; index++) {
+        const codec_version *version = &codec_state.versions[index];
+        if (version->type == type &&
+            (number == 0 ? version->is_reader_schema : version->version == number)) {
+            return version;
+        }
+    }
+    return NULL;
+}
+
+/* SCHEMA_WRITE_VERSIONS: "Verdict=2,CheckRequest=2"; a record type not named writes its
+ * reader schema's version. */
+static bool codec_choose_write_versions(const char *text)
+{
+    for (size_t index = 0; index < CODEC_RECORD_TYPE_COUNT; index++) {
+        codec_state.writing[index] = codec_find_version((codec_record_type)index, 0);
+    }
+    const char *cursor = text ? text : "";
+    while (*cursor != '\0') {
+        char name[64] = "";
+        int number = 0;
+        int consumed = 0;
+        if (sscanf(cursor, " %63[A-Za-z_] = %d %n", name, &number, &consumed) != 2) {
+            log_error("SCHEMA_WRITE_VERSIONS: expected Name=version[,Name=version...]", "{s:s}",
+                      "value", text);
+            return false;
+        }
+        cursor += consumed;
+        cursor += *cursor == ',' ? 1 : 0;
+        const codec_version *chosen = NULL;
+        for (size_t index = 0; index < CODEC_RECORD_TYPE_COUNT; index++) {
+            if (strcmp(codec_record_layouts[index].record_name, name) == 0) {
+                chosen = codec_find_version((codec_record_type)index, number);
+                if (chosen && chosen->write_steps) {
+                    codec_state.writing[index] = chosen;
+                }
+            }
+        }
+        if (!chosen || !chosen->write_steps) {
+            log_error("SCHEMA_WRITE_VERSIONS names a version this process cannot write",
+                      "{s:s, s:i, s:s}", "record", name, "version", number, "detail",
+                      chosen ? "a field it shares with the structs changed type"
+                             : "unknown record type or version (not in schemas/history/ "
+                               "nor SCHEMA_DIR)");
+            return false;
+        }
+    }
+    return true;
+}
+
 bool codec_init(void)
+{
+    return codec_init_with(NULL);
+}
+
+bool codec_init_with(const codec_options *options)
 {
     if (codec_state.initialised) {
         return true;
@@ -509,8 +821,35 @@ bool codec_init(void)
         codec_state.canonical_forms[index] = canonical_form;
         codec_state.fingerprints[index] = codec_crc64_avro(canonical_form, strlen(canonical_form));
     }
+    const char *schema_dir = options ? options->schema_dir : NULL;
+    bool ok = codec_load_history() &&
+              (!schema_dir || schema_dir[0] == '\0' || codec_load_schema_dir(schema_dir));
+    /* The schema the structs follow must be a released version, so what this build writes is
+     * always in the history that every later build reads. */
+    for (size_t index = 0; ok && index < CODEC_RECORD_TYPE_COUNT; index++) {
+        if (!codec_find_version((codec_record_type)index, 0)) {
+            log_error("schema is not a released version: copy it to schemas/history/ as the "
+                      "next version",
+                      "{s:s, s:s}", "schema", codec_record_layouts[index].file_name, "record",
+                      codec_record_layouts[index].record_name);
+            ok = false;
+        }
+    }
+    ok = ok && codec_choose_write_versions(options ? options->write_versions : NULL);
+    if (!ok) {
+        codec_shutdown();
+        return false;
+    }
     codec_state.initialised = true;
     return true;
+}
+
+int codec_write_version(codec_record_type type)
+{
+    if (!codec_state.initialised || !codec_layout_of(type)) {
+        return 0;
+    }
+    return codec_state.writing[type]->version;
 }
 
 uint64_t codec_fingerprint(codec_record_type type)
@@ -714,53 +1053,79 @@ static codec_error codec_check_record_for_encoding(const codec_record_layout *la
     return CODEC_OK;
 }
 
+static void codec_write_field(codec_writer *writer, const codec_field_layout *field,
+                              const void *record)
+{
+    switch (field->kind) {
+    case CODEC_FIELD_STRING:
+        codec_write_string(writer, codec_get_string(record, field));
+        break;
+    case CODEC_FIELD_LONG:
+        codec_write_long(writer, codec_get_long(record, field));
+        break;
+    case CODEC_FIELD_INT:
+        codec_write_long(writer, codec_get_int(record, field));
+        break;
+    case CODEC_FIELD_BOOLEAN: {
+        uint8_t byte = codec_get_bool(record, field->offset) ? 1 : 0;
+        codec_write_bytes(writer, &byte, 1);
+        break;
+    }
+    case CODEC_FIELD_ENUM:
+        codec_write_long(writer, codec_get_enum(record, field));
+        break;
+    case CODEC_FIELD_NULLABLE_STRING: {
+        const char *text = codec_get_string(record, field);
+        codec_write_long(writer, text ? 1 : 0); /* union branch: 0 = null, 1 = string */
+        if (text) {
+            codec_write_string(writer, text);
+        }
+        break;
+    }
+    case CODEC_FIELD_NULLABLE_INT: {
+        bool present = codec_get_bool(record, field->present_offset);
+        codec_write_long(writer, present ? 1 : 0); /* union branch: 0 = null, 1 = int */
+        if (present) {
+            codec_write_long(writer, codec_get_int(record, field));
+        }
+        break;
+    }
+    }
+}
+
 static void codec_write_record(codec_writer *writer, codec_record_type type,
                                const codec_record_layout *layout, const void *record)
 {
-    const uint8_t magic[2] = {CODEC_MAGIC_FIRST, CODEC_MAGIC_SECOND};
-    codec_write_bytes(writer, magic, sizeof magic);
-    uint8_t fingerprint[8];
-    for (int index = 0; index < 8; index++) {
-        fingerprint[index] = (uint8_t)(codec_state.fingerprints[type] >> (8 * index));
+    const codec_version *version = codec_state.writing[type];
+    if (codec_state.confluent[type]) {
+        uint32_t id = codec_state.confluent_ids[type];
+        const uint8_t header[CODEC_CONFLUENT_HEADER_LENGTH] = {
+            CODEC_CONFLUENT_MAGIC, (uint8_t)(id >> 24), (uint8_t)(id >> 16), (uint8_t)(id >> 8),
+            (uint8_t)id};
+        codec_write_bytes(writer, header, sizeof header);
+    } else {
+        const uint8_t magic[2] = {CODEC_MAGIC_FIRST, CODEC_MAGIC_SECOND};
+        codec_write_bytes(writer, magic, sizeof magic);
+        uint8_t fingerprint[8];
+        for (int index = 0; index < 8; index++) {
+            fingerprint[index] = (uint8_t)(version->fingerprint >> (8 * index));
+        }
+        codec_write_bytes(writer, fingerprint, sizeof fingerprint);
     }
-    codec_write_bytes(writer, fingerprint, sizeof fingerprint);
-
-    for (size_t index = 0; index < layout->field_count; index++) {
-        const codec_field_layout *field = &layout->fields[index];
-        switch (field->kind) {
-        case CODEC_FIELD_STRING:
-            codec_write_string(writer, codec_get_string(record, field));
-            break;
-        case CODEC_FIELD_LONG:
-            codec_write_long(writer, codec_get_long(record, field));
-            break;
-        case CODEC_FIELD_INT:
-            codec_write_long(writer, codec_get_int(record, field));
-            break;
-        case CODEC_FIELD_BOOLEAN: {
-            uint8_t byte = codec_get_bool(record, field->offset) ? 1 : 0;
-            codec_write_bytes(writer, &byte, 1);
-            break;
+    if (version->is_reader_schema) {
+        for (size_t index = 0; index < layout->field_count; index++) {
+            codec_write_field(writer, &layout->fields[index], record);
         }
-        case CODEC_FIELD_ENUM:
-            codec_write_long(writer, codec_get_enum(record, field));
-            break;
-        case CODEC_FIELD_NULLABLE_STRING: {
-            const char *text = codec_get_string(record, field);
-            codec_write_long(writer, text ? 1 : 0); /* union branch: 0 = null, 1 = string */
-            if (text) {
-                codec_write_string(writer, text);
-            }
-            break;
-        }
-        case CODEC_FIELD_NULLABLE_INT: {
-            bool present = codec_get_bool(record, field->present_offset);
-            codec_write_long(writer, present ? 1 : 0); /* union branch: 0 = null, 1 = int */
-            if (present) {
-                codec_write_long(writer, codec_get_int(record, field));
-            }
-            break;
-        }
+        return;
+    }
+    /* Another version (SCHEMA_WRITE_VERSIONS): its fields in its order; those the structs do
+     * not hold get the version's default. */
+    for (size_t index = 0; index < version->write_step_count; index++) {
+        const codec_write_step *step = &version->write_steps[index];
+        if (step->member >= 0) {
+            codec_write_field(writer, &layout->fields[step->member], record);
+        } else {
+            codec_write_bytes(writer, step->default_bytes, step->default_length);
         }
     }
 }
@@ -981,26 +1346,201 @@ static void codec_free_record(const codec_record_layout *layout, void *record)
     memset(record, 0, layout->struct_size);
 }
 
-/* Checks the 10-byte header; *type gets the record type whose fingerprint it carries. */
-static codec_error codec_read_header(const void *data, size_t length, codec_record_type *type)
+/* Steps over one value the writer wrote and the reader does not keep. Every length is
+ * checked like a kept value's, so a skipped field is no way around the bounds. */
+static codec_error codec_skip_value(codec_reader *reader, const codec_skip *skip)
+{
+    int64_t value;
+    codec_error error = CODEC_OK;
+    switch (skip->kind) {
+    case CODEC_SKIP_NULL:
+        return CODEC_OK;
+    case CODEC_SKIP_VARINT:
+        return codec_read_long(reader, &value);
+    case CODEC_SKIP_BOOLEAN:
+    case CODEC_SKIP_FLOAT:
+    case CODEC_SKIP_DOUBLE:
+    case CODEC_SKIP_FIXED: {
+        size_t size = skip->kind == CODEC_SKIP_BOOLEAN  ? 1
+                      : skip->kind == CODEC_SKIP_FLOAT  ? 4
+                      : skip->kind == CODEC_SKIP_DOUBLE ? 8
+                                                        : skip->size;
+        if (size > codec_remaining(reader)) {
+            return CODEC_ERROR_TRUNCATED;
+        }
+        reader->cursor += size;
+        return CODEC_OK;
+    }
+    case CODEC_SKIP_BYTES:
+        error = codec_read_long(reader, &value);
+        if (error == CODEC_OK && value < 0) {
+            error = CODEC_ERROR_NEGATIVE_LENGTH;
+        } else if (error == CODEC_OK && (uint64_t)value > codec_remaining(reader)) {
+            error = CODEC_ERROR_TRUNCATED;
+        } else if (error == CODEC_OK) {
+            reader->cursor += value;
+        }
+        return error;
+    case CODEC_SKIP_UNION:
+        error = codec_read_long(reader, &value);
+        if (error == CODEC_OK && (value < 0 || (uint64_t)value >= skip->child_count)) {
+            error = CODEC_ERROR_BAD_UNION_INDEX;
+        }
+        return error == CODEC_OK ? codec_skip_value(reader, &skip->children[value]) : error;
+    case CODEC_SKIP_RECORD:
+        for (size_t index = 0; index < skip->child_count && error == CODEC_OK; index++) {
+            error = codec_skip_value(reader, &skip->children[index]);
+        }
+        return error;
+    case CODEC_SKIP_ARRAY:
+    case CODEC_SKIP_MAP:
+        /* Blocks of items until a zero count; a negative count is followed by the block's
+         * byte size, which we do not need. Each item consumes at least... nothing (null
+         * items), so the item count is bounded by the input length to stop a 2^62 loop. */
+        for (;;) {
+            error = codec_read_long(reader, &value);
+            if (error != CODEC_OK || value == 0) {
+                return error;
+            }
+            if (value < 0) {
+                int64_t ignored_size;
+                error = codec_read_long(reader, &ignored_size);
+                value = value == INT64_MIN ? INT64_MAX : -value;
+            }
+            if (error == CODEC_OK && (uint64_t)value > codec_remaining(reader) + 1) {
+                error = CODEC_ERROR_BAD_VALUE;
+            }
+            for (int64_t item = 0; item < value && error == CODEC_OK; item++) {
+                if (skip->kind == CODEC_SKIP_MAP) {
+                    codec_skip key = {.kind = CODEC_SKIP_BYTES};
+                    error = codec_skip_value(reader, &key);
+                }
+                if (error == CODEC_OK) {
+                    error = codec_skip_value(reader, &skip->children[0]);
+                }
+            }
+            if (error != CODEC_OK) {
+                return error;
+            }
+        }
+    }
+    return CODEC_ERROR_INTERNAL;
+}
+
+/* One field of another schema version into its member, as the version's plan says. */
+static codec_error codec_read_resolved_field(codec_reader *reader, const codec_read_step *step,
+                                             const codec_field_layout *field, void *record)
+{
+    if (step->writer_union) {
+        int64_t branch;
+        codec_error error = codec_read_long(reader, &branch);
+        if (error != CODEC_OK) {
+            return error;
+        }
+        if (branch == step->null_branch) {
+            return CODEC_OK; /* the member stays NULL / not present */
+        }
+        if (branch != step->value_branch) {
+            return CODEC_ERROR_BAD_UNION_INDEX;
+        }
+    }
+    switch (field->kind) {
+    case CODEC_FIELD_NULLABLE_STRING:
+        return codec_read_string(reader, false, codec_string_member(record, field));
+    case CODEC_FIELD_NULLABLE_INT:
+        *codec_bool_member(record, field->present_offset) = true;
+        return codec_read_int(reader, codec_int_member(record, field));
+    case CODEC_FIELD_ENUM: {
+        int64_t index;
+        codec_error error = codec_read_long(reader, &index);
+        if (error != CODEC_OK) {
+            return error;
+        }
+        if (index < 0 || (uint64_t)index >= step->writer_symbol_count ||
+            step->enum_map[index] < 0) {
+            return CODEC_ERROR_BAD_ENUM_INDEX;
+        }
+        codec_set_enum(record, field, step->enum_map[index]);
+        return CODEC_OK;
+    }
+    default:
+        /* Same wire form as the member's own: int read as long is the same varint. */
+        return codec_read_field(reader, field, record);
+    }
+}
+
+static codec_error codec_apply_default(const codec_default *value, const codec_field_layout *field,
+                                       void *record)
+{
+    switch (field->kind) {
+    case CODEC_FIELD_STRING:
+        *codec_string_member(record, field) = strdup(value->text);
+        return *codec_string_member(record, field) ? CODEC_OK : CODEC_ERROR_INTERNAL;
+    case CODEC_FIELD_LONG:
+        *codec_long_member(record, field) = value->number;
+        return CODEC_OK;
+    case CODEC_FIELD_INT:
+        *codec_int_member(record, field) = (int32_t)value->number;
+        return CODEC_OK;
+    case CODEC_FIELD_BOOLEAN:
+        *codec_bool_member(record, field->offset) = value->number != 0;
+        return CODEC_OK;
+    case CODEC_FIELD_ENUM:
+        codec_set_enum(record, field, (int)value->number);
+        return CODEC_OK;
+    case CODEC_FIELD_NULLABLE_STRING:
+    case CODEC_FIELD_NULLABLE_INT:
+        return CODEC_OK; /* null: already zeroed */
+    }
+    return CODEC_ERROR_INTERNAL;
+}
+
+static codec_error codec_read_resolved(codec_reader *reader, const codec_version *version,
+                                       const codec_record_layout *layout, void *record)
+{
+    codec_error error = CODEC_OK;
+    for (size_t index = 0; index < version->read_step_count && error == CODEC_OK; index++) {
+        const codec_read_step *step = &version->read_steps[index];
+        error = step->member < 0 ? codec_skip_value(reader, &step->skip)
+                                 : codec_read_resolved_field(reader, step,
+                                                             &layout->fields[step->member], record);
+    }
+    for (size_t index = 0; index < version->default_count && error == CODEC_OK; index++) {
+        const codec_default *value = &version->defaults[index];
+        error = codec_apply_default(value, &layout->fields[value->member], record);
+    }
+    return error;
+}
+
+/* Checks the header, in either framing; *version gets the schema version it names and
+ * *header_length its size. */
+static codec_error codec_read_header(const void *data, size_t length, const codec_version **version,
+                                     size_t *header_length)
 {
     if (!codec_state.initialised) {
         return CODEC_ERROR_INTERNAL;
     }
+    const uint8_t *bytes = data;
+    if (data && length >= CODEC_CONFLUENT_HEADER_LENGTH && bytes[0] == CODEC_CONFLUENT_MAGIC) {
+        *header_length = CODEC_CONFLUENT_HEADER_LENGTH;
+        uint32_t id = (uint32_t)bytes[1] << 24 | (uint32_t)bytes[2] << 16 |
+                      (uint32_t)bytes[3] << 8 | (uint32_t)bytes[4];
+        return codec_registry_version(id, version);
+    }
     if (!data || length < CODEC_HEADER_LENGTH) {
         return CODEC_ERROR_TOO_SHORT;
     }
-    const uint8_t *bytes = data;
     if (bytes[0] != CODEC_MAGIC_FIRST || bytes[1] != CODEC_MAGIC_SECOND) {
         return CODEC_ERROR_BAD_MAGIC;
     }
+    *header_length = CODEC_HEADER_LENGTH;
     uint64_t fingerprint = 0;
     for (int index = 0; index < 8; index++) {
         fingerprint |= (uint64_t)bytes[2 + index] << (8 * index);
     }
-    for (size_t index = 0; index < CODEC_RECORD_TYPE_COUNT; index++) {
-        if (codec_state.fingerprints[index] == fingerprint) {
-            *type = (codec_record_type)index;
+    for (size_t index = 0; index < codec_state.version_count; index++) {
+        if (codec_state.versions[index].fingerprint == fingerprint) {
+            *version = &codec_state.versions[index];
             return CODEC_OK;
         }
     }
@@ -1009,12 +1549,20 @@ static codec_error codec_read_header(const void *data, size_t length, codec_reco
 
 codec_error codec_peek_type(const void *data, size_t length, codec_record_type *type)
 {
-    codec_record_type found;
-    codec_error error = codec_read_header(data, length, &found);
+    const codec_version *found;
+    size_t header_length;
+    codec_error error = codec_read_header(data, length, &found, &header_length);
     if (error == CODEC_OK && type) {
-        *type = found;
+        *type = found->type;
     }
     return error;
+}
+
+int codec_peek_version(const void *data, size_t length)
+{
+    const codec_version *found;
+    size_t header_length;
+    return codec_read_header(data, length, &found, &header_length) == CODEC_OK ? found->version : 0;
 }
 
 static codec_error codec_decode(codec_record_type type, const void *data, size_t length,
@@ -1026,18 +1574,22 @@ static codec_error codec_decode(codec_record_type type, const void *data, size_t
     }
     /* Zeroed first, so a failure part-way frees exactly the strings read so far. */
     memset(record, 0, layout->struct_size);
-    codec_record_type found;
-    codec_error error = codec_read_header(data, length, &found);
-    if (error == CODEC_OK && found != type) {
+    const codec_version *found;
+    size_t header_length = 0;
+    codec_error error = codec_read_header(data, length, &found, &header_length);
+    if (error == CODEC_OK && found->type != type) {
         error = CODEC_ERROR_UNKNOWN_FINGERPRINT; /* another of our record types */
     }
     if (error != CODEC_OK) {
         return error;
     }
-    codec_reader reader = {(const uint8_t *)data + CODEC_HEADER_LENGTH,
-                           (const uint8_t *)data + length};
-    for (size_t index = 0; index < layout->field_count && error == CODEC_OK; index++) {
-        error = codec_read_field(&reader, &layout->fields[index], record);
+    codec_reader reader = {(const uint8_t *)data + header_length, (const uint8_t *)data + length};
+    if (found->is_reader_schema) {
+        for (size_t index = 0; index < layout->field_count && error == CODEC_OK; index++) {
+            error = codec_read_field(&reader, &layout->fields[index], record);
+        }
+    } else {
+        error = codec_read_resolved(&reader, found, layout, record);
     }
     if (error == CODEC_OK && reader.cursor != reader.end) {
         error = CODEC_ERROR_TRAILING_BYTES;

@@ -31,6 +31,9 @@ typedef enum {
     CODEC_ERROR_INVALID_UTF8,        /* a string is not valid UTF-8 */
     CODEC_ERROR_BAD_VALUE,           /* out-of-range int, boolean byte not 0/1, empty
                                       * workspace_id, a NUL inside a string ... */
+    CODEC_ERROR_SCHEMA_UNAVAILABLE,  /* Confluent framing, and the schema registry could not
+                                      * say what the schema id is (yet): not the record's
+                                      * fault, so never a reason to dead-letter it */
     CODEC_ERROR_INTERNAL,            /* allocation failure, NULL argument, or codec_init
                                       * not called */
 } codec_error;
@@ -119,6 +122,45 @@ typedef enum {
  * codec_schema_matches_layout). */
 bool codec_init(void);
 void codec_shutdown(void);
+
+/* Schema versions (docs/schemas.md). Every version in schemas/history/ is embedded and read;
+ * the structs follow schemas/<name>.avsc (the reader schema), and records of any other known
+ * version are decoded by Avro schema resolution. */
+typedef struct {
+    /* SCHEMA_DIR: more versions to read, <dir>/<RecordName>/v<N>.avsc (the layout of
+     * schemas/history/); NULL or "" = none. How a running release learns a version published
+     * after it was built, before any writer uses it. */
+    const char *schema_dir;
+    /* SCHEMA_WRITE_VERSIONS: "Verdict=2,CheckRequest=1"; a record type not named is written
+     * with the reader schema's version. NULL or "" = all of them. */
+    const char *write_versions;
+} codec_options;
+/* codec_init with options; false, with an error line logged, on a schema that does not
+ * resolve against the structs, a version conflict, or a write version this process cannot
+ * write. codec_init() is codec_init_with(NULL). */
+bool codec_init_with(const codec_options *options);
+/* The version number the encoder of `type` writes; 0 before codec_init. */
+int codec_write_version(codec_record_type type);
+/* The schema version a record's header names; 0 if none this process knows. */
+int codec_peek_version(const void *data, size_t length);
+
+/* Schema registry mode (docs/schemas.md, "Schema registry"). Decoders always accept both
+ * framings: single-object (C3 01 + fingerprint) and Confluent (00 + 4-byte big-endian schema
+ * id). An id not seen before is looked up once through the fetcher and cached; an id whose
+ * schema resolves is decoded like any known version.
+ *
+ * The fetcher returns the writer schema's JSON (malloc'd), or NULL: with *unavailable true
+ * when the registry could not answer (the decode fails with CODEC_ERROR_SCHEMA_UNAVAILABLE
+ * and nothing is cached), false when it answered that the id does not exist. It may block
+ * (retrying) and is called from any decoding thread. Set once after codec_init; release (may
+ * be NULL) is called with context by codec_shutdown. */
+typedef char *(*codec_schema_fetcher)(void *context, uint32_t schema_id, bool *unavailable);
+void codec_set_registry(codec_schema_fetcher fetch, void *context, void (*release)(void *));
+/* From now on the encoder of `type` writes the Confluent framing with this schema id (the
+ * registry's id of codec_write_schema_json(type)). Call before any thread encodes. */
+void codec_set_confluent_id(codec_record_type type, uint32_t schema_id);
+/* The text of the schema version the encoder of `type` writes. */
+const char *codec_write_schema_json(codec_record_type type);
 
 uint64_t codec_fingerprint(codec_record_type type);    /* CRC-64-AVRO of the PCF */
 const char *codec_schema_json(codec_record_type type); /* the embedded .avsc text */

@@ -245,6 +245,11 @@ typedef struct {
     char *topic_dlq;
     int log_level;
     char *metrics_address;
+    char *schema_dir;            /* codec_options.schema_dir */
+    char *schema_write_versions; /* codec_options.write_versions */
+    char *schema_registry_url;   /* "" = single-object encoding, no registry */
+    char *schema_registry_bearer_token;
+    char *schema_registry_ca_file;
 } common_settings;
 
 /* One config_setting row per shared variable, each a macro so a program lists exactly the
@@ -303,6 +308,16 @@ typedef struct {
     CONFIG_COMMON_ROW_(settings_type, common_member, topic_dlq, "RECONCILER_TOPIC_DLQ",            \
                        CONFIG_TYPE_STRING, "reconciler.dlq", false,                                \
                        "Dead-letter topic for undecodable input, kept for operators")
+/* The urgent lane (docs/contracts.md §5): hinted CheckRequests, which checkers serve ahead of
+ * the sweep's topic. Not in common_settings: only the producer and the checker read it. */
+#define SETTING_TOPIC_URGENT_CHECKS(settings_type, field)                                          \
+    {                                                                                              \
+        .env_name = "RECONCILER_TOPIC_URGENT_CHECKS", .type = CONFIG_TYPE_STRING,                  \
+        .offset = offsetof(settings_type, field), .default_text = "reconciler.checks.urgent",      \
+        .required = true,                                                                          \
+        .help = "Topic of hinted CheckRequests (producer -> checkers), the urgent lane that "      \
+                "checkers serve before RECONCILER_TOPIC_CHECKS"                                    \
+    }
 #define COMMON_SETTING_LOG_LEVEL(settings_type, common_member)                                     \
     CONFIG_COMMON_ROW_(settings_type, common_member, log_level, "LOG_LEVEL",                       \
                        CONFIG_TYPE_LOG_LEVEL, "info", false,                                       \
@@ -313,6 +328,42 @@ typedef struct {
                        CONFIG_TYPE_STRING, default_address, false,                                 \
                        "host:port of /metrics, /healthz, /readyz: IPv4, localhost or [IPv6]; "     \
                        "loopback unless chosen otherwise; port 0 picks a free port")
+
+/* The schema versions a program reads and writes, and the optional schema registry
+ * (docs/schemas.md): every program that encodes or decodes records lists them all. */
+#define COMMON_SETTINGS_SCHEMA_VERSIONS(settings_type, common_member)                              \
+    {.env_name = "SCHEMA_DIR",                                                                     \
+     .type = CONFIG_TYPE_STRING,                                                                   \
+     .offset = offsetof(settings_type, common_member.schema_dir),                                  \
+     .unset_display = "none",                                                                      \
+     .help = "more schema versions to read, <dir>/<Record>/v<N>.avsc; how a running release "      \
+             "learns a version before any writer uses it (docs/schemas.md)"},                      \
+        {.env_name = "SCHEMA_WRITE_VERSIONS",                                                      \
+         .type = CONFIG_TYPE_STRING,                                                               \
+         .offset = offsetof(settings_type, common_member.schema_write_versions),                   \
+         .unset_display = "the built-in schemas",                                                  \
+         .help = "Record=version,... to write, e.g. Verdict=2; unset writes the built-in "         \
+                 "schemas: switch only once every reader knows the version"},                      \
+        {.env_name = "SCHEMA_REGISTRY_URL",                                                        \
+         .type = CONFIG_TYPE_STRING,                                                               \
+         .offset = offsetof(settings_type, common_member.schema_registry_url),                     \
+         .unset_display = "none (mode: single-object encoding)",                                   \
+         .mask_url_userinfo = true,                                                                \
+         .help = "Confluent-API schema registry (e.g. http://host:8081 or Apicurio's "             \
+                 ".../apis/ccompat/v7; user:password@ for basic auth): writers register "          \
+                 "<topic>-value and write 00 + schema id; unset = single-object encoding"},        \
+        {.env_name = "SCHEMA_REGISTRY_BEARER_TOKEN",                                               \
+         .type = CONFIG_TYPE_STRING,                                                               \
+         .offset = offsetof(settings_type, common_member.schema_registry_bearer_token),            \
+         .secret = true,                                                                           \
+         .unset_display = "none",                                                                  \
+         .help = "Authorization: Bearer token for the schema registry"},                           \
+    {                                                                                              \
+        .env_name = "SCHEMA_REGISTRY_CA_FILE", .type = CONFIG_TYPE_STRING,                         \
+        .offset = offsetof(settings_type, common_member.schema_registry_ca_file),                  \
+        .unset_display = "the system's CAs",                                                       \
+        .help = "CA bundle that verifies the schema registry's TLS certificate"                    \
+    }
 
 #define COMMON_SETTINGS(settings_type, common_member)                                              \
     COMMON_SETTING_KAFKA_BOOTSTRAP_SERVERS(settings_type, common_member),                          \

@@ -3,6 +3,7 @@
 
 #include "build_info.h"
 #include "codec.h"
+#include "schema_registry.h"
 #include "log.h"
 #include "signals.h"
 
@@ -34,8 +35,8 @@ static int start_and_run(const process_declaration *declaration, void *settings,
         startup_failed("sigaction failed");
         return 1;
     }
-    if (!codec_init()) {
-        startup_failed("codec_init: embedded schema invalid");
+    if (!schema_setup(common, declaration->writes)) {
+        startup_failed("schemas: see the error above");
         return 1;
     }
     int exit_code = 1;

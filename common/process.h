@@ -12,6 +12,7 @@
 #ifndef RECONCILER_PROCESS_H
 #define RECONCILER_PROCESS_H
 
+#include "codec.h"
 #include "config.h"
 #include "metrics.h"
 
@@ -43,6 +44,9 @@ typedef struct {
      * code. NULL = none. */
     bool (*command_requested)(int argc, char **argv);
     int (*command_main)(int argc, char **argv);
+    /* The record type the program writes: in registry mode its schema is registered under
+     * "<topic>-value" at start-up (schema_registry.h). NULL = writes none. */
+    const codec_record_type *writes;
 } process_declaration;
 
 /* The declaration of a program whose settings struct `settings_type` embeds common_settings as

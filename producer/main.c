@@ -6,7 +6,9 @@
 
 int main(int argc, char **argv)
 {
-    static const process_declaration producer = PROCESS_DECLARATION(
-        producer_settings, producer_program, producer_id, "producer", producer_loop_run);
+    process_declaration producer = PROCESS_DECLARATION(producer_settings, producer_program,
+                                                       producer_id, "producer", producer_loop_run);
+    static const codec_record_type writes = CODEC_RECORD_CHECK_REQUEST;
+    producer.writes = &writes;
     return process_main(argc, argv, &producer);
 }

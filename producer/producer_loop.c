@@ -17,6 +17,7 @@
 #include "producer_loop.h"
 
 #include "check_sender.h"
+#include "hint_service.h"
 #include "leader_lock.h"
 #include "log.h"
 #include "producer_metrics.h"
@@ -48,6 +49,7 @@ typedef struct {
     leader_lock *lock;
     scope_store *store;
     check_sender *sender;
+    hint_service *hints; /* the fast path; NULL when neither hints nor heartbeats are on */
     leader_lock_state last_lock_state; /* to log standby transitions once, not every retry */
     bool has_last_lock_state;
     int64_t next_lock_attempt_ms; /* monotonic */
@@ -118,6 +120,7 @@ static void become_active(producer_loop *loop, int64_t now_ms)
     loop->next_sweep_ms = now_ms + delay_ms;
     loop->next_lock_check_ms = now_ms + sweep_lock_retry_ms(loop->settings->interval_ms);
     metrics_gauge_set(loop->metrics.active, 1);
+    hint_service_set_active(loop->hints, true);
     set_ready(loop, true, NULL);
     log_info("role changed", "{s:s, s:s, s:I}", "role", "active", "producer_id",
              loop->settings->producer_id, "first_sweep_in_ms", (json_int_t)delay_ms);
@@ -128,6 +131,7 @@ static void become_active(producer_loop *loop, int64_t now_ms)
 static void become_standby(producer_loop *loop, int64_t now_ms, const char *detail)
 {
     metrics_gauge_set(loop->metrics.active, 0);
+    hint_service_set_active(loop->hints, false);
     metrics_counter_add(loop->metrics.lock_losses, 1);
     set_ready(loop, false, "lock session lost");
     loop->next_lock_attempt_ms = now_ms;
@@ -312,6 +316,8 @@ static void shut_down(producer_loop *loop)
 {
     log_info("shutting down", "{s:b}", "active", leader_lock_is_held(loop->lock));
     set_ready(loop, false, "shutting down");
+    hint_service_stop(loop->hints);
+    loop->hints = NULL;
     if (loop->sender != NULL) {
         int left = check_sender_flush(loop->sender, SHUTDOWN_FLUSH_MS);
         if (left > 0) {
@@ -353,6 +359,16 @@ int producer_loop_run(const process_context *options)
     loop.store = scope_store_new(settings->common.database_url, SWEEP_APPLICATION_NAME);
     if (loop.lock == NULL || loop.store == NULL) {
         log_error("start-up failed", "{s:s}", "detail", "out of memory");
+        leader_lock_free(loop.lock);
+        scope_store_free(loop.store);
+        check_sender_free(loop.sender);
+        return 1;
+    }
+    loop.hints = hint_service_start(settings, options->kafka_properties, options->registry, detail,
+                                    sizeof detail);
+    if (loop.hints == NULL && detail[0] != '\0') {
+        log_error("hint service could not start", "{s:s, s:s}", "error", "hint_service_failed",
+                  "detail", detail);
         leader_lock_free(loop.lock);
         scope_store_free(loop.store);
         check_sender_free(loop.sender);

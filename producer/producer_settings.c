@@ -5,11 +5,18 @@
  * acting on the values (producer_loop.c). */
 #include "producer_settings.h"
 
+#include <stdio.h>
+#include <string.h>
+
+/* Shorter than this, a bearer token is guessable by anyone who can reach the port. */
+#define HINT_TOKEN_MIN_LENGTH 16
+
 static const config_setting producer_table[] = {
     COMMON_SETTING_KAFKA_BOOTSTRAP_SERVERS(producer_settings, common),
     COMMON_SETTING_DATABASE_URL(producer_settings, common),
     COMMON_SETTING_TOPIC_CHECKS(producer_settings, common),
     COMMON_SETTING_LOG_LEVEL(producer_settings, common),
+    COMMON_SETTINGS_SCHEMA_VERSIONS(producer_settings, common),
     COMMON_SETTING_METRICS_ADDR(producer_settings, common, CONFIG_METRICS_ADDR_PRODUCER),
     {
         .env_name = "PRODUCER_INTERVAL",
@@ -69,7 +76,77 @@ static const config_setting producer_table[] = {
     },
     CONFIG_SETTING_INSTANCE_ID(producer_settings, producer_id, "PRODUCER_ID", "producer",
                                "logs and in each CheckRequest's producer_id"),
+    SETTING_TOPIC_URGENT_CHECKS(producer_settings, topic_urgent_checks),
+    {
+        .env_name = "PRODUCER_HINT_ADDR",
+        .type = CONFIG_TYPE_STRING,
+        .offset = offsetof(producer_settings, hint_address),
+        .default_text = "",
+        .help = "host:port of the hint endpoint (POST /hints: EventBridge EC2 state-change and "
+                "spot-interruption events, or {\"instance_id\": ...}); empty = no endpoint. A "
+                "hint only makes a checker ask the CP now, on the urgent lane; it never acts "
+                "by itself. Same address syntax as METRICS_ADDR",
+    },
+    {
+        .env_name = "PRODUCER_HINT_TOKEN",
+        .type = CONFIG_TYPE_STRING,
+        .offset = offsetof(producer_settings, hint_token),
+        .default_text = "",
+        .secret = true,
+        .help = "Bearer token every hint must carry (Authorization: Bearer ...); required, at "
+                "least 16 characters, when PRODUCER_HINT_ADDR is set",
+    },
+    {
+        .env_name = "PRODUCER_HINT_DEDUP_WINDOW",
+        .type = CONFIG_TYPE_DURATION,
+        .offset = offsetof(producer_settings, hint_dedup_ms),
+        .default_text = "30s",
+        .minimum = 0,
+        .maximum = 3600LL * 1000,
+        .help = "A second hint about the same instance within this window is counted as a "
+                "duplicate and dropped (EventBridge delivers at least once, and a termination "
+                "sends several state changes); 0 = no deduplication",
+    },
+    {
+        .env_name = "PRODUCER_HEARTBEAT_STALE_AFTER",
+        .type = CONFIG_TYPE_DURATION,
+        .offset = offsetof(producer_settings, heartbeat_stale_ms),
+        .default_text = "0",
+        .minimum = 0,
+        .maximum = 24LL * 3600 * 1000,
+        .help = "The active producer sends in-scope rows whose last_heartbeat_at is older than "
+                "this to the urgent lane (each at most once per PRODUCER_INTERVAL); 0 = off, "
+                "for tables without the column (docs/contracts.md §2)",
+    },
+    {
+        .env_name = "PRODUCER_HEARTBEAT_SCAN_LIMIT",
+        .type = CONFIG_TYPE_INTEGER,
+        .offset = offsetof(producer_settings, heartbeat_scan_limit),
+        .default_text = "100",
+        .minimum = 1,
+        .maximum = 10000,
+        .help = "Most stale-heartbeat rows sent per scan (one scan every 5s): a platform-wide "
+                "heartbeat outage must not turn the urgent lane into a second sweep",
+    },
 };
+
+/* What the table cannot say: a hint endpoint needs a real token. */
+static bool validate_parsed(void *settings_pointer, const config_kafka_properties *properties,
+                            char *error_buffer, size_t error_size)
+{
+    (void)properties;
+    const producer_settings *settings = settings_pointer;
+    if (settings->hint_address == NULL || settings->hint_address[0] == '\0')
+        return true;
+    if (settings->hint_token == NULL || strlen(settings->hint_token) < HINT_TOKEN_MIN_LENGTH) {
+        snprintf(error_buffer, error_size,
+                 "reconciler-producer: PRODUCER_HINT_TOKEN: required, at least %d characters, "
+                 "when PRODUCER_HINT_ADDR is set",
+                 HINT_TOKEN_MIN_LENGTH);
+        return false;
+    }
+    return true;
+}
 
 const config_program producer_program = {
     .program_name = "reconciler-producer",
@@ -91,6 +168,7 @@ const config_program producer_program = {
     .setting_count = sizeof producer_table / sizeof producer_table[0],
     .accepts_kafka_properties = true,
     .kafka_roles = CONFIG_KAFKA_ROLE_PRODUCER,
+    .validate = validate_parsed,
 };
 
 void producer_settings_resolve(producer_settings *settings)

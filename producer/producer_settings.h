@@ -23,6 +23,13 @@ typedef struct {
     int64_t deadline_ms;   /* PRODUCER_DEADLINE, 0 (unset) = the interval */
     int64_t lock_key;      /* PRODUCER_LOCK_KEY */
     char *producer_id;     /* PRODUCER_ID, NULL or "" = hostname-pid */
+    /* Hints (hint_service.h): the urgent lane, fed by lifecycle events and stale heartbeats. */
+    char *topic_urgent_checks;    /* RECONCILER_TOPIC_URGENT_CHECKS */
+    char *hint_address;           /* PRODUCER_HINT_ADDR, "" = no endpoint */
+    char *hint_token;             /* PRODUCER_HINT_TOKEN, secret */
+    int64_t hint_dedup_ms;        /* PRODUCER_HINT_DEDUP_WINDOW */
+    int64_t heartbeat_stale_ms;   /* PRODUCER_HEARTBEAT_STALE_AFTER, 0 = off */
+    int64_t heartbeat_scan_limit; /* PRODUCER_HEARTBEAT_SCAN_LIMIT */
 } producer_settings;
 
 /* The table and program description handed to config_parse (also used by the unit tests

@@ -96,7 +96,7 @@ IMAGE_SCRIPTS = "/opt/reconciler/scripts/"  # where the Dockerfile puts scripts/
 IMAGE_DEFAULT_COMMAND = ["reconciler-producer"]  # the Dockerfile's CMD
 SHARED_TOPIC_VARIABLES = {
     "RECONCILER_TOPIC_CHECKS", "RECONCILER_TOPIC_VERDICTS",
-    "RECONCILER_TOPIC_ACTIONS", "RECONCILER_TOPIC_DLQ",
+    "RECONCILER_TOPIC_ACTIONS", "RECONCILER_TOPIC_DLQ", "RECONCILER_TOPIC_URGENT_CHECKS",
 }
 
 # The image's PATH, rebuilt from the build: a directory of links named like the installed

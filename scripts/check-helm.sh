@@ -148,10 +148,13 @@ step "the documented helm install: template, validate"
 "$helm" template reconciler "$chart" -f "$root/deploy/helm/values-keda.yaml" \
   --set kafka.bootstrapServers=kafka:9092 --set controlPlane.url=http://cp:8080 \
   --set restart.url='http://ws:8080/workspaces/{id}/restart' \
-  --set image.repository=REGISTRY/instance-reconciler >"$work/documented.yaml" 2> >(quiet >&2)
+  --set image.repository=REGISTRY/instance-reconciler \
+  --set setup.image.repository=REGISTRY/instance-reconciler-init >"$work/documented.yaml" 2> >(quiet >&2)
 validate "$work/documented.yaml"
 grep -q 'value: "http://ws:8080/workspaces/{id}/restart"' "$work/documented.yaml" ||
   fail "the documented --set restart.url did not reach the actuator"
+grep -q 'image: "REGISTRY/instance-reconciler-init:0.1.0"' "$work/documented.yaml" ||
+  fail "the setup Job does not run the init image"
 
 # What each values file must have produced.
 count() { grep -c "^kind: $2$" "$work/$1.yaml" || true; }

@@ -32,13 +32,18 @@ WRAPPER
 chmod +x "$scratch/pkg-config"
 
 rm -rf "$build"
+# No -Werror here, as in a distribution's build: Release's -O3 makes GCC warn about paths
+# it cannot prove unreachable; the warnings gate is the RelWithDebInfo and sanitizer builds.
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DRECONCILER_BUILD_TESTS=OFF \
-  -DRECONCILER_WERROR=ON -DPKG_CONFIG_EXECUTABLE="$scratch/pkg-config" >"$scratch/configure.log" ||
+  -DPKG_CONFIG_EXECUTABLE="$scratch/pkg-config" >"$scratch/configure.log" ||
   {
     cat "$scratch/configure.log" >&2
     fail "configuring without Check and avro-c failed"
   }
-cmake --build "$build" -j "$(nproc)" >/dev/null
+cmake --build "$build" -j "$(nproc)" >"$scratch/build.log" 2>&1 || {
+  cat "$scratch/build.log" >&2
+  fail "the Release build failed"
+}
 (cd "$build" && cpack -G DEB >/dev/null)
 version=$(sed -n 's/^project(instance_reconciler VERSION \([0-9.]*\).*/\1/p' "$root/CMakeLists.txt")
 deb=$(find "$build" -maxdepth 1 -name "instance-reconciler_${version}_*.deb" | head -n 1)

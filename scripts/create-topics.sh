@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates the reconciler's topics (docs/contracts.md §5) on KAFKA_BOOTSTRAP_SERVERS if they do not
-# exist: checks, verdicts and actions with 12 partitions each (enough for 12 checkers in one
+# exist: checks, verdicts, actions and the urgent lane with 12 partitions each (enough for 12 checkers in one
 # group), the DLQ with 1 (it is read by people, in order). Names follow the same
 # RECONCILER_TOPIC_* variables as the programs. Extra kafka-topics flags (e.g.
 # --command-config for SASL) can be passed as arguments.
@@ -16,6 +16,7 @@ topics=(
   "${RECONCILER_TOPIC_CHECKS:-reconciler.checks}:$partitions"
   "${RECONCILER_TOPIC_VERDICTS:-reconciler.verdicts}:$partitions"
   "${RECONCILER_TOPIC_ACTIONS:-reconciler.actions}:$partitions"
+  "${RECONCILER_TOPIC_URGENT_CHECKS:-reconciler.checks.urgent}:$partitions"
   "${RECONCILER_TOPIC_DLQ:-reconciler.dlq}:1"
 )
 for entry in "${topics[@]}"; do

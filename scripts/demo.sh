@@ -2,6 +2,7 @@
 # The README's first command: the whole reconciler on this machine, no Docker.
 #
 #   scripts/demo.sh [--workspaces N] [--terminate-percent P] [--interval 10s] [--keep-running]
+#                   [--schema-registry]
 #
 # Installs what is missing, builds, starts PostgreSQL and the Kafka broker (scripts/stack.sh),
 # fleet-sim, one producer, two checkers and one actuator on loopback; seeds N workspaces
@@ -9,6 +10,8 @@
 # reconciler finding and healing them, sweep by sweep, with a summary and a per-workspace
 # timeline at the end. Exit 0 when every terminated instance was healed and no healthy
 # workspace was touched. --keep-running leaves everything up (Ctrl-C tears it all down).
+# --schema-registry runs it in registry mode: a real schema registry (Apicurio, scripts/
+# schema-registry.sh) and every program with SCHEMA_REGISTRY_URL (docs/schemas.md).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -18,6 +21,7 @@ workspaces=1000
 terminate_percent=5
 interval=10s
 keep_running=false
+schema_registry=false
 timeout=150
 build_dir="${RECONCILER_DEMO_BUILD_DIR:-$root/build/demo}"
 while [ $# -gt 0 ]; do
@@ -27,7 +31,8 @@ while [ $# -gt 0 ]; do
     --interval) interval=${2:?--interval needs a duration}; shift 2 ;;
     --timeout) timeout=${2:?--timeout needs seconds}; shift 2 ;;
     --keep-running) keep_running=true; shift ;;
-    -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --schema-registry) schema_registry=true; shift ;;
+    -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -52,6 +57,7 @@ pids=()
 teardown() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  scripts/schema-registry.sh stop "$stack_dir/registry" >/dev/null 2>&1 || true
   scripts/stack.sh stop "$stack_dir" >/dev/null 2>&1 || true
 }
 trap teardown EXIT
@@ -63,6 +69,14 @@ scripts/stack.sh start "$stack_dir" 2>"$logs/stack.log" || { cat "$logs/stack.lo
 # shellcheck disable=SC1091
 source "$stack_dir/env"
 export LOG_LEVEL=info
+if $schema_registry; then
+  say "starting the schema registry (registry mode: 00 + schema id on every topic)"
+  scripts/schema-registry.sh start "$stack_dir/registry" 2>"$logs/registry.log" ||
+    { cat "$logs/registry.log" >&2; exit 1; }
+  # Written by scripts/schema-registry.sh at run time: exports SCHEMA_REGISTRY_URL.
+  # shellcheck disable=SC1091
+  source "$stack_dir/registry/env"
+fi
 
 free_port() { "$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 start() { # name, command...

@@ -13,7 +13,7 @@ apt_packages=(
   libmicrohttpd-dev uuid-dev
   postgresql postgresql-client
   python3 python3-venv
-  default-jre-headless maven
+  default-jdk-headless maven
   docker-compose prometheus jq curl openssl
 )
 # "ii": installed and configured (`dpkg -s` would also accept a package that was removed with
@@ -22,8 +22,9 @@ installed() { [[ "$(dpkg-query -W -f="\${db:Status-Abbrev}" "$1" 2>/dev/null)" =
 missing=()
 for package in "${apt_packages[@]}"; do
   case "$package" in
-  # A JDK or JRE (e.g. Temurin) or a Maven from elsewhere is fine: skip Debian's then.
-  default-jre-headless) if command -v java >/dev/null 2>&1; then continue; fi ;;
+  # A JDK (e.g. Temurin) or a Maven from elsewhere is fine: skip Debian's then. A JDK, not a
+  # JRE: scripts/check-schemas.sh runs a single-file Java program, which needs jdk.compiler.
+  default-jdk-headless) if java --list-modules 2>/dev/null | grep -q '^jdk.compiler@'; then continue; fi ;;
   maven) if command -v mvn >/dev/null 2>&1; then continue; fi ;;
   esac
   installed "$package" || missing+=("$package")
@@ -45,17 +46,21 @@ venv="$cache/venv"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
-if ! "$venv/bin/python" -c 'import fastavro, confluent_kafka, psycopg, pytest, yaml' 2>/dev/null; then
+if ! "$venv/bin/python" -c 'import fastavro, confluent_kafka, psycopg, pytest, yaml, requests' 2>/dev/null; then
   "$venv/bin/pip" install -q --disable-pip-version-check -r "$root/tests/requirements.txt"
 fi
 
-# Kafka broker jars, cached: Maven resolves kafka_2.13 and its dependencies once.
-kafka_lib="$cache/kafka/lib"
-if [ ! -f "$kafka_lib/.complete" ]; then
-  rm -rf "$kafka_lib"
-  mkdir -p "$kafka_lib"
-  echo "install-deps: fetching the Kafka broker from Maven Central into $kafka_lib" >&2
-  mvn -q -B -f "$root/scripts/kafka/pom.xml" dependency:copy-dependencies \
-    -DoutputDirectory="$kafka_lib" -Dmdep.useRepositoryLayout=false
-  touch "$kafka_lib/.complete"
-fi
+# Jars from Maven Central, cached: Maven resolves a pom's dependencies once.
+maven_jars() { # pom, directory, what
+  local pom=$1 lib=$2
+  [ -f "$lib/.complete" ] && return
+  rm -rf "$lib"
+  mkdir -p "$lib"
+  echo "install-deps: fetching $3 from Maven Central into $lib" >&2
+  mvn -q -B -f "$pom" dependency:copy-dependencies -DoutputDirectory="$lib" \
+    -Dmdep.useRepositoryLayout=false
+  touch "$lib/.complete"
+}
+maven_jars "$root/scripts/kafka/pom.xml" "$cache/kafka/lib" "the Kafka broker"
+# Apache Avro's Java library, for the schema compatibility check (scripts/check-schemas.sh).
+maven_jars "$root/scripts/schemas/pom.xml" "$cache/avro/lib" "Apache Avro"

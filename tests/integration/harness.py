@@ -135,7 +135,7 @@ def insert_workspaces(url, rows):
 
 # --- Kafka ------------------------------------------------------------------------------
 
-TOPIC_PARTITIONS = {"checks": 12, "verdicts": 12, "actions": 12, "dlq": 1}
+TOPIC_PARTITIONS = {"checks": 12, "verdicts": 12, "actions": 12, "urgent": 12, "dlq": 1}
 
 
 @contextlib.contextmanager
@@ -156,6 +156,7 @@ def fresh_topics(partitions=None):
         "RECONCILER_TOPIC_VERDICTS": names["verdicts"],
         "RECONCILER_TOPIC_ACTIONS": names["actions"],
         "RECONCILER_TOPIC_DLQ": names["dlq"],
+        "RECONCILER_TOPIC_URGENT_CHECKS": names["urgent"],
     }
     try:
         yield {**names, "env": env}
@@ -1177,6 +1178,11 @@ class RunObserver:
         tally["complete"] = (len(tally["requested"]) == tally["size"]
                              and tally["requested"] <= tally["answered"])
         return tally
+
+    def sweep_ids(self):
+        """Every sweep id seen so far, on the checks or the verdicts topic."""
+        with self._lock:
+            return list(self._sweeps)
 
     def unanswered(self):
         """(sweep_id, workspace_id) of the requests read so far that have no verdict yet."""

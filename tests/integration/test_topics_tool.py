@@ -1,4 +1,4 @@
-"""reconciler-topics against the real broker: it creates the four topics with the contract's
+"""reconciler-topics against the real broker: it creates the five topics with the contract's
 partition counts (12/12/12/1), a second run is idempotent, an existing topic with too few
 partitions is a named failure, and an unreachable broker is a named failure within a bounded
 time. Topic names are unique per test (RECONCILER_TOPIC_*), so nothing here touches the
@@ -24,6 +24,7 @@ def unique_topics():
         "RECONCILER_TOPIC_CHECKS": f"test.topics.{suffix}.checks",
         "RECONCILER_TOPIC_VERDICTS": f"test.topics.{suffix}.verdicts",
         "RECONCILER_TOPIC_ACTIONS": f"test.topics.{suffix}.actions",
+        "RECONCILER_TOPIC_URGENT_CHECKS": f"test.topics.{suffix}.urgent",
         "RECONCILER_TOPIC_DLQ": f"test.topics.{suffix}.dlq",
     }
 
@@ -70,19 +71,20 @@ def test_topics_tool_creates_the_topics_then_is_idempotent(topics):
 
     first, _ = run_tool(env)
     assert first.returncode == 0, first.stderr
-    assert [line.split("\t")[-1] for line in first.stdout.splitlines()] == ["created"] * 4
+    assert [line.split("\t")[-1] for line in first.stdout.splitlines()] == ["created"] * 5
 
     expected = {
         topics["RECONCILER_TOPIC_CHECKS"]: 12,
         topics["RECONCILER_TOPIC_VERDICTS"]: 12,
         topics["RECONCILER_TOPIC_ACTIONS"]: 12,
+        topics["RECONCILER_TOPIC_URGENT_CHECKS"]: 12,
         topics["RECONCILER_TOPIC_DLQ"]: 1,
     }
     assert partition_counts(expected) == expected
 
     second, _ = run_tool(env)
     assert second.returncode == 0, second.stderr
-    assert [line.split("\t")[-1] for line in second.stdout.splitlines()] == ["exists"] * 4
+    assert [line.split("\t")[-1] for line in second.stdout.splitlines()] == ["exists"] * 5
     assert partition_counts(expected) == expected
 
 

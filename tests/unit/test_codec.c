@@ -394,6 +394,7 @@ START_TEST(test_codec_error_names_are_stable_snake_case)
         "bad_union_index",
         "invalid_utf8",
         "bad_value",
+        "schema_unavailable",
         "internal",
     };
     ck_assert_int_eq(TEST_COUNT_OF(expected), CODEC_ERROR_INTERNAL + 1);

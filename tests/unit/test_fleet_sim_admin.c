@@ -317,6 +317,28 @@ START_TEST(test_seed_command_arguments)
 }
 END_TEST
 
+START_TEST(test_admin_terminate_hint_knobs)
+{
+    admin_terminate_command command;
+    admin_error error = {ADMIN_ERROR_NONE, ""};
+    const char *plain = "{\"count\":2}";
+    ck_assert(admin_parse_terminate(plain, strlen(plain), &command, &error));
+    /* -1: the FLEETSIM_HINT_* setting applies. */
+    ck_assert_int_eq(command.hints.drop_percent, -1);
+    ck_assert_int_eq(command.hints.delay_ms, -1);
+    const char *knobs = "{\"count\":2,\"hint_drop_percent\":50,\"hint_duplicate_percent\":100,"
+                        "\"hint_forge_percent\":0,\"hint_delay_ms\":250}";
+    ck_assert(admin_parse_terminate(knobs, strlen(knobs), &command, &error));
+    ck_assert_int_eq(command.hints.drop_percent, 50);
+    ck_assert_int_eq(command.hints.duplicate_percent, 100);
+    ck_assert_int_eq(command.hints.forge_percent, 0);
+    ck_assert_int_eq(command.hints.delay_ms, 250);
+    const char *too_much = "{\"count\":2,\"hint_drop_percent\":101}";
+    ck_assert(!admin_parse_terminate(too_much, strlen(too_much), &command, &error));
+    ck_assert_int_eq(error.code, ADMIN_ERROR_OUT_OF_RANGE);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("fleet_sim_admin");
@@ -329,6 +351,7 @@ int main(void)
     suite_add_tcase(suite, faults);
     TCase *commands = tcase_create("commands");
     tcase_add_test(commands, test_admin_terminate_parsing_and_resolution);
+    tcase_add_test(commands, test_admin_terminate_hint_knobs);
     tcase_add_test(commands, test_admin_instances_names_the_bad_element);
     tcase_add_test(commands, test_admin_seed_defaults_and_errors);
     tcase_add_test(commands, test_admin_small_commands);

@@ -133,6 +133,36 @@ START_TEST(test_producer_settings_check_config_masks_database_url)
 }
 END_TEST
 
+START_TEST(test_producer_settings_hint_endpoint_needs_a_real_token)
+{
+    char *defaults[] = {NULL};
+    parsed *value = parse(defaults, NULL);
+    ck_assert_int_eq(value->result, CONFIG_RESULT_RUN);
+    ck_assert_str_eq(value->settings.hint_address, ""); /* off by default */
+    ck_assert_int_eq(value->settings.heartbeat_stale_ms, 0);
+    ck_assert_str_eq(value->settings.topic_urgent_checks, "reconciler.checks.urgent");
+    release(value);
+
+    char *no_token[] = {"PRODUCER_HINT_ADDR=127.0.0.1:9105", NULL};
+    value = parse(no_token, NULL);
+    ck_assert_int_eq(value->result, CONFIG_RESULT_EXIT_USAGE);
+    ck_assert_ptr_nonnull(strstr(value->error, "PRODUCER_HINT_TOKEN"));
+    release(value);
+
+    char *short_token[] = {"PRODUCER_HINT_ADDR=127.0.0.1:9105", "PRODUCER_HINT_TOKEN=short", NULL};
+    value = parse(short_token, NULL);
+    ck_assert_int_eq(value->result, CONFIG_RESULT_EXIT_USAGE);
+    ck_assert_ptr_null(strstr(value->error, "short")); /* a secret is never echoed */
+    release(value);
+
+    char *good[] = {"PRODUCER_HINT_ADDR=127.0.0.1:9105", "PRODUCER_HINT_TOKEN=0123456789abcdef",
+                    NULL};
+    value = parse(good, NULL);
+    ck_assert_int_eq(value->result, CONFIG_RESULT_RUN);
+    release(value);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("producer_settings");
@@ -141,6 +171,7 @@ int main(void)
     tcase_add_test(cases, test_producer_settings_explicit_values_win);
     tcase_add_test(cases, test_producer_settings_bad_values_name_the_variable);
     tcase_add_test(cases, test_producer_settings_check_config_masks_database_url);
+    tcase_add_test(cases, test_producer_settings_hint_endpoint_needs_a_real_token);
     suite_add_tcase(suite, cases);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);

@@ -44,6 +44,7 @@ static const config_setting audit_table[] = {
     COMMON_SETTING_TOPIC_VERDICTS(audit_settings, common),
     COMMON_SETTING_TOPIC_ACTIONS(audit_settings, common),
     COMMON_SETTING_LOG_LEVEL(audit_settings, common),
+    COMMON_SETTINGS_SCHEMA_VERSIONS(audit_settings, common),
     {
         .env_name = "DATABASE_URL",
         .type = CONFIG_TYPE_STRING,

@@ -10,6 +10,7 @@
 #include "audit_run.h"
 #include "audit_settings.h"
 #include "codec.h"
+#include "schema_registry.h"
 #include "log.h"
 #include "signals.h"
 
@@ -32,7 +33,7 @@ int main(int argc, char **argv)
     /* --quiet keeps warnings (undecodable records, clamped offsets) and errors. */
     log_init("reconciler-audit", settings.quiet && level < LOG_LEVEL_WARN ? LOG_LEVEL_WARN : level);
 
-    if (!codec_init()) {
+    if (!schema_setup(&settings.common, NULL)) {
         config_free(&audit_program, &settings, &kafka_properties);
         return AUDIT_EXIT_FAILURE;
     }

@@ -637,10 +637,19 @@ done:
 bool admin_parse_terminate(const char *body, size_t length, admin_terminate_command *out,
                            admin_error *error)
 {
-    static const char *const allowed[] = {"count", "percent", "state", "seed", NULL};
+    static const char *const allowed[] = {"count",
+                                          "percent",
+                                          "state",
+                                          "seed",
+                                          "hint_drop_percent",
+                                          "hint_duplicate_percent",
+                                          "hint_forge_percent",
+                                          "hint_delay_ms",
+                                          NULL};
     error->code = ADMIN_ERROR_NONE;
     memset(out, 0, sizeof *out);
     out->state = INSTANCE_STATE_TERMINATED;
+    out->hints = (hint_knobs){-1, -1, -1, -1};
     json_t *root = load_object(body, length, error);
     if (root == NULL) {
         return false;
@@ -654,7 +663,15 @@ bool admin_parse_terminate(const char *body, size_t length, admin_terminate_comm
         !read_integer(root, "count", false, 0, INT64_MAX / 2, &out->count, &has_count, error) ||
         !read_number(root, "percent", false, 0.0, 100.0, &out->percent, &has_percent, error) ||
         !read_state(root, "state", false, &out->state, NULL, error) ||
-        !read_integer(root, "seed", false, 0, INT64_MAX, &seed, &has_seed, error)) {
+        !read_integer(root, "seed", false, 0, INT64_MAX, &seed, &has_seed, error) ||
+        !read_integer(root, "hint_drop_percent", false, 0, 100, &out->hints.drop_percent, NULL,
+                      error) ||
+        !read_integer(root, "hint_duplicate_percent", false, 0, 100, &out->hints.duplicate_percent,
+                      NULL, error) ||
+        !read_integer(root, "hint_forge_percent", false, 0, 100, &out->hints.forge_percent, NULL,
+                      error) ||
+        !read_integer(root, "hint_delay_ms", false, 0, ADMIN_MAX_DELAY_MS, &out->hints.delay_ms,
+                      NULL, error)) {
         goto done;
     }
     if (has_count == has_percent) {

@@ -13,6 +13,7 @@
 
 #include "faults.h"
 #include "fleet_state.h"
+#include "hint_sender.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -82,6 +83,7 @@ typedef struct {
     instance_state state;
     bool has_seed;
     uint64_t seed;
+    hint_knobs hints; /* hint_*: FLEETSIM_HINT_* for this command; -1 = the setting's */
 } admin_terminate_command;
 
 bool admin_parse_terminate(const char *body, size_t length, admin_terminate_command *out,

@@ -256,6 +256,60 @@ static enum MHD_Result admin_instance(sim_server *server, struct MHD_Connection 
                            "use GET, PUT or DELETE on /admin/instances/{workspace_id}");
 }
 
+static int64_t knob(int64_t command_value, int64_t setting_value)
+{
+    return command_value >= 0 ? command_value : setting_value;
+}
+
+/* Announces the terminated instances as a cloud's event bus would (hint_sender.h): some
+ * dropped, some twice, some forged about a random running instance. Returns the counts for
+ * the answer, or NULL when announcing is off. */
+static json_t *announce_terminations(sim_server *server, const admin_terminate_command *command,
+                                     json_t *instance_ids, fleet_random *random)
+{
+    if (!hint_sender_enabled(server->hints))
+        return NULL;
+    const hint_knobs *defaults = &server->settings->hints;
+    int64_t drop = knob(command->hints.drop_percent, defaults->drop_percent);
+    int64_t duplicate = knob(command->hints.duplicate_percent, defaults->duplicate_percent);
+    int64_t forge = knob(command->hints.forge_percent, defaults->forge_percent);
+    int64_t delay_ms = knob(command->hints.delay_ms, defaults->delay_ms);
+    const char *state = instance_state_name(command->state);
+    int64_t sent = 0, dropped = 0, duplicated = 0, forged = 0;
+    size_t index;
+    json_t *instance_id;
+    json_array_foreach(instance_ids, index, instance_id)
+    {
+        if ((int64_t)fleet_random_below(random, 100) < forge) {
+            /* A forged event: a running instance said to be terminated. */
+            instance_state running = INSTANCE_STATE_RUNNING;
+            size_t count = fleet_running_count(server->fleet);
+            json_t *pick = count > 0 ? fleet_list_json(server->fleet, &running,
+                                                       (size_t)fleet_random_below(random, count), 1)
+                                     : NULL;
+            json_t *first = json_array_get(json_object_get(pick, "instances"), 0);
+            const char *victim = json_string_value(json_object_get(first, "instance_id"));
+            if (victim != NULL) {
+                hint_sender_queue(server->hints, victim, state, delay_ms);
+                forged++;
+            }
+            json_decref(pick);
+        }
+        if ((int64_t)fleet_random_below(random, 100) < drop) {
+            dropped++;
+            continue;
+        }
+        int copies = (int64_t)fleet_random_below(random, 100) < duplicate ? 2 : 1;
+        for (int copy = 0; copy < copies; copy++)
+            hint_sender_queue(server->hints, json_string_value(instance_id), state, delay_ms);
+        sent++;
+        duplicated += copies - 1;
+    }
+    return json_pack("{s:I, s:I, s:I, s:I, s:I}", "sent", (json_int_t)sent, "dropped",
+                     (json_int_t)dropped, "duplicated", (json_int_t)duplicated, "forged",
+                     (json_int_t)forged, "delay_ms", (json_int_t)delay_ms);
+}
+
 static enum MHD_Result admin_terminate(sim_server *server, struct MHD_Connection *connection,
                                        request_context *context)
 {
@@ -284,11 +338,12 @@ static enum MHD_Result admin_terminate(sim_server *server, struct MHD_Connection
     }
     log_info("instances terminated", "{s:I, s:s, s:I}", "count", (json_int_t)count, "state",
              instance_state_name(command.state), "running_before", (json_int_t)running);
+    json_t *hints = announce_terminations(server, &command, instance_ids, &random);
     return admin_reply(server, connection, MHD_HTTP_OK,
-                       json_pack("{s:I, s:s, s:I, s:o, s:o}", "count", (json_int_t)count, "state",
-                                 instance_state_name(command.state), "running_before",
+                       json_pack("{s:I, s:s, s:I, s:o, s:o, s:o*}", "count", (json_int_t)count,
+                                 "state", instance_state_name(command.state), "running_before",
                                  (json_int_t)running, "workspace_ids", workspace_ids,
-                                 "instance_ids", instance_ids));
+                                 "instance_ids", instance_ids, "hints", hints));
 }
 
 static enum MHD_Result admin_faults(sim_server *server, struct MHD_Connection *connection,

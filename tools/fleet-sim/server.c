@@ -752,8 +752,9 @@ sim_server *sim_server_start(const sim_server_parts *parts, char *error_buffer, 
     server->jobs = admin_jobs_start(parts->fleet, parts->settings->database_url,
                                     parts->settings->seed_batch_size, parts->metrics,
                                     admin_handle_job_done, server);
-    if (server->timer == NULL || server->jobs == NULL) {
-        snprintf(error_buffer, error_size, "cannot start the timer or job thread");
+    server->hints = hint_sender_start(parts->settings->hint_url, parts->settings->hint_token);
+    if (server->timer == NULL || server->jobs == NULL || server->hints == NULL) {
+        snprintf(error_buffer, error_size, "cannot start the timer, job or hint thread");
         goto fail;
     }
     /* Epoll with an internal thread: one loop serves every connection; suspend/resume lets a
@@ -783,6 +784,7 @@ sim_server *sim_server_start(const sim_server_parts *parts, char *error_buffer, 
     }
     return server;
 fail:
+    hint_sender_stop(server->hints);
     if (server->jobs != NULL) {
         admin_jobs_stop(server->jobs);
         admin_jobs_free(server->jobs);
@@ -819,5 +821,6 @@ void sim_server_stop(sim_server *server)
     close(server->listen_fd);
     delay_timer_stop(server->timer);
     admin_jobs_free(server->jobs);
+    hint_sender_stop(server->hints);
     free(server);
 }

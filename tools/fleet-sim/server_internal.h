@@ -9,6 +9,7 @@
 #include "admin_jobs.h"
 #include "delay_queue.h"
 #include "faults.h"
+#include "hint_sender.h"
 #include "server.h"
 
 #include <microhttpd.h>
@@ -29,6 +30,7 @@ struct sim_server {
     sim_metrics *metrics;
     delay_timer *timer;
     admin_jobs *jobs;
+    hint_sender *hints; /* announces terminations (FLEETSIM_HINT_URL) */
     atomic_bool stopping;
     atomic_long suspended; /* requests suspended now: held by the timer or a job */
 };

@@ -3,6 +3,13 @@
 
 #include <stddef.h>
 
+#define HINT_PERCENT_SETTING(env, field, what)                                                     \
+    {                                                                                              \
+        .env_name = (env), .type = CONFIG_TYPE_INTEGER,                                            \
+        .offset = offsetof(fleet_sim_settings, hints.field), .default_text = "0", .minimum = 0,    \
+        .maximum = 100, .help = (what)                                                             \
+    }
+
 static const config_setting fleet_sim_settings_table[] = {
     {.env_name = "FLEETSIM_ADDR",
      .type = CONFIG_TYPE_STRING,
@@ -101,6 +108,38 @@ static const config_setting fleet_sim_settings_table[] = {
      .default_text = CONFIG_METRICS_ADDR_FLEET_SIM,
      .help = "host:port for a second /metrics, /healthz, /readyz listener like every program "
              "has; empty = none (FLEETSIM_ADDR serves them too)"},
+    {.env_name = "FLEETSIM_HINT_URL",
+     .type = CONFIG_TYPE_STRING,
+     .offset = offsetof(fleet_sim_settings, hint_url),
+     .default_text = "",
+     .help = "where to POST an EventBridge 'EC2 Instance State-change Notification' for each "
+             "instance /admin/terminate stops (the producer's hint endpoint, e.g. "
+             "http://127.0.0.1:9105/hints); empty = announce nothing"},
+    {.env_name = "FLEETSIM_HINT_TOKEN",
+     .type = CONFIG_TYPE_STRING,
+     .offset = offsetof(fleet_sim_settings, hint_token),
+     .default_text = "",
+     .secret = true,
+     .help = "sent as 'Authorization: Bearer <it>' with every announcement (the producer's "
+             "PRODUCER_HINT_TOKEN)"},
+    HINT_PERCENT_SETTING("FLEETSIM_HINT_DROP_PERCENT", drop_percent,
+                         "percent of terminations never announced (the sweep must catch them); "
+                         "/admin/terminate's hint_drop_percent overrides it per command"),
+    HINT_PERCENT_SETTING("FLEETSIM_HINT_DUPLICATE_PERCENT", duplicate_percent,
+                         "percent of announcements sent twice (one flip must come of them); "
+                         "hint_duplicate_percent per command"),
+    HINT_PERCENT_SETTING("FLEETSIM_HINT_FORGE_PERCENT", forge_percent,
+                         "percent of terminations that also announce a random *running* "
+                         "instance as terminated (must never flip); hint_forge_percent per "
+                         "command"),
+    {.env_name = "FLEETSIM_HINT_DELAY",
+     .type = CONFIG_TYPE_DURATION,
+     .offset = offsetof(fleet_sim_settings, hints.delay_ms),
+     .default_text = "0",
+     .minimum = 0,
+     .maximum = 600000,
+     .help = "how long every announcement waits after its termination (a late event); "
+             "hint_delay_ms per command"},
 };
 
 static const char fleet_sim_summary[] =
@@ -147,6 +186,9 @@ static const char fleet_sim_examples[] =
     "  curl -X DELETE $S/admin/instances/$W        (DELETE $S/admin/instances: all)\n"
     "  curl -X POST $S/admin/terminate -d '{\"count\":50}'\n"
     "  curl -X POST $S/admin/terminate -d '{\"percent\":10,\"state\":\"stopped\",\"seed\":7}'\n"
+    "  curl -X POST $S/admin/terminate -d '{\"count\":5,\"hint_drop_percent\":100}'\n"
+    "        (with FLEETSIM_HINT_URL: also hint_duplicate_percent, hint_forge_percent,\n"
+    "        hint_delay_ms; the answer counts the announcements in \"hints\")\n"
     "      exactly that many running instances (percent of running, rounded down) change\n"
     "      state; the answer lists their workspace_ids and instance_ids\n"
     "  curl -X POST $S/admin/faults -d "

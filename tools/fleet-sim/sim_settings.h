@@ -8,6 +8,7 @@
 #define FLEET_SIM_SETTINGS_H
 
 #include "config.h"
+#include "hint_sender.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -27,6 +28,9 @@ typedef struct {
     bool load_on_start;
     int log_level;
     char *metrics_address; /* METRICS_ADDR: empty = only on FLEETSIM_ADDR */
+    char *hint_url;        /* FLEETSIM_HINT_URL: "" = terminations are not announced */
+    char *hint_token;      /* FLEETSIM_HINT_TOKEN: secret */
+    hint_knobs hints;      /* FLEETSIM_HINT_DROP_PERCENT, ..._DUPLICATE_, ..._FORGE_, _DELAY */
 } fleet_sim_settings;
 
 extern const config_program fleet_sim_config_program;

@@ -24,7 +24,7 @@
 #include <time.h>
 
 #define TOPICS_PROGRAM "reconciler-topics"
-#define TOPIC_KIND_COUNT 4
+#define TOPIC_KIND_COUNT 5
 /* How long to wait between metadata polls while a freshly created topic's partitions elect
  * their leaders: short next to a typical TOPICS_TIMEOUT, long enough not to hammer a broker. */
 #define METADATA_RETRY_MS 250
@@ -34,6 +34,7 @@ typedef struct {
     int64_t partitions;
     int64_t replication;
     int64_t timeout_ms;
+    char *topic_urgent_checks;
 } topics_settings;
 
 static const config_setting topics_table[] = {
@@ -42,6 +43,7 @@ static const config_setting topics_table[] = {
     COMMON_SETTING_TOPIC_VERDICTS(topics_settings, common),
     COMMON_SETTING_TOPIC_ACTIONS(topics_settings, common),
     COMMON_SETTING_TOPIC_DLQ(topics_settings, common),
+    SETTING_TOPIC_URGENT_CHECKS(topics_settings, topic_urgent_checks),
     COMMON_SETTING_LOG_LEVEL(topics_settings, common),
     {
         .env_name = "RECONCILER_TOPIC_PARTITIONS",
@@ -155,15 +157,16 @@ typedef struct {
     int found_replicas; /* of the first partition, for the report line */
 } wanted_topic;
 
-/* The four topics from the settings. The DLQ always wants 1 partition (docs/contracts.md §5). */
+/* The five topics from the settings (the urgent lane's partitions like the checks'). The DLQ always
+ * wants 1 partition (docs/contracts.md §5). */
 static void wanted_topics_from(const topics_settings *settings, wanted_topic *out)
 {
-    const char *variables[TOPIC_KIND_COUNT] = {"RECONCILER_TOPIC_CHECKS",
-                                               "RECONCILER_TOPIC_VERDICTS",
-                                               "RECONCILER_TOPIC_ACTIONS", "RECONCILER_TOPIC_DLQ"};
+    const char *variables[TOPIC_KIND_COUNT] = {
+        "RECONCILER_TOPIC_CHECKS", "RECONCILER_TOPIC_VERDICTS", "RECONCILER_TOPIC_ACTIONS",
+        "RECONCILER_TOPIC_URGENT_CHECKS", "RECONCILER_TOPIC_DLQ"};
     const char *names[TOPIC_KIND_COUNT] = {
         settings->common.topic_checks, settings->common.topic_verdicts,
-        settings->common.topic_actions, settings->common.topic_dlq};
+        settings->common.topic_actions, settings->topic_urgent_checks, settings->common.topic_dlq};
     for (int i = 0; i < TOPIC_KIND_COUNT; i++) {
         memset(&out[i], 0, sizeof out[i]);
         out[i].variable = variables[i];

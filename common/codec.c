@@ -1517,6 +1517,8 @@ static codec_error codec_read_resolved(codec_reader *reader, const codec_version
 static codec_error codec_read_header(const void *data, size_t length, const codec_version **version,
                                      size_t *header_length)
 {
+    *version = NULL; /* whatever the outcome, never an uninitialised pointer to the caller */
+    *header_length = 0;
     if (!codec_state.initialised) {
         return CODEC_ERROR_INTERNAL;
     }

@@ -107,8 +107,12 @@ static bool seen_recently(hint_service *service, const char *instance_id, int64_
             return true;
     }
     recent_hint *slot = &service->recent[service->recent_next];
+    size_t length = strlen(instance_id);
+    if (length >= sizeof slot->instance_id) {
+        return false; /* too long to remember: such a hint is simply not deduplicated */
+    }
     service->recent_next = (service->recent_next + 1) % HINT_RECENT_CAPACITY;
-    snprintf(slot->instance_id, sizeof slot->instance_id, "%s", instance_id);
+    memcpy(slot->instance_id, instance_id, length + 1);
     slot->seen_ms = now_ms;
     return false;
 }

@@ -15,11 +15,10 @@ ARG BASE_IMAGE=debian:12
 ARG RUNTIME_BASE_IMAGE=debian:12-slim
 
 FROM ${BASE_IMAGE} AS build
-# check: the root CMakeLists.txt looks it up at configure time, although the image builds no
-# tests (tests/ and bench/ are not copied, and CMake skips absent parts).
+# No Check, no avro-c: the image builds no tests (RECONCILER_BUILD_TESTS=OFF below).
 RUN apt-get update && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config \
-      librdkafka-dev libpq-dev libcurl4-openssl-dev libavro-dev check libjansson-dev \
+      librdkafka-dev libpq-dev libcurl4-openssl-dev libjansson-dev \
       libmicrohttpd-dev uuid-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -36,7 +35,11 @@ COPY tools tools
 # RelWithDebInfo: Release's optimisation (-O2, NDEBUG) plus -g, so that the debug info can be
 # split off: the shipped programs are stripped, and a core dump or perf profile of them is
 # symbolised with the `debug` stage's files, found by build id (gdb, eu-stack, perf).
+# There is no .git in the build context: the revision that --version and reconciler_build_info
+# report comes from the same build argument as the image's OCI revision label.
+ARG REVISION=unknown
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRECONCILER_WERROR=ON \
+      -DRECONCILER_BUILD_TESTS=OFF -DRECONCILER_REVISION="${REVISION}" \
     && cmake --build /build -j"$(nproc)" \
     && mkdir -p /out/bin \
     && cp /build/producer/reconciler-producer /build/checker/reconciler-checker \

@@ -110,6 +110,12 @@ for image in instance-reconciler:dev instance-reconciler-init:dev; do
     fail "$image: OCI labels $(podman image inspect --format '{{json .Labels}}' "$image")"
   fi
 done
+# --version inside the image names the same revision as the label (no .git in the build
+# context: the Dockerfile passes the REVISION build argument to CMake).
+version_line=$(podman run --rm --read-only instance-reconciler:dev reconciler-checker --version 2>&1 || true)
+expect "--version in the image reports revision ${RECONCILER_REVISION:0:12}" \
+  "--version in the image says: $version_line" \
+  grep -q "revision ${RECONCILER_REVISION:0:12}" <<<"$version_line"
 expect "runs as uid 10001 (non-root)" "the image's user is not 10001:10001" \
   [ "$(podman image inspect --format '{{.Config.User}}' instance-reconciler:dev)" = 10001:10001 ]
 # perl-base is part of every Debian (essential); psql would add the full perl (libperl).

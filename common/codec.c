@@ -460,7 +460,8 @@ static struct {
     bool initialised;
     char *canonical_forms[CODEC_RECORD_TYPE_COUNT];
     uint64_t fingerprints[CODEC_RECORD_TYPE_COUNT]; /* of the reader schemas (schemas/\*.avsc) */
-    const codec_version *writing[CODEC_RECORD_TYPE_COUNT]; /* what each encoder writes */
+    const codec_version *writing[CODEC_RECORD_TYPE_COUNT];     /* what each encoder writes */
+    codec_write_choice write_choices[CODEC_RECORD_TYPE_COUNT]; /* and why */
     codec_version versions[CODEC_MAX_VERSIONS];
     size_t version_count;
     bool confluent[CODEC_RECORD_TYPE_COUNT]; /* the encoder writes 00 + confluent_ids[type] */
@@ -757,13 +758,62 @@ static const codec_version *codec_find_version(codec_record_type type, int numbe
     return NULL;
 }
 
-/* SCHEMA_WRITE_VERSIONS: "Verdict=2,CheckRequest=2"; a record type not named writes its
- * reader schema's version. */
-static bool codec_choose_write_versions(const char *text)
+codec_write_choice codec_select_write_version(const int *known, size_t known_count, int built_in,
+                                              int explicit_version, int *chosen)
 {
-    for (size_t index = 0; index < CODEC_RECORD_TYPE_COUNT; index++) {
-        codec_state.writing[index] = codec_find_version((codec_record_type)index, 0);
+    bool knows_explicit = false;
+    bool knows_previous = false;
+    for (size_t index = 0; index < known_count; index++) {
+        knows_explicit =
+            knows_explicit || (explicit_version != 0 && known[index] == explicit_version);
+        knows_previous = knows_previous || known[index] == built_in - 1;
     }
+    if (explicit_version != 0) {
+        if (!knows_explicit) {
+            return CODEC_WRITE_UNKNOWN_VERSION;
+        }
+        *chosen = explicit_version;
+        return CODEC_WRITE_EXPLICIT;
+    }
+    /* Single-object readers decode only versions they already know: the previous release
+     * knows N-1 but not N, so N is written only when the operator says every reader knows it. */
+    *chosen = knows_previous ? built_in - 1 : built_in;
+    return knows_previous ? CODEC_WRITE_DEFAULT_PREVIOUS : CODEC_WRITE_DEFAULT_FIRST_VERSION;
+}
+
+const char *codec_write_choice_name(codec_write_choice choice)
+{
+    switch (choice) {
+    case CODEC_WRITE_DEFAULT_FIRST_VERSION:
+        return "default-first-version";
+    case CODEC_WRITE_DEFAULT_PREVIOUS:
+        return "default-previous";
+    case CODEC_WRITE_EXPLICIT:
+        return "explicit";
+    case CODEC_WRITE_UNKNOWN_VERSION:
+        break;
+    }
+    return "unknown-version";
+}
+
+const char *codec_record_name(codec_record_type type)
+{
+    const codec_record_layout *layout = codec_layout_of(type);
+    return layout ? layout->record_name : NULL;
+}
+
+codec_write_choice codec_write_reason(codec_record_type type)
+{
+    if (!codec_state.initialised || !codec_layout_of(type)) {
+        return CODEC_WRITE_UNKNOWN_VERSION;
+    }
+    return codec_state.write_choices[type];
+}
+
+/* SCHEMA_WRITE_VERSIONS, "Verdict=2,CheckRequest=2", into one explicit version per record
+ * type (0 = not named). */
+static bool codec_parse_write_versions(const char *text, int *explicit_versions)
+{
     const char *cursor = text ? text : "";
     while (*cursor != '\0') {
         char name[64] = "";
@@ -776,23 +826,59 @@ static bool codec_choose_write_versions(const char *text)
         }
         cursor += consumed;
         cursor += *cursor == ',' ? 1 : 0;
-        const codec_version *chosen = NULL;
-        for (size_t index = 0; index < CODEC_RECORD_TYPE_COUNT; index++) {
-            if (strcmp(codec_record_layouts[index].record_name, name) == 0) {
-                chosen = codec_find_version((codec_record_type)index, number);
-                if (chosen && chosen->write_steps) {
-                    codec_state.writing[index] = chosen;
-                }
-            }
+        size_t index = 0;
+        while (index < CODEC_RECORD_TYPE_COUNT &&
+               strcmp(codec_record_layouts[index].record_name, name) != 0) {
+            index++;
         }
-        if (!chosen || !chosen->write_steps) {
+        if (index == CODEC_RECORD_TYPE_COUNT || number < 1) {
             log_error("SCHEMA_WRITE_VERSIONS names a version this process cannot write",
                       "{s:s, s:i, s:s}", "record", name, "version", number, "detail",
-                      chosen ? "a field it shares with the structs changed type"
-                             : "unknown record type or version (not in schemas/history/ "
-                               "nor SCHEMA_DIR)");
+                      "unknown record type or version");
             return false;
         }
+        explicit_versions[index] = number;
+    }
+    return true;
+}
+
+/* What each encoder writes: codec_select_write_version over the versions this process knows. */
+static bool codec_choose_write_versions(const char *text)
+{
+    int explicit_versions[CODEC_RECORD_TYPE_COUNT] = {0};
+    if (!codec_parse_write_versions(text, explicit_versions)) {
+        return false;
+    }
+    for (size_t index = 0; index < CODEC_RECORD_TYPE_COUNT; index++) {
+        codec_record_type type = (codec_record_type)index;
+        int known[CODEC_MAX_VERSIONS];
+        size_t known_count = 0;
+        for (size_t at = 0; at < codec_state.version_count; at++) {
+            if (codec_state.versions[at].type == type) {
+                known[known_count++] = codec_state.versions[at].version;
+            }
+        }
+        const char *record = codec_record_layouts[index].record_name;
+        int number = 0;
+        codec_write_choice choice =
+            codec_select_write_version(known, known_count, codec_find_version(type, 0)->version,
+                                       explicit_versions[index], &number);
+        const codec_version *chosen =
+            choice == CODEC_WRITE_UNKNOWN_VERSION ? NULL : codec_find_version(type, number);
+        if (!chosen || !chosen->write_steps) {
+            log_error("SCHEMA_WRITE_VERSIONS names a version this process cannot write",
+                      "{s:s, s:i, s:s, s:s}", "record", record, "version",
+                      chosen ? number : explicit_versions[index], "reason",
+                      codec_write_choice_name(choice), "detail",
+                      chosen ? "a field it shares with the structs changed type"
+                             : "unknown version (not in schemas/history/ nor SCHEMA_DIR)");
+            return false;
+        }
+        codec_state.writing[index] = chosen;
+        codec_state.write_choices[index] = choice;
+        log_info("schema write version", "{s:s, s:i, s:i, s:s}", "record", record, "version",
+                 number, "built_in_version", codec_find_version(type, 0)->version, "reason",
+                 codec_write_choice_name(choice));
     }
     return true;
 }

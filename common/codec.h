@@ -132,7 +132,7 @@ typedef struct {
      * after it was built, before any writer uses it. */
     const char *schema_dir;
     /* SCHEMA_WRITE_VERSIONS: "Verdict=2,CheckRequest=1"; a record type not named is written
-     * with the reader schema's version. NULL or "" = all of them. */
+     * with codec_select_write_version's default. NULL or "" = all of them. */
     const char *write_versions;
 } codec_options;
 /* codec_init with options; false, with an error line logged, on a schema that does not
@@ -141,6 +141,29 @@ typedef struct {
 bool codec_init_with(const codec_options *options);
 /* The version number the encoder of `type` writes; 0 before codec_init. */
 int codec_write_version(codec_record_type type);
+
+/* Why a record type is written with the version it is (docs/schemas.md, "Upgrade order"). */
+typedef enum {
+    CODEC_WRITE_DEFAULT_FIRST_VERSION, /* no version before the built-in one is known */
+    CODEC_WRITE_DEFAULT_PREVIOUS,      /* built-in N, N-1 known: what the previous release reads */
+    CODEC_WRITE_EXPLICIT,              /* SCHEMA_WRITE_VERSIONS named a known version */
+    CODEC_WRITE_UNKNOWN_VERSION,       /* error: SCHEMA_WRITE_VERSIONS named a version not known */
+} codec_write_choice;
+/* Which version to write, stored in *chosen (left alone on CODEC_WRITE_UNKNOWN_VERSION).
+ * Pure. `known`: every version number of the record type this process reads; `built_in`: the
+ * reader schema's (the structs'); `explicit_version`: SCHEMA_WRITE_VERSIONS's, 0 = not named.
+ * By default a build writes the newest version the PREVIOUS release could already read
+ * (N-1), so a release can reach writers before readers: writing N takes an explicit setting,
+ * made once every reader runs a release that knows N. */
+codec_write_choice codec_select_write_version(const int *known, size_t known_count, int built_in,
+                                              int explicit_version, int *chosen);
+/* "default-first-version", "default-previous", "explicit", "unknown-version". */
+const char *codec_write_choice_name(codec_write_choice choice);
+/* "Verdict", "CheckRequest", "Action": the name SCHEMA_WRITE_VERSIONS and schemas/history/ use;
+ * NULL for a type that is none of them. */
+const char *codec_record_name(codec_record_type type);
+/* Why codec_init chose codec_write_version(type); CODEC_WRITE_UNKNOWN_VERSION before. */
+codec_write_choice codec_write_reason(codec_record_type type);
 /* The schema version a record's header names; 0 if none this process knows. */
 int codec_peek_version(const void *data, size_t length);
 

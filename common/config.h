@@ -341,9 +341,9 @@ typedef struct {
         {.env_name = "SCHEMA_WRITE_VERSIONS",                                                      \
          .type = CONFIG_TYPE_STRING,                                                               \
          .offset = offsetof(settings_type, common_member.schema_write_versions),                   \
-         .unset_display = "the built-in schemas",                                                  \
-         .help = "Record=version,... to write, e.g. Verdict=2; unset writes the built-in "         \
-                 "schemas: switch only once every reader knows the version"},                      \
+         .unset_display = "built-in N-1 (N when N is the first)",                                  \
+         .help = "Record=version,... to write, e.g. Verdict=2; unset writes the newest version "   \
+                 "the previous release reads (built-in N-1): set N once every reader knows N"},    \
         {.env_name = "SCHEMA_REGISTRY_URL",                                                        \
          .type = CONFIG_TYPE_STRING,                                                               \
          .offset = offsetof(settings_type, common_member.schema_registry_url),                     \

@@ -9,6 +9,7 @@
 
 #include <curl/curl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 /* One line naming what failed, the same shape in every program. */
@@ -84,6 +85,24 @@ done:
     return exit_code;
 }
 
+/* --check-config with the schema lines: which version each record type is written with needs
+ * the codec (the history, SCHEMA_DIR), so the settings are parsed as for a run, then the codec
+ * started once; a configuration the codec refuses is refused here too (exit 2). */
+static int check_config_with_schemas(const process_declaration *declaration, void *settings,
+                                     const config_kafka_properties *kafka_properties)
+{
+    common_settings *common = (common_settings *)((char *)settings + declaration->common_offset);
+    log_init(declaration->program->program_name, LOG_LEVEL_WARN);
+    codec_options options = {common->schema_dir, common->schema_write_versions};
+    if (!codec_init_with(&options)) {
+        return 2;
+    }
+    config_print_effective(declaration->program, settings, kafka_properties, stdout);
+    schema_print_write_versions(stdout);
+    codec_shutdown();
+    return 0;
+}
+
 int process_main(int argc, char **argv, const process_declaration *declaration)
 {
     if (declaration->command_requested != NULL && declaration->command_requested(argc, argv)) {
@@ -94,11 +113,31 @@ int process_main(int argc, char **argv, const process_declaration *declaration)
         fprintf(stderr, "%s: out of memory\n", declaration->program->program_name);
         return 1;
     }
+    /* --check-config is taken out of the arguments and handled here, after a parse as for a
+     * run: its schema lines need the codec, which config_parse knows nothing of. */
+    char **arguments = calloc((size_t)argc + 1, sizeof *arguments);
+    if (arguments == NULL) {
+        fprintf(stderr, "%s: out of memory\n", declaration->program->program_name);
+        free(settings);
+        return 1;
+    }
+    bool check_config = false;
+    int count = 0;
+    for (int index = 0; index < argc; index++) {
+        bool is_check_config = index > 0 && strcmp(argv[index], "--check-config") == 0;
+        check_config = check_config || is_check_config;
+        if (!is_check_config) {
+            arguments[count++] = argv[index];
+        }
+    }
     config_kafka_properties kafka_properties = {NULL, 0};
     int exit_code;
-    switch (config_parse(declaration->program, settings, &kafka_properties, argc, argv, NULL)) {
+    switch (
+        config_parse(declaration->program, settings, &kafka_properties, count, arguments, NULL)) {
     case CONFIG_RESULT_RUN:
-        exit_code = start_and_run(declaration, settings, &kafka_properties);
+        exit_code = check_config
+                        ? check_config_with_schemas(declaration, settings, &kafka_properties)
+                        : start_and_run(declaration, settings, &kafka_properties);
         break;
     case CONFIG_RESULT_EXIT_OK:
         exit_code = 0;
@@ -109,6 +148,7 @@ int process_main(int argc, char **argv, const process_declaration *declaration)
         break;
     }
     config_free(declaration->program, settings, &kafka_properties);
+    free(arguments);
     free(settings);
     return exit_code;
 }

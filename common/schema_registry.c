@@ -208,6 +208,15 @@ const char *schema_mode_name(const common_settings *common)
                                                                                  : "single-object";
 }
 
+void schema_print_write_versions(FILE *out)
+{
+    for (int index = 0; codec_record_name((codec_record_type)index) != NULL; index++) {
+        codec_record_type type = (codec_record_type)index;
+        fprintf(out, "schema-write:%s=%d (%s)\n", codec_record_name(type),
+                codec_write_version(type), codec_write_choice_name(codec_write_reason(type)));
+    }
+}
+
 /* The topic a record type is written to. */
 static const char *schema_topic_of(const common_settings *common, codec_record_type type)
 {

@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 
 /* codec_init_with the common settings, then, in registry mode, the registry client and the
  * registration of the schema of the record type the program writes (`writes`; NULL = none)
@@ -22,6 +23,10 @@
  * line logged ("schema registry refused the schema", ...), when the process must not start;
  * the codec is then shut down again. */
 bool schema_setup(const common_settings *common, const codec_record_type *writes);
+
+/* --check-config's schema lines, "schema-write:Verdict=1 (default-previous)" per record type,
+ * from the codec as codec_init_with the common settings left it. */
+void schema_print_write_versions(FILE *out);
 
 /* "single-object" or "schema-registry": the wire format this process writes. */
 const char *schema_mode_name(const common_settings *common);

@@ -15,7 +15,9 @@ Proved: 0 DLQ records; both versions of both records are on the topics; every NO
 verdict was acted on (an Action names its offset) and every terminated instance was flipped;
 reconciler-audit with SCHEMA_DIR reads every record of both versions (--format jsonl), while
 one that has not learned version 2 reports exactly the v2 verdicts as undecodable — which is
-why readers learn first; and a writer refuses a version it does not know.
+why writers switch (SCHEMA_WRITE_VERSIONS) only after the readers learned; a writer refuses a
+version it does not know; and --check-config shows which version each record is written with
+and why (learning version 2 alone never makes a process write it).
 """
 
 import json
@@ -104,6 +106,24 @@ def test_a_writer_refuses_a_version_it_does_not_know():
                                  "METRICS_ADDR": f"127.0.0.1:{harness.free_port()}"})
     assert result.returncode != 0
     assert b"SCHEMA_WRITE_VERSIONS names a version this process cannot write" in result.stderr
+
+
+def test_check_config_shows_the_write_versions_and_why():
+    def check_config(env):
+        return subprocess.run([harness.binary("checker"), "--check-config"], capture_output=True,
+                              timeout=60, text=True,
+                              env={**os.environ, "CP_URL": "https://cp.internal", **env})
+
+    # Learning version 2 (SCHEMA_DIR) never makes a process write it: only the setting does.
+    learned = check_config(KNOWS_V2)
+    assert learned.returncode == 0, learned.stderr
+    assert "schema-write:Verdict=1 (default-first-version)" in learned.stdout.splitlines()
+    switched = check_config({**KNOWS_V2, "SCHEMA_WRITE_VERSIONS": "Verdict=2"})
+    assert switched.returncode == 0, switched.stderr
+    assert "schema-write:Verdict=2 (explicit)" in switched.stdout.splitlines()
+    unknown = check_config({"SCHEMA_WRITE_VERSIONS": "Verdict=2"})
+    assert unknown.returncode == 2
+    assert "SCHEMA_WRITE_VERSIONS names a version this process cannot write" in unknown.stderr
 
 
 def test_rolling_upgrade_to_version_2_loses_nothing():

@@ -359,6 +359,57 @@ START_TEST(test_confluent_framing_with_a_registry)
 }
 END_TEST
 
+/* The default write version is the newest one the previous release reads (docs/schemas.md,
+ * "Upgrade order"): the first version of a record is written as is; with 1..2 known and 2
+ * built in, 1 unless SCHEMA_WRITE_VERSIONS says 2; a version not known is an error. */
+START_TEST(test_write_version_selection)
+{
+    static const int first_only[] = {1};
+    static const int one_and_two[] = {1, 2};
+    static const int one_to_three[] = {3, 1, 2};
+    static const struct {
+        const int *known;
+        size_t known_count;
+        int built_in, explicit_version;
+        codec_write_choice expected;
+        int expected_version; /* 7: *chosen left alone */
+    } cases[] = {
+        {first_only, 1, 1, 0, CODEC_WRITE_DEFAULT_FIRST_VERSION, 1},
+        {one_and_two, 2, 2, 0, CODEC_WRITE_DEFAULT_PREVIOUS, 1},
+        {one_and_two, 2, 2, 2, CODEC_WRITE_EXPLICIT, 2},
+        {one_and_two, 2, 2, 1, CODEC_WRITE_EXPLICIT, 1},
+        /* An older release that learned a newer version (SCHEMA_DIR) still writes its own. */
+        {one_and_two, 2, 1, 0, CODEC_WRITE_DEFAULT_FIRST_VERSION, 1},
+        {one_to_three, 3, 3, 0, CODEC_WRITE_DEFAULT_PREVIOUS, 2},
+        {one_and_two, 2, 2, 3, CODEC_WRITE_UNKNOWN_VERSION, 7},
+        {first_only, 1, 1, 2, CODEC_WRITE_UNKNOWN_VERSION, 7},
+    };
+    for (size_t index = 0; index < sizeof cases / sizeof cases[0]; index++) {
+        int chosen = 7;
+        ck_assert_int_eq(codec_select_write_version(cases[index].known, cases[index].known_count,
+                                                    cases[index].built_in,
+                                                    cases[index].explicit_version, &chosen),
+                         cases[index].expected);
+        ck_assert_int_eq(chosen, cases[index].expected_version);
+    }
+    ck_assert_str_eq(codec_write_choice_name(CODEC_WRITE_DEFAULT_PREVIOUS), "default-previous");
+    ck_assert_str_eq(codec_write_choice_name(CODEC_WRITE_EXPLICIT), "explicit");
+    ck_assert_str_eq(codec_write_choice_name(CODEC_WRITE_UNKNOWN_VERSION), "unknown-version");
+
+    /* codec_init applies it: with today's history (version 1 of everything) the reason is
+     * "first version"; an explicit version is named as such; an unknown one stops the start. */
+    codec_options explicit_v2 = {test_v2_dir, "Verdict=2"};
+    ck_assert(codec_init_with(&explicit_v2));
+    ck_assert_int_eq(codec_write_reason(CODEC_RECORD_VERDICT), CODEC_WRITE_EXPLICIT);
+    ck_assert_int_eq(codec_write_reason(CODEC_RECORD_ACTION), CODEC_WRITE_DEFAULT_FIRST_VERSION);
+    ck_assert_str_eq(codec_record_name(CODEC_RECORD_CHECK_REQUEST), "CheckRequest");
+    codec_shutdown();
+    codec_options unknown = {NULL, "Verdict=2"};
+    ck_assert(!codec_init_with(&unknown));
+    ck_assert_int_eq(codec_write_version(CODEC_RECORD_VERDICT), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("codec_versions");
@@ -368,6 +419,7 @@ int main(void)
     tcase_add_test(tcase, test_older_writer_resolves_with_defaults);
     tcase_add_test(tcase, test_unresolvable_versions_refused);
     tcase_add_test(tcase, test_confluent_framing_with_a_registry);
+    tcase_add_test(tcase, test_write_version_selection);
     suite_add_tcase(suite, tcase);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);

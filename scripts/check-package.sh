@@ -11,7 +11,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
-build="${1:-$root/build/package}"
+build=$(realpath -m "${1:-$root/build/package}") # absolute: apt takes a relative path for a package name
 programs=(reconciler-producer reconciler-checker reconciler-actuator reconciler-audit
   reconciler-topics fleet-sim)
 fail() {
@@ -83,6 +83,24 @@ for program in "${programs[@]}"; do
     fail "$program --version printed '$line'"
   echo "check-package: $line"
 done
+# And really installed, as a user would (dpkg through apt, which resolves Depends), then
+# removed again: only as root, and only where no instance-reconciler package is installed
+# already (an operator's machine is not ours to change).
+if [ "$(id -u)" -eq 0 ] && ! dpkg-query -W instance-reconciler >/dev/null 2>&1; then
+  apt-get install -y -q "$deb" >"$scratch/install.log" 2>&1 || {
+    cat "$scratch/install.log" >&2
+    fail "apt-get install $deb failed"
+  }
+  installed_ok=true
+  for program in "${programs[@]}"; do
+    line=$("/usr/bin/$program" --version) || installed_ok=false
+    echo "check-package: installed /usr/bin/$program: $line"
+  done
+  apt-get purge -y -q instance-reconciler >"$scratch/purge.log" 2>&1 || fail "apt-get purge failed"
+  $installed_ok || fail "an installed program's --version failed"
+else
+  echo "check-package: not root or a package already installed: real install skipped (scratch root only)"
+fi
 # Stripped: no symbol table left (readelf comes with binutils, like the compiler).
 if readelf -S "$scratch/root/usr/bin/reconciler-checker" | grep -q "\.symtab"; then
   fail "the programs are not stripped"

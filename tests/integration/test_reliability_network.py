@@ -169,6 +169,12 @@ class NetworkRun:
                                    timeout=timeout, what=what, members=self.members,
                                    check=self.assert_same_processes)
 
+    def hold_fault(self, began, seconds, what):
+        """Waits until `seconds` have passed since `began`, failing at once if a member exits."""
+        harness.wait_until(lambda: time.monotonic() - began >= seconds
+                           and self.assert_same_processes() is None, timeout=seconds + 5,
+                           interval=0.5, message=what)
+
     def log_events(self, member, message):
         return [line for line in self.pipeline.current[member].log_lines()
                 if line.get("msg") == message]
@@ -258,10 +264,7 @@ def test_network_postgres_black_hole_under_the_producer_hands_the_lock_over(netw
     handover_seconds = time.monotonic() - began
     run.wait_healed(during, what="the wave that died during the black hole healed")
     healed_during_seconds = time.monotonic() - began
-    harness.wait_until(lambda: time.monotonic() - began >= PG_BLACKHOLE_SECONDS
-                       and run.assert_same_processes() is None,
-                       timeout=PG_BLACKHOLE_SECONDS + 5, interval=0.5,
-                       message="the black hole lasting its time")
+    run.hold_fault(began, PG_BLACKHOLE_SECONDS, "the black hole lasting its time")
     toxiproxy.heal("postgres-producer-a")
     healed_at = time.monotonic()
     run.wait_ready()
@@ -310,10 +313,7 @@ def test_network_postgres_black_hole_under_the_actuator_mid_decision_and_restart
                        message="the actuator abandoning its stuck call")
     abandoned_seconds = time.monotonic() - began
     during = run.terminate_wave()
-    harness.wait_until(lambda: time.monotonic() - began >= PG_BLACKHOLE_SECONDS
-                       and run.assert_same_processes() is None,
-                       timeout=PG_BLACKHOLE_SECONDS + 5, interval=0.5,
-                       message="the black hole lasting its time")
+    run.hold_fault(began, PG_BLACKHOLE_SECONDS, "the black hole lasting its time")
     toxiproxy.heal("postgres-actuator-1")
     healed_at = time.monotonic()
     run.wait_healed(wave, what="the wave being decided when the database went silent healed")
@@ -346,10 +346,7 @@ def test_network_kafka_black_hole_for_a_checker_and_the_actuator(network_run, to
     run.wait_healed(during, timeout=KAFKA_BLACKHOLE_SECONDS + 60,
                     what="the wave that died during the black hole healed by the peers")
     healed_during_seconds = time.monotonic() - began
-    harness.wait_until(lambda: time.monotonic() - began >= KAFKA_BLACKHOLE_SECONDS
-                       and run.assert_same_processes() is None,
-                       timeout=KAFKA_BLACKHOLE_SECONDS + 5, interval=0.5,
-                       message="the black hole lasting its time")
+    run.hold_fault(began, KAFKA_BLACKHOLE_SECONDS, "the black hole lasting its time")
     toxiproxy.heal("kafka")
     healed_at = time.monotonic()
     run.wait_ready(timeout=120)
@@ -379,10 +376,7 @@ def test_network_cp_slow_and_thin_requests_time_out_as_unknown(network_run, toxi
     began_wall_ms = int(time.time() * 1000)
     during = run.terminate_wave()
     rss_start = {n: rss_kib(pipeline.current[n].pid) for n in ("checker-1", "checker-2")}
-    harness.wait_until(lambda: time.monotonic() - began >= CP_SLOW_SECONDS
-                       and run.assert_same_processes() is None,
-                       timeout=CP_SLOW_SECONDS + 5, interval=0.5,
-                       message="the slow CP lasting its time")
+    run.hold_fault(began, CP_SLOW_SECONDS, "the slow CP lasting its time")
     rss_end = {n: rss_kib(pipeline.current[n].pid) for n in ("checker-1", "checker-2")}
     sweeps_during = pipeline.metric("producer-a", "reconciler_producer_sweeps_total",
                                     {"result": "ok"}) - sweeps_before
@@ -429,10 +423,7 @@ def test_network_restart_answer_lost_restart_retried_never_lost(network_run, tox
     began = time.monotonic()
     wave = run.terminate_wave()
     dead = [w for w, _ in wave]
-    harness.wait_until(lambda: time.monotonic() - began >= drop_seconds
-                       and run.assert_same_processes() is None,
-                       timeout=drop_seconds + 5, interval=0.5,
-                       message="the lost answers lasting their time")
+    run.hold_fault(began, drop_seconds, "the lost answers lasting their time")
     toxiproxy.heal("restart-actuator-1")
     healed_at = time.monotonic()
     run.wait_healed(wave, what="the wave whose restart answers were lost healed")

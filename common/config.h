@@ -300,10 +300,11 @@ typedef struct {
         .offset = offsetof(settings_type, common_member.database_call_timeout_ms),                 \
         .default_text = "45s", .required = true, .secret = false, .minimum = 1000,                 \
         .maximum = 3600000,                                                                        \
-        .help = "bound on one PostgreSQL call (connect, statement, result) when the server or "    \
-                "the network goes silent: the session is abandoned and opened anew. 45s: "         \
-                "longer than the 30s statement_timeout, so a slow query gets the server's own "    \
-                "error first; shorter than the 60s /healthz liveness window"                       \
+        .help = "bound on one PostgreSQL statement (and its result) when the server or the "       \
+                "network goes silent: the session is abandoned and opened anew; a connect gets "   \
+                "at most 10s of it. 45s: longer than the 30s statement_timeout, so a slow query "  \
+                "gets the server's own error first; shorter than the 60s /healthz liveness "       \
+                "window"                                                                           \
     }
 #define COMMON_SETTING_TOPIC_CHECKS(settings_type, common_member)                                  \
     CONFIG_COMMON_ROW_(settings_type, common_member, topic_checks, "RECONCILER_TOPIC_CHECKS",      \

@@ -18,10 +18,15 @@ PGconn *pg_bounded_connect(const char *database_url, const char *application_nam
         call_timeout_ms = PG_BOUNDED_DEFAULT_CALL_TIMEOUT_MS;
     }
     /* connect_timeout is whole seconds (libpq takes 1 as 2); it bounds the TCP connect and
-     * the startup and authentication exchange together. */
+     * the startup and authentication exchange together, which take milliseconds on a working
+     * network: at most 10 s, so a process blocked in a connect still stops within its 15 s
+     * SIGTERM budget. */
+    int64_t connect_ms = call_timeout_ms < PG_BOUNDED_CONNECT_TIMEOUT_MAX_MS
+                             ? call_timeout_ms
+                             : PG_BOUNDED_CONNECT_TIMEOUT_MAX_MS;
     char connect_seconds[24];
     snprintf(connect_seconds, sizeof connect_seconds, "%lld",
-             (long long)(call_timeout_ms < 2000 ? 2 : (call_timeout_ms + 999) / 1000));
+             (long long)(connect_ms < 2000 ? 2 : (connect_ms + 999) / 1000));
     /* tcp_user_timeout: the kernel drops the connection when sent bytes stay unacknowledged
      * that long (keepalives alone never fire while data waits to be sent). Keepalives: an
      * idle session notices within 25 s that the server's host is gone. */

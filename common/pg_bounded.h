@@ -21,10 +21,13 @@
  * orchestrator would restart the process for it. */
 #define PG_BOUNDED_DEFAULT_CALL_TIMEOUT_MS 45000
 
+/* The connect's own bound: the smaller of this and call_timeout_ms. */
+#define PG_BOUNDED_CONNECT_TIMEOUT_MAX_MS 10000
+
 /* PQconnectdbParams with our defaults before `database_url` (so anything the operator put in
- * the URL wins) and `client_encoding` (NULL: the server's) after it. connect_timeout and
- * tcp_user_timeout follow call_timeout_ms. Returns the connection (check PQstatus) or NULL
- * when out of memory. */
+ * the URL wins) and `client_encoding` (NULL: the server's) after it. connect_timeout follows
+ * call_timeout_ms up to PG_BOUNDED_CONNECT_TIMEOUT_MAX_MS, tcp_user_timeout is
+ * call_timeout_ms. Returns the connection (check PQstatus) or NULL when out of memory. */
 PGconn *pg_bounded_connect(const char *database_url, const char *application_name,
                            const char *client_encoding, int64_t call_timeout_ms);
 

@@ -22,7 +22,7 @@ The programs run with DATABASE_CALL_TIMEOUT=10s (production default 45 s) so a 6
 hole shows the abandoned call, the handover and the recovery inside one test; the bound
 scales with the setting (docs/reliability.md). Sizes, with CI defaults (normal / sanitizer):
 RECONCILER_RELIABILITY_NETWORK_FLEET (600 / 400), _PG_BLACKHOLE_SECONDS (60 / 30),
-_KAFKA_BLACKHOLE_SECONDS (30 / 20), _CP_SLOW_SECONDS (30 / 20), _FLAP_SECONDS (90 / 45);
+_KAFKA_BLACKHOLE_SECONDS (30 / 20), _CP_SLOW_SECONDS (30 / 20), _FLAP_SECONDS (60 / 45);
 the issue's two minutes of flapping: RECONCILER_RELIABILITY_FLAP_SECONDS=120.
 """
 
@@ -41,7 +41,7 @@ WAVE = max(2, FLEET // 100)
 PG_BLACKHOLE_SECONDS = harness.reliability_knob("PG_BLACKHOLE_SECONDS", 60, 30)
 KAFKA_BLACKHOLE_SECONDS = harness.reliability_knob("KAFKA_BLACKHOLE_SECONDS", 30, 20)
 CP_SLOW_SECONDS = harness.reliability_knob("CP_SLOW_SECONDS", 30, 20)
-FLAP_SECONDS = harness.reliability_knob("FLAP_SECONDS", 90, 45)
+FLAP_SECONDS = harness.reliability_knob("FLAP_SECONDS", 60, 45)
 CALL_TIMEOUT_SECONDS = 10
 SESSION_TIMEOUT_SECONDS = 6  # harness.Pipeline's consumers (the broker's minimum)
 PRODUCER_INTERVAL_SECONDS = 3
@@ -399,7 +399,9 @@ def test_network_cp_slow_and_thin_requests_time_out_as_unknown(network_run, toxi
     # The schedule holds: the producer is not slowed by the checkers.
     assert sweeps_during >= CP_SLOW_SECONDS // interval - 1, sweeps_during
     growth = {n: rss_end[n] - rss_start[n] for n in rss_end}
-    assert all(kib < 64 * 1024 for kib in growth.values()), growth
+    # ASan keeps freed memory in its quarantine (256 MB by default) before reusing it.
+    bound_kib = (64 + (256 if harness.build_is_sanitized() else 0)) * 1024
+    assert all(kib < bound_kib for kib in growth.values()), growth
     assert recovered_seconds <= 3 * interval + 30, recovered_seconds
     run.settle_and_check("network_cp_slow", {
         "fault_seconds": round(healed_at - began, 1), "sweeps_during": int(sweeps_during),

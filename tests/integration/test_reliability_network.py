@@ -204,21 +204,19 @@ class NetworkRun:
 def network_run(toxiproxy):
     """make(members, links, settings=None, sim_settings=None) -> a started NetworkRun; every
     proxy it made is removed and every process stopped at the end."""
-    made = []
     with harness.fresh_database() as database_url, harness.fresh_topics() as topics, \
             contextlib.ExitStack() as cleanup:
         def make(members, links, settings=None, sim_settings=None):
-            run = NetworkRun(toxiproxy, database_url, topics, cleanup, members, links,
-                             settings, sim_settings)
-            made.append(run)
-            return run
+            return NetworkRun(toxiproxy, database_url, topics, cleanup, members, links,
+                              settings, sim_settings)
 
         try:
             yield make
         finally:
+            # Also the proxies of a run that failed while it was being set up.
             toxiproxy.heal("kafka")
-            for run in made:
-                for name in {p for names in run.proxies.values() for p in names} - {"kafka"}:
+            for name in toxiproxy._call("GET", "/proxies") or {}:
+                if name != "kafka":
                     toxiproxy._call("DELETE", f"/proxies/{name}")
 
 

@@ -1168,7 +1168,8 @@ int actuator_loop_run(const actuator_loop_options *options)
     int exit_code = 1;
     metrics_gauge_set(loop->metrics->dry_run, settings->dry_run ? 1 : 0);
 
-    loop->database = actuator_store_new(settings->common.database_url, settings->group_id);
+    loop->database = actuator_store_new(settings->common.database_url, settings->group_id,
+                                        settings->common.database_call_timeout_ms);
     if (loop->database == NULL) {
         log_error("start-up failed", "{s:s}", "detail", "out of memory");
         goto done;

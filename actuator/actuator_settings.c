@@ -19,6 +19,7 @@ static bool validate_parsed(void *settings, const config_kafka_properties *kafka
 static const config_setting actuator_table[] = {
     COMMON_SETTING_KAFKA_BOOTSTRAP_SERVERS(actuator_settings, common),
     COMMON_SETTING_DATABASE_URL(actuator_settings, common),
+    COMMON_SETTING_DATABASE_CALL_TIMEOUT(actuator_settings, common),
     COMMON_SETTING_TOPIC_VERDICTS(actuator_settings, common),
     COMMON_SETTING_TOPIC_ACTIONS(actuator_settings, common),
     COMMON_SETTING_TOPIC_DLQ(actuator_settings, common),

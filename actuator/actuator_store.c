@@ -12,6 +12,7 @@
  * workspace_status or plain text (docs/contracts.md §2). */
 #include "actuator_store.h"
 
+#include "pg_bounded.h"
 #include "token_bucket.h"
 
 #include <inttypes.h>
@@ -30,6 +31,7 @@ struct actuator_store {
     char *consumer_group;
     const char *last_operation;
     char last_error[512];
+    int64_t call_timeout_ms; /* DATABASE_CALL_TIMEOUT */
 };
 
 const char *actuator_store_status_name(actuator_store_status status)
@@ -45,7 +47,8 @@ const char *actuator_store_status_name(actuator_store_status status)
     return "unknown";
 }
 
-actuator_store *actuator_store_new(const char *database_url, const char *consumer_group)
+actuator_store *actuator_store_new(const char *database_url, const char *consumer_group,
+                                   int64_t call_timeout_ms)
 {
     actuator_store *created = calloc(1, sizeof *created);
     if (created == NULL) {
@@ -58,6 +61,7 @@ actuator_store *actuator_store_new(const char *database_url, const char *consume
         return NULL;
     }
     created->last_operation = "none";
+    created->call_timeout_ms = call_timeout_ms;
     return created;
 }
 
@@ -117,15 +121,9 @@ actuator_store_status actuator_store_connect(actuator_store *database)
         PQfinish(database->connection);
         database->connection = NULL;
     }
-    /* Our defaults come before dbname so that anything the operator put in DATABASE_URL
-     * (expanded from dbname) wins over them. Keepalives notice a silently dead server within
-     * about a minute instead of the kernel's two hours. */
-    const char *const keywords[] = {
-        "connect_timeout",  "keepalives",       "keepalives_idle", "keepalives_interval",
-        "keepalives_count", "application_name", "dbname",          NULL};
-    const char *const values[] = {
-        "10", "1", "30", "10", "3", "reconciler-actuator", database->database_url, NULL};
-    database->connection = PQconnectdbParams(keywords, values, 1);
+    /* Anything the operator put in DATABASE_URL wins over our defaults (pg_bounded.h). */
+    database->connection = pg_bounded_connect(database->database_url, "reconciler-actuator", NULL,
+                                              database->call_timeout_ms);
     if (database->connection == NULL) {
         remember_error(database, "connect", NULL, "out of memory");
         return ACTUATOR_STORE_ERROR_CONNECTION;
@@ -136,8 +134,9 @@ actuator_store_status actuator_store_connect(actuator_store *database)
         database->connection = NULL;
         return ACTUATOR_STORE_ERROR_CONNECTION;
     }
-    PGresult *result =
-        PQexec(database->connection, "SET statement_timeout = '" STORE_STATEMENT_TIMEOUT "'");
+    PGresult *result = pg_bounded_exec(database->connection, "set statement_timeout",
+                                       "SET statement_timeout = '" STORE_STATEMENT_TIMEOUT "'", 0,
+                                       NULL, database->call_timeout_ms);
     if (PQresultStatus(result) != PGRES_COMMAND_OK) {
         remember_error(database, "set statement_timeout",
                        PQresultErrorField(result, PG_DIAG_SQLSTATE),
@@ -161,8 +160,8 @@ static PGresult *run(actuator_store *database, const char *operation, ExecStatus
         remember_error(database, operation, NULL, "not connected");
         return NULL;
     }
-    PGresult *result =
-        PQexecParams(database->connection, sql, parameter_count, NULL, parameters, NULL, NULL, 0);
+    PGresult *result = pg_bounded_exec(database->connection, operation, sql, parameter_count,
+                                       parameters, database->call_timeout_ms);
     if (result == NULL) {
         remember_error(database, operation, NULL, PQerrorMessage(database->connection));
         return NULL;
@@ -199,7 +198,8 @@ static void rollback_quietly(actuator_store *database)
     if (PQtransactionStatus(database->connection) == PQTRANS_IDLE) {
         return;
     }
-    PGresult *result = PQexec(database->connection, "ROLLBACK");
+    PGresult *result = pg_bounded_exec(database->connection, "rollback", "ROLLBACK", 0, NULL,
+                                       database->call_timeout_ms);
     PQclear(result);
 }
 

@@ -34,7 +34,8 @@ const char *actuator_store_status_name(actuator_store_status status);
 
 /* A store for `consumer_group` (every row it reads or writes is scoped by it). Does not
  * connect yet: actuator_store_connect does. NULL on allocation failure. */
-actuator_store *actuator_store_new(const char *database_url, const char *consumer_group);
+actuator_store *actuator_store_new(const char *database_url, const char *consumer_group,
+                                   int64_t call_timeout_ms);
 void actuator_store_free(actuator_store *database);
 
 /* (Re)connects when the connection is absent or broken; cheap when it is fine. Sets a

@@ -16,6 +16,7 @@ typedef struct {
 
 static const config_setting group_command_table[] = {
     COMMON_SETTING_DATABASE_URL(group_command_settings, common),
+    COMMON_SETTING_DATABASE_CALL_TIMEOUT(group_command_settings, common),
     ACTUATOR_SETTING_GROUP_ID(group_command_settings, group_id,
                               "The actuators' group the command acts on: the same value as the "
                               "running actuators', which see the change at their next decision "
@@ -44,7 +45,8 @@ int group_command_main(const group_command *command, int argc, char **argv, grou
         return 2;
     }
     int exit_code = 1;
-    actuator_store *database = actuator_store_new(settings.common.database_url, settings.group_id);
+    actuator_store *database = actuator_store_new(settings.common.database_url, settings.group_id,
+                                                  settings.common.database_call_timeout_ms);
     if (database == NULL) {
         fprintf(stderr, "%s: out of memory\n", command->program_name);
         goto done;

@@ -468,8 +468,8 @@ static void *worker_main(void *context)
 {
     restart_worker *worker = context;
     const actuator_settings *settings = worker->settings;
-    actuator_store *database =
-        actuator_store_new(settings->common.database_url, settings->group_id);
+    actuator_store *database = actuator_store_new(settings->common.database_url, settings->group_id,
+                                                  settings->common.database_call_timeout_ms);
     if (database == NULL) {
         log_error("restart worker: out of memory", NULL);
         return NULL;

@@ -239,6 +239,7 @@ bool config_instance_id_resolve(char **id, const char *hostname, long pid, const
 typedef struct {
     char *kafka_bootstrap_servers;
     char *database_url; /* secret: may carry a password */
+    int64_t database_call_timeout_ms;
     char *topic_checks;
     char *topic_verdicts;
     char *topic_actions;
@@ -292,6 +293,19 @@ typedef struct {
                        true,                                                                       \
                        "PostgreSQL libpq URI or conninfo (may hold a password); the default "      \
                        "is the local dev stack")
+/* Why 45 s: pg_bounded.h (PG_BOUNDED_DEFAULT_CALL_TIMEOUT_MS). */
+#define COMMON_SETTING_DATABASE_CALL_TIMEOUT(settings_type, common_member)                         \
+    {                                                                                              \
+        .env_name = "DATABASE_CALL_TIMEOUT", .type = CONFIG_TYPE_DURATION,                         \
+        .offset = offsetof(settings_type, common_member.database_call_timeout_ms),                 \
+        .default_text = "45s", .required = true, .secret = false, .minimum = 1000,                 \
+        .maximum = 3600000,                                                                        \
+        .help = "bound on one PostgreSQL statement (and its result) when the server or the "       \
+                "network goes silent: the session is abandoned and opened anew; a connect gets "   \
+                "at most 10s of it. 45s: longer than the 30s statement_timeout, so a slow query "  \
+                "gets the server's own error first; shorter than the 60s /healthz liveness "       \
+                "window"                                                                           \
+    }
 #define COMMON_SETTING_TOPIC_CHECKS(settings_type, common_member)                                  \
     CONFIG_COMMON_ROW_(settings_type, common_member, topic_checks, "RECONCILER_TOPIC_CHECKS",      \
                        CONFIG_TYPE_STRING, "reconciler.checks", false,                             \
@@ -368,6 +382,7 @@ typedef struct {
 #define COMMON_SETTINGS(settings_type, common_member)                                              \
     COMMON_SETTING_KAFKA_BOOTSTRAP_SERVERS(settings_type, common_member),                          \
         COMMON_SETTING_DATABASE_URL(settings_type, common_member),                                 \
+        COMMON_SETTING_DATABASE_CALL_TIMEOUT(settings_type, common_member),                        \
         COMMON_SETTING_TOPIC_CHECKS(settings_type, common_member),                                 \
         COMMON_SETTING_TOPIC_VERDICTS(settings_type, common_member),                               \
         COMMON_SETTING_TOPIC_ACTIONS(settings_type, common_member),                                \

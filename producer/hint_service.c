@@ -12,6 +12,7 @@
 #include "hint_endpoint.h"
 #include "kafka_client.h"
 #include "log.h"
+#include "pg_bounded.h"
 #include "producer_database.h"
 #include "scope_store.h"
 #include "timeutil.h"
@@ -122,17 +123,18 @@ static PGresult *run_query(hint_service *service, const char *sql, int count_of_
 {
     char error[640] = "";
     if (service->database == NULL) {
-        service->database =
-            producer_database_connect(service->settings->common.database_url, HINT_APPLICATION_NAME,
-                                      PRODUCER_DATABASE_SESSION_QUERIES, error, sizeof error);
+        service->database = producer_database_connect(
+            service->settings->common.database_url, HINT_APPLICATION_NAME,
+            PRODUCER_DATABASE_SESSION_QUERIES, service->settings->common.database_call_timeout_ms,
+            error, sizeof error);
         if (service->database == NULL) {
             log_warn("hint lookup failed", "{s:s, s:s}", "error", "database_unavailable", "detail",
                      error);
             return NULL;
         }
     }
-    PGresult *result =
-        PQexecParams(service->database, sql, count_of_params, NULL, params, NULL, NULL, 0);
+    PGresult *result = pg_bounded_exec(service->database, "hint lookup", sql, count_of_params,
+                                       params, service->settings->common.database_call_timeout_ms);
     if (PQresultStatus(result) == PGRES_TUPLES_OK)
         return result;
     producer_database_one_line(PQresultErrorMessage(result), error, sizeof error);

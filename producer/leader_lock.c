@@ -8,6 +8,7 @@
 
 #include "producer_database.h"
 #include "log.h"
+#include "pg_bounded.h"
 
 #include <inttypes.h>
 #include <libpq-fe.h>
@@ -22,6 +23,7 @@ struct leader_lock {
     char key_text[32];
     PGconn *connection;
     bool held;
+    int64_t call_timeout_ms; /* DATABASE_CALL_TIMEOUT */
 };
 
 static const char try_lock_statement[] = "SELECT pg_try_advisory_lock($1::bigint)";
@@ -49,7 +51,7 @@ const char *leader_lock_state_name(leader_lock_state state)
 }
 
 leader_lock *leader_lock_new(const char *database_url, const char *application_name,
-                             int64_t lock_key)
+                             int64_t lock_key, int64_t call_timeout_ms)
 {
     leader_lock *lock = calloc(1, sizeof *lock);
     if (lock == NULL) {
@@ -62,6 +64,7 @@ leader_lock *leader_lock_new(const char *database_url, const char *application_n
         return NULL;
     }
     lock->lock_key = lock_key;
+    lock->call_timeout_ms = call_timeout_ms;
     snprintf(lock->key_text, sizeof lock->key_text, "%" PRId64, lock_key);
     return lock;
 }
@@ -98,7 +101,7 @@ static bool query_single_value(leader_lock *lock, const char *what, const char *
 {
     const char *parameters[] = {lock->key_text};
     PGresult *result =
-        PQexecParams(lock->connection, statement, 1, NULL, parameters, NULL, NULL, 0);
+        pg_bounded_exec(lock->connection, what, statement, 1, parameters, lock->call_timeout_ms);
     if (PQresultStatus(result) != PGRES_TUPLES_OK || PQntuples(result) != 1 ||
         PQnfields(result) != 1 || PQgetisnull(result, 0, 0)) {
         char detail[512];
@@ -128,9 +131,9 @@ leader_lock_state leader_lock_try_acquire(leader_lock *lock, char *error_buffer,
         close_session(lock);
     }
     if (lock->connection == NULL) {
-        lock->connection =
-            producer_database_connect(lock->database_url, lock->application_name,
-                                      PRODUCER_DATABASE_SESSION_LOCK, error_buffer, error_size);
+        lock->connection = producer_database_connect(
+            lock->database_url, lock->application_name, PRODUCER_DATABASE_SESSION_LOCK,
+            lock->call_timeout_ms, error_buffer, error_size);
         if (lock->connection == NULL) {
             return LEADER_LOCK_UNAVAILABLE;
         }
@@ -172,8 +175,8 @@ void leader_lock_release(leader_lock *lock)
         /* Best effort: closing the session below frees the lock anyway; the explicit unlock
          * only spares a standby the wait for the server to see the socket close. */
         const char *parameters[] = {lock->key_text};
-        PGresult *result =
-            PQexecParams(lock->connection, unlock_statement, 1, NULL, parameters, NULL, NULL, 0);
+        PGresult *result = pg_bounded_exec(lock->connection, "pg_advisory_unlock", unlock_statement,
+                                           1, parameters, lock->call_timeout_ms);
         if (PQresultStatus(result) != PGRES_TUPLES_OK) {
             char detail[512];
             producer_database_one_line(result != NULL ? PQresultErrorMessage(result)

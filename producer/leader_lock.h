@@ -26,9 +26,10 @@ const char *leader_lock_state_name(leader_lock_state state); /* "held", "busy", 
 
 typedef struct leader_lock leader_lock;
 
-/* Keeps copies of the strings; does not connect yet. NULL on allocation failure. */
+/* Keeps copies of the strings; does not connect yet. No call waits longer than
+ * call_timeout_ms on a silent server (DATABASE_CALL_TIMEOUT). NULL on allocation failure. */
 leader_lock *leader_lock_new(const char *database_url, const char *application_name,
-                             int64_t lock_key);
+                             int64_t lock_key, int64_t call_timeout_ms);
 /* Releases the lock (if held) and closes the session. */
 void leader_lock_free(leader_lock *lock);
 

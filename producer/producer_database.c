@@ -5,6 +5,8 @@
  * (scope_store.c, leader_lock.c). Never logs DATABASE_URL (it may hold a password). */
 #include "producer_database.h"
 
+#include "pg_bounded.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -48,22 +50,12 @@ bool producer_database_connection_broken(PGconn *connection)
 }
 
 PGconn *producer_database_connect(const char *database_url, const char *application_name,
-                                  producer_database_session kind, char *error_buffer,
-                                  size_t error_size)
+                                  producer_database_session kind, int64_t call_timeout_ms,
+                                  char *error_buffer, size_t error_size)
 {
-    /* libpq processes keywords in order and the last value wins, with the URL expanded where
-     * "dbname" stands: defaults before it are ones an operator may override in the URL;
-     * client_encoding after it is ours alone (Avro strings must be UTF-8). */
-    const char *const keywords[] = {
-        /* A dead or unreachable server fails the connect in 5 s, not libpq's "forever". */
-        "connect_timeout",
-        /* Client-side keepalives: our side notices a server that vanished. */
-        "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
-        "application_name", "dbname", "client_encoding", NULL};
-    const char *const values[] = {
-        "5", "1", "10", "5", "3", application_name, database_url, "UTF8", NULL,
-    };
-    PGconn *connection = PQconnectdbParams(keywords, values, 1);
+    /* client_encoding is ours alone (Avro strings must be UTF-8). */
+    PGconn *connection =
+        pg_bounded_connect(database_url, application_name, "UTF8", call_timeout_ms);
     if (connection == NULL) {
         snprintf(error_buffer, error_size, "PQconnectdbParams: out of memory");
         return NULL;
@@ -77,7 +69,8 @@ PGconn *producer_database_connect(const char *database_url, const char *applicat
     }
     const char *setup =
         kind == PRODUCER_DATABASE_SESSION_LOCK ? lock_session_setup : query_session_setup;
-    PGresult *result = PQexec(connection, setup);
+    PGresult *result =
+        pg_bounded_exec(connection, "session settings", setup, 0, NULL, call_timeout_ms);
     if (PQresultStatus(result) != PGRES_COMMAND_OK) {
         char detail[512];
         producer_database_one_line(result != NULL ? PQresultErrorMessage(result)

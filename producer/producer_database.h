@@ -13,6 +13,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum {
     PRODUCER_DATABASE_SESSION_QUERIES, /* the sweep's reads and the cursor writes */
@@ -20,11 +21,12 @@ typedef enum {
 } producer_database_session;
 
 /* Connects with the producer's settings layered under the operator's URL (the URL wins where
- * both set something, e.g. connect_timeout), then sets the session's timeouts. Returns an
- * open connection, or NULL with "<call>: <libpq message>" in error_buffer. */
+ * both set something, e.g. connect_timeout), then sets the session's timeouts; no call waits
+ * longer than call_timeout_ms (DATABASE_CALL_TIMEOUT) on a silent server. Returns an open
+ * connection, or NULL with "<call>: <libpq message>" in error_buffer. */
 PGconn *producer_database_connect(const char *database_url, const char *application_name,
-                                  producer_database_session kind, char *error_buffer,
-                                  size_t error_size);
+                                  producer_database_session kind, int64_t call_timeout_ms,
+                                  char *error_buffer, size_t error_size);
 
 /* Copies a libpq message into buffer as one line: newlines and tabs become spaces, trailing
  * white space is dropped. "(no message)" for NULL or empty. */

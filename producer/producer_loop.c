@@ -354,9 +354,10 @@ int producer_loop_run(const process_context *options)
         fprintf(stderr, "reconciler-producer: %s\n", detail);
         return 2;
     }
-    loop.lock =
-        leader_lock_new(settings->common.database_url, LOCK_APPLICATION_NAME, settings->lock_key);
-    loop.store = scope_store_new(settings->common.database_url, SWEEP_APPLICATION_NAME);
+    loop.lock = leader_lock_new(settings->common.database_url, LOCK_APPLICATION_NAME,
+                                settings->lock_key, settings->common.database_call_timeout_ms);
+    loop.store = scope_store_new(settings->common.database_url, SWEEP_APPLICATION_NAME,
+                                 settings->common.database_call_timeout_ms);
     if (loop.lock == NULL || loop.store == NULL) {
         log_error("start-up failed", "{s:s}", "detail", "out of memory");
         leader_lock_free(loop.lock);

@@ -14,6 +14,7 @@
 static const config_setting producer_table[] = {
     COMMON_SETTING_KAFKA_BOOTSTRAP_SERVERS(producer_settings, common),
     COMMON_SETTING_DATABASE_URL(producer_settings, common),
+    COMMON_SETTING_DATABASE_CALL_TIMEOUT(producer_settings, common),
     COMMON_SETTING_TOPIC_CHECKS(producer_settings, common),
     COMMON_SETTING_LOG_LEVEL(producer_settings, common),
     COMMON_SETTINGS_SCHEMA_VERSIONS(producer_settings, common),

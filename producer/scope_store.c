@@ -7,6 +7,7 @@
 #include "scope_store.h"
 
 #include "producer_database.h"
+#include "pg_bounded.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@ struct scope_store {
     char *database_url;
     char *application_name;
     PGconn *connection;
+    int64_t call_timeout_ms; /* DATABASE_CALL_TIMEOUT */
 };
 
 /* The walk's two page shapes. The first page has no lower bound rather than a sentinel id,
@@ -51,7 +53,8 @@ static const char last_sweep_statement[] =
     "FROM reconciler_producer_cursor "
     "WHERE lock_key = $1::bigint AND last_sweep_started_at IS NOT NULL";
 
-scope_store *scope_store_new(const char *database_url, const char *application_name)
+scope_store *scope_store_new(const char *database_url, const char *application_name,
+                             int64_t call_timeout_ms)
 {
     scope_store *store = calloc(1, sizeof *store);
     if (store == NULL) {
@@ -63,6 +66,7 @@ scope_store *scope_store_new(const char *database_url, const char *application_n
         scope_store_free(store);
         return NULL;
     }
+    store->call_timeout_ms = call_timeout_ms;
     return store;
 }
 
@@ -93,9 +97,9 @@ scope_store_status scope_store_connect(scope_store *store, char *error_buffer, s
         return SCOPE_STORE_OK;
     }
     disconnect(store);
-    store->connection =
-        producer_database_connect(store->database_url, store->application_name,
-                                  PRODUCER_DATABASE_SESSION_QUERIES, error_buffer, error_size);
+    store->connection = producer_database_connect(store->database_url, store->application_name,
+                                                  PRODUCER_DATABASE_SESSION_QUERIES,
+                                                  store->call_timeout_ms, error_buffer, error_size);
     return store->connection != NULL ? SCOPE_STORE_OK : SCOPE_STORE_UNAVAILABLE;
 }
 
@@ -111,8 +115,8 @@ static scope_store_status execute(scope_store *store, const char *what, const ch
     if (status != SCOPE_STORE_OK) {
         return status;
     }
-    PGresult *answer = PQexecParams(store->connection, statement, parameter_count, NULL, parameters,
-                                    NULL, NULL, 0);
+    PGresult *answer = pg_bounded_exec(store->connection, what, statement, parameter_count,
+                                       parameters, store->call_timeout_ms);
     if (PQresultStatus(answer) == expected) {
         *result = answer;
         return SCOPE_STORE_OK;

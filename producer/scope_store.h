@@ -31,7 +31,8 @@ typedef enum {
 typedef struct scope_store scope_store;
 
 /* Keeps copies of both strings; connects on first use. NULL on allocation failure. */
-scope_store *scope_store_new(const char *database_url, const char *application_name);
+scope_store *scope_store_new(const char *database_url, const char *application_name,
+                             int64_t call_timeout_ms);
 void scope_store_free(scope_store *store);
 
 /* Connects now if not connected. On failure the reason ("<call>: <libpq message>") is in

@@ -15,6 +15,7 @@ apt_packages=(
   python3 python3-venv
   default-jdk-headless maven
   docker-compose prometheus jq curl openssl
+  golang-go
 )
 # "ii": installed and configured (`dpkg -s` would also accept a package that was removed with
 # its configuration files left behind).
@@ -26,6 +27,8 @@ for package in "${apt_packages[@]}"; do
   # JRE: scripts/check-schemas.sh runs a single-file Java program, which needs jdk.compiler.
   default-jdk-headless) if java --list-modules 2>/dev/null | grep -q '^jdk.compiler@'; then continue; fi ;;
   maven) if command -v mvn >/dev/null 2>&1; then continue; fi ;;
+  # Any Go toolchain builds Toxiproxy (below): a Go installed from elsewhere is fine too.
+  golang-go) if command -v go >/dev/null 2>&1; then continue; fi ;;
   esac
   installed "$package" || missing+=("$package")
 done
@@ -64,3 +67,14 @@ maven_jars() { # pom, directory, what
 maven_jars "$root/scripts/kafka/pom.xml" "$cache/kafka/lib" "the Kafka broker"
 # Apache Avro's Java library, for the schema compatibility check (scripts/check-schemas.sh).
 maven_jars "$root/scripts/schemas/pom.xml" "$cache/avro/lib" "Apache Avro"
+
+# Toxiproxy (the network-fault proxy of tests/integration/test_reliability_network.py), built
+# once per machine from the Go module proxy; its own GOPATH keeps the module cache in .cache/.
+toxiproxy_version=v2.5.0
+toxiproxy_dir="$cache/toxiproxy-$toxiproxy_version"
+if [ ! -x "$toxiproxy_dir/bin/server" ]; then
+  echo "install-deps: building Toxiproxy $toxiproxy_version into $toxiproxy_dir" >&2
+  mkdir -p "$toxiproxy_dir"
+  GOPATH="$toxiproxy_dir/go" GOBIN="$toxiproxy_dir/bin" GOFLAGS=-modcacherw \
+    go install "github.com/Shopify/toxiproxy/v2/cmd/server@$toxiproxy_version"
+fi

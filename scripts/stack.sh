@@ -68,19 +68,25 @@ kafka_java() {
 }
 
 start_kafka() {
-  local dir=$1 port controller_port cluster_id
+  local dir=$1 port controller_port cluster_id proxied_port proxy_port
   [ -f "$kafka_lib/.complete" ] || die "Kafka jars missing in $kafka_lib (run scripts/install-deps.sh)"
   port=$(free_port)
   controller_port=$(free_port)
+  # A second listener, PROXIED, advertised on another port where a fault-injecting proxy
+  # (tests/integration/test_reliability_network.py) forwards to it: a client bootstrapped
+  # there is told to come back through the proxy, so all its traffic crosses it. Nothing
+  # listens on the advertised port unless a test starts that proxy.
+  proxied_port=$(free_port)
+  proxy_port=$(free_port)
   mkdir -p "$dir/kafka"
   cat >"$dir/kafka/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$controller_port
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port,PROXIED://127.0.0.1:$proxied_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$port,PROXIED://127.0.0.1:$proxy_port
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,PROXIED:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
 log.dirs=$dir/kafka/data
 num.partitions=1
@@ -98,6 +104,8 @@ PROPS
   kafka_java kafka.tools.StorageTool format -t "$cluster_id" -c "$dir/kafka/server.properties" \
     >"$dir/kafka/format.log" 2>&1 || { cat "$dir/kafka/format.log" >&2; die "kafka storage format failed"; }
   echo "$port" >"$dir/kafka.port"
+  echo "$proxied_port" >"$dir/kafka-proxied.port"
+  echo "$proxy_port" >"$dir/kafka-proxy.port"
   launch_kafka "$dir"
   KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$port"
   log "Kafka (KRaft) on 127.0.0.1:$port"

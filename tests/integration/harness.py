@@ -463,6 +463,109 @@ class TcpProxy:
             pass
 
 
+TOXIPROXY_VERSION = "v2.5.0"  # scripts/install-deps.sh builds this one into .cache/
+
+
+class Toxiproxy:
+    """A Toxiproxy server (Shopify's fault-injecting TCP proxy, built by
+    scripts/install-deps.sh) on a free loopback port, driven through its HTTP API. Each
+    `proxy(name, upstream)` listens on a free loopback port (or `listen_port`) and forwards to
+    `upstream` ("host:port"); faults are toxics on it:
+
+        with harness.Toxiproxy() as toxiproxy:
+            port = toxiproxy.proxy("pg-producer", "127.0.0.1:5432")
+            toxiproxy.black_hole("pg-producer")      # bytes vanish, connections stay open
+            toxiproxy.heal("pg-producer")
+
+    Only loopback: every proxy listens on 127.0.0.1 and forwards to our own stack."""
+
+    def __init__(self, log_dir=None):
+        path = os.environ.get("RECONCILER_TOXIPROXY") or os.path.join(
+            SOURCE_DIR, ".cache", f"toxiproxy-{TOXIPROXY_VERSION}", "bin", "server")
+        assert os.access(path, os.X_OK), \
+            f"Toxiproxy not found at {path}: run scripts/install-deps.sh (it builds it)"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        log_dir = log_dir or os.environ.get("RECONCILER_TEST_LOG_DIR", "/tmp")
+        self.log_path = os.path.join(log_dir, f"toxiproxy-{uuid.uuid4().hex[:8]}.log")
+        self._log = open(self.log_path, "wb")
+        self.popen = subprocess.Popen([path, "-host", "127.0.0.1", "-port", str(self.port)],
+                                      stdout=self._log, stderr=self._log,
+                                      stdin=subprocess.DEVNULL)
+        wait_until(lambda: self.popen.poll() is None and http_get(self.url + "/version",
+                                                                  timeout=1.0)[0] == 200,
+                   timeout=30, message="toxiproxy /version")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def _call(self, method, path, body=None, expect=(200, 201, 204)):
+        import urllib.error
+        import urllib.request
+
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                status, text = response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            status, text = error.code, error.read().decode()
+        assert status in expect, f"toxiproxy {method} {path}: {status} {text}"
+        return json.loads(text) if text.strip() else None
+
+    def proxy(self, name, upstream, listen_port=None):
+        """Creates a proxy `name` to `upstream`; returns the port it listens on."""
+        port = listen_port or free_port()
+        self._call("POST", "/proxies", {"name": name, "listen": f"127.0.0.1:{port}",
+                                        "upstream": upstream, "enabled": True})
+        return port
+
+    def add_toxic(self, proxy, toxic_type, stream="downstream", name=None, **attributes):
+        """Adds a toxic (latency, bandwidth, timeout, reset_peer, limit_data, slow_close,
+        slicer) to one direction of `proxy`; returns its name."""
+        name = name or f"{toxic_type}-{stream}"
+        self._call("POST", f"/proxies/{proxy}/toxics",
+                   {"name": name, "type": toxic_type, "stream": stream, "toxicity": 1.0,
+                    "attributes": attributes})
+        return name
+
+    def remove_toxic(self, proxy, name):
+        self._call("DELETE", f"/proxies/{proxy}/toxics/{name}")
+
+    def black_hole(self, proxy):
+        """Bytes in both directions are dropped and no connection is closed (the `timeout`
+        toxic with timeout 0), new connections are accepted and hear nothing: what a client
+        sees when a route or a NAT entry dies. Only the client's own close still gets
+        through (the proxy closes the server side of a connection its client closed)."""
+        for stream in ("upstream", "downstream"):
+            self.add_toxic(proxy, "timeout", stream=stream, name=f"black-hole-{stream}",
+                           timeout=0)
+
+    def heal(self, proxy):
+        """Removes every toxic of `proxy` and enables it again."""
+        for toxic in self._call("GET", f"/proxies/{proxy}/toxics") or []:
+            self.remove_toxic(proxy, toxic["name"])
+        self.set_enabled(proxy, True)
+
+    def set_enabled(self, proxy, enabled):
+        """A disabled proxy closes every connection and refuses new ones (a hard cut)."""
+        self._call("POST", f"/proxies/{proxy}", {"enabled": bool(enabled)})
+
+    def close(self):
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout=10)
+        self._log.close()
+
+
 class LoopbackHttpServer:
     """A test HTTP server on 127.0.0.1 (a free port) serving `handler_class`, one daemon thread
     per connection; `url` is its base URL. close() stops it."""

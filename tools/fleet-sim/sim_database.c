@@ -5,6 +5,8 @@
  * Not for: connection policy (the workers decide when to reconnect). */
 #include "sim_database.h"
 
+#include "pg_bounded.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,11 +60,11 @@ static sim_database_error classify(PGconn *connection, const PGresult *result)
 
 PGconn *sim_database_connect(const char *url, char *error_buffer, size_t error_size)
 {
-    /* expand_dbname: `url` may be a URI or a conninfo string; application_name makes the
-     * simulator's sessions recognizable in pg_stat_activity. */
-    const char *keywords[] = {"dbname", "application_name", "connect_timeout", NULL};
-    const char *values[] = {url, "fleet-sim", "10", NULL};
-    PGconn *connection = PQconnectdbParams(keywords, values, 1);
+    /* `url` may be a URI or a conninfo string; application_name makes the simulator's
+     * sessions recognizable in pg_stat_activity. The shared bounds (pg_bounded.h) keep the
+     * connect and a silent server's socket from blocking fleet-sim's write-back forever. */
+    PGconn *connection =
+        pg_bounded_connect(url, "fleet-sim", NULL, PG_BOUNDED_DEFAULT_CALL_TIMEOUT_MS);
     if (connection == NULL) {
         snprintf(error_buffer, error_size, "out of memory creating the connection");
         return NULL;

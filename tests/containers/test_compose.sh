@@ -96,7 +96,10 @@ else
   fail "docker-compose build (log: $out/build.log)"
   finish
 fi
-podman build -q --target debug -t instance-reconciler-debug:dev . >>"$out/build.log" 2>&1 ||
+# The same REVISION as compose's build: it is compiled into the programs, so another value
+# would make other binaries (other build ids) than the runtime image's.
+podman build -q --target debug --build-arg REVISION="$RECONCILER_REVISION" \
+  -t instance-reconciler-debug:dev . >>"$out/build.log" 2>&1 ||
   fail "the debug image (podman build --target debug)"
 
 say "image checks"

@@ -6,8 +6,9 @@
  *           go to the DLQ, expired ones are counted and released without a CP request
  *   ask     start a libcurl transfer per request, up to CHECKER_CONCURRENCY at once and at
  *           most CHECKER_MAX_RPS per second
- *   wait    curl_multi_poll on the CP sockets plus a pipe that librdkafka writes to when a
- *           message, rebalance or delivery report is queued (rd_kafka_queue_io_event_enable)
+ *   wait    epoll on the CP sockets plus a pipe that librdkafka writes to when a message,
+ *           rebalance or delivery report is queued (rd_kafka_queue_io_event_enable); only
+ *           the transfers of ready sockets run (cp_sockets.h)
  *   decide  each finished transfer is classified (cp_classify) into a Verdict
  *   emit    produce the Verdict keyed by workspace id
  *   commit  a delivery report marks the request's offset done in the offset tracker, which
@@ -46,6 +47,7 @@
 
 #include "checker_verdict.h"
 #include "codec.h"
+#include "cp_sockets.h"
 #include "cp_settings.h"
 #include "dlq.h"
 #include "http_client.h"
@@ -180,6 +182,7 @@ typedef struct {
     rd_kafka_t *consumer;
     rd_kafka_t *producer;
     CURLM *multi;
+    cp_sockets *sockets; /* runs the transfers of ready sockets only */
     offset_tracker *tracker;
     token_bucket rate_limit;
     checker_secrets secrets;
@@ -981,7 +984,8 @@ static kafka_client_spec client_spec(checker_engine *engine)
 }
 
 /* Makes librdkafka write a byte to the wake pipe whenever `queue` goes from empty to
- * non-empty, so curl_multi_poll wakes up for Kafka events as well as for CP sockets. */
+ * non-empty, so the epoll wait (cp_sockets_wait) wakes up for Kafka events as well as for CP
+ * sockets. */
 static bool enable_wake_events(checker_engine *engine, rd_kafka_queue_t *queue)
 {
     if (queue == NULL)
@@ -1083,10 +1087,10 @@ static void run_loop(checker_engine *engine)
 
         take_messages(engine);
         start_transfers(engine);
-        int running = 0;
-        CURLMcode code = curl_multi_perform(engine->multi, &running);
+        CURLMcode code = cp_sockets_run_due(engine->sockets); /* starts the new transfers */
         if (code != CURLM_OK) {
-            log_error("curl_multi_perform failed", "{s:s}", "error", curl_multi_strerror(code));
+            log_error("curl_multi_socket_action failed", "{s:s}", "error",
+                      curl_multi_strerror(code));
             engine->fatal = true;
             return;
         }
@@ -1102,14 +1106,17 @@ static void run_loop(checker_engine *engine)
             engine->next_lag_update_ms = now_ms + CHECKER_LAG_INTERVAL_MS;
         }
 
-        struct curl_waitfd wake = {.fd = engine->wake_pipe[0], .events = CURL_WAIT_POLLIN};
-        code = curl_multi_poll(engine->multi, &wake, 1, wait_timeout_ms(engine), NULL);
+        bool woken = false;
+        code = cp_sockets_wait(engine->sockets, wait_timeout_ms(engine), &woken);
         if (code != CURLM_OK) {
-            log_error("curl_multi_poll failed", "{s:s}", "error", curl_multi_strerror(code));
+            log_error("waiting for the CP sockets failed", "{s:s, s:s}", "error",
+                      curl_multi_strerror(code), "errno", strerror(errno));
             engine->fatal = true;
             return;
         }
-        drain_wake_pipe(engine);
+        if (woken)
+            drain_wake_pipe(engine);
+        collect_finished(engine); /* frees capacity before the next take */
     }
 }
 
@@ -1162,6 +1169,11 @@ int checker_engine_run(const process_context *options)
         multi_code = curl_multi_setopt(engine->multi, CURLMOPT_MAXCONNECTS, connections);
     if (multi_code != CURLM_OK) {
         log_error("curl_multi_setopt failed", "{s:s}", "error", curl_multi_strerror(multi_code));
+        goto done;
+    }
+    engine->sockets = cp_sockets_new(engine->multi, engine->wake_pipe[0], error, sizeof error);
+    if (engine->sockets == NULL) {
+        log_error("cp_sockets_new failed", "{s:s}", "error", error);
         goto done;
     }
 
@@ -1222,6 +1234,7 @@ done:
         item_free(engine, engine->all_items);
     if (engine->consumer != NULL)
         rd_kafka_destroy(engine->consumer);
+    cp_sockets_free(engine->sockets);
     if (engine->multi != NULL)
         curl_multi_cleanup(engine->multi);
     for (int index = 0; index < 2; index++) {

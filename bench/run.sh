@@ -18,7 +18,9 @@
 # Like scripts/demo.sh: installs what is missing (scripts/install-deps.sh, plus
 # bench/requirements.txt into the project's virtualenv), builds a Release build into
 # build/bench, starts its own PostgreSQL + Kafka (scripts/stack.sh) and tears them down at
-# the end. Results: bench/results/pipeline.{json,md,_coverage.png,_latency.png} and
+# the end. The headline also runs bench/peer (a single-process Go sweeper; go build, Go from
+# install-deps.sh) after the pipeline, for the peer's time over ours. Results:
+# bench/results/pipeline.{json,md,_coverage.png,_latency.png} and
 # bench/results/hang_scenario.{json,md,png}; logs of the last run in bench/results/tmp/.
 # Nothing asserts a time: the figures are printed and written down. The machine should be
 # as quiet as possible (the load average is recorded with the results).
@@ -31,7 +33,7 @@ command="bench/run.sh $*" # as typed, for the results' record
 args=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --all) args+=(--matrix --hang-scenario); shift ;;
     *) args+=("$1"); shift ;;
   esac
@@ -53,6 +55,9 @@ say "building (Release) into $build_dir"
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build_dir" -j "$(nproc)" --target reconciler-producer reconciler-checker \
   reconciler-actuator fleet-sim sequential-sweeper >/dev/null
+# Modules from the Go module proxy are cached under .cache/, like the other downloads.
+(cd "$here/peer" && GOMODCACHE="$root/.cache/go-mod" GOFLAGS=-modcacherw \
+  go build -o "$build_dir/bench/peer-sweeper" .)
 
 stack_dir=$(mktemp -d /tmp/reconciler-bench.XXXXXX)
 teardown() { scripts/stack.sh stop "$stack_dir" >/dev/null 2>&1 || true; }
@@ -69,4 +74,5 @@ export RECONCILER_STACK_DIR
 # Only the last run's logs are kept.
 rm -rf "$here/results/tmp"
 say "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-BENCH_COMMAND="${command% }" PYTHONPATH="$here" "$python" "$here/pipeline_bench.py" --build "$build_dir" "${args[@]}"
+BENCH_COMMAND="${command% }" PYTHONPATH="$here" "$python" "$here/pipeline_bench.py" --build "$build_dir" \
+  --peer "$build_dir/bench/peer-sweeper" "${args[@]}"

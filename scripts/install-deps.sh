@@ -15,6 +15,7 @@ apt_packages=(
   python3 python3-venv
   default-jre-headless maven
   docker-compose prometheus jq curl openssl
+  golang-go
 )
 # "ii": installed and configured (`dpkg -s` would also accept a package that was removed with
 # its configuration files left behind).
@@ -25,6 +26,8 @@ for package in "${apt_packages[@]}"; do
   # A JDK or JRE (e.g. Temurin) or a Maven from elsewhere is fine: skip Debian's then.
   default-jre-headless) if command -v java >/dev/null 2>&1; then continue; fi ;;
   maven) if command -v mvn >/dev/null 2>&1; then continue; fi ;;
+  # bench/peer needs Go 1.19 or newer: any go on the PATH will do.
+  golang-go) if command -v go >/dev/null 2>&1; then continue; fi ;;
   esac
   installed "$package" || missing+=("$package")
 done

@@ -183,6 +183,8 @@ typedef struct {
     rd_kafka_t *producer;
     CURLM *multi;
     cp_sockets *sockets; /* runs the transfers of ready sockets only */
+    CURL **idle_handles; /* easy handles of finished transfers, reset, for the next ones */
+    size_t idle_count;
     offset_tracker *tracker;
     token_bucket rate_limit;
     checker_secrets secrets;
@@ -519,7 +521,8 @@ static void start_transfers(checker_engine *engine)
             fail_before_sending(engine, item, "cp_status_url failed: out of memory");
             continue;
         }
-        item->http = http_request_prepare(&request_options, item);
+        CURL *recycled = engine->idle_count > 0 ? engine->idle_handles[--engine->idle_count] : NULL;
+        item->http = http_request_prepare_on(recycled, &request_options, item);
         free(url);
         if (item->http == NULL) {
             fail_before_sending(engine, item, "http_request_prepare failed");
@@ -540,6 +543,17 @@ static void start_transfers(checker_engine *engine)
         item->place = PLACE_HTTP;
         engine->in_http++;
     }
+}
+
+/* At most CHECKER_CONCURRENCY idle handles are kept: as many as can be busy at once. */
+static void keep_idle_handle(checker_engine *engine, CURL *easy)
+{
+    if (easy == NULL)
+        return;
+    if (engine->idle_count < (size_t)engine->settings->concurrency)
+        engine->idle_handles[engine->idle_count++] = easy;
+    else
+        curl_easy_cleanup(easy);
 }
 
 static void collect_finished(checker_engine *engine)
@@ -567,7 +581,7 @@ static void collect_finished(checker_engine *engine)
                      curl_multi_strerror(code));
         work_item *item = http_request_user_data(request);
         http_response response;
-        http_request_finish(request, result, &response); /* frees request and handle */
+        keep_idle_handle(engine, http_request_finish_keeping(request, result, &response));
         item->http = NULL;
         engine->in_http--;
         int64_t latency_ms = time_now_monotonic_ms() - item->started_ms;
@@ -1171,6 +1185,11 @@ int checker_engine_run(const process_context *options)
         log_error("curl_multi_setopt failed", "{s:s}", "error", curl_multi_strerror(multi_code));
         goto done;
     }
+    engine->idle_handles = calloc((size_t)engine->settings->concurrency, sizeof(CURL *));
+    if (engine->idle_handles == NULL) {
+        log_error("out of memory", NULL);
+        goto done;
+    }
     engine->sockets = cp_sockets_new(engine->multi, engine->wake_pipe[0], error, sizeof error);
     if (engine->sockets == NULL) {
         log_error("cp_sockets_new failed", "{s:s}", "error", error);
@@ -1234,6 +1253,9 @@ done:
         item_free(engine, engine->all_items);
     if (engine->consumer != NULL)
         rd_kafka_destroy(engine->consumer);
+    for (size_t index = 0; index < engine->idle_count; index++)
+        curl_easy_cleanup(engine->idle_handles[index]);
+    free(engine->idle_handles);
     cp_sockets_free(engine->sockets);
     if (engine->multi != NULL)
         curl_multi_cleanup(engine->multi);

@@ -549,6 +549,16 @@ def run_pipeline_scenario(args, workspaces, checkers, headline):
     return result
 
 
+def wait_for_reprovisions(scenario):
+    """Lets the pipeline's reprovisions finish (at most 30 s), so what runs next starts on a
+    settled fleet."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if bc.metric_sum(scenario.sim_metrics(), "fleet_sim_pending_reprovisions") == 0:
+            break
+        time.sleep(0.5)
+
+
 # --- the peer: one concurrent Go process, no Kafka (bench/peer) ---------------------------------
 
 def run_peer(args, scenario, workspaces):
@@ -556,11 +566,7 @@ def run_peer(args, scenario, workspaces):
     pipeline was stopped (alone on the machine but for PostgreSQL, Kafka idle and fleet-sim):
     args.sweeps full sweeps back to back; coverage = sweep start -> its last answer."""
     log(f"peer: {args.sweeps} sweep(s), {args.peer_concurrency} goroutines")
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if bc.metric_sum(scenario.sim_metrics(), "fleet_sim_pending_reprovisions") == 0:
-            break
-        time.sleep(0.5)
+    wait_for_reprovisions(scenario)
     output_path = os.path.join(scenario.log_dir, "peer.jsonl")
     env = {**os.environ, "DATABASE_URL": scenario.database_url, "CP_URL": scenario.sim_url,
            "PEER_SWEEPS": str(args.sweeps), "PEER_CONCURRENCY": str(args.peer_concurrency)}
@@ -602,12 +608,7 @@ def run_baseline(args, scenario, workspaces, victims):
     """bench/baseline/sequential_sweeper alone on the machine, against the scenario's
     database and fleet-sim, on a fresh share of terminated instances."""
     log(f"baseline: {args.baseline_intervals} interval(s) of {args.interval}s, LIMIT {args.baseline_limit}")
-    # Let the pipeline's reprovisions finish, so the baseline starts on a settled fleet.
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if bc.metric_sum(scenario.sim_metrics(), "fleet_sim_pending_reprovisions") == 0:
-            break
-        time.sleep(0.5)
+    wait_for_reprovisions(scenario)
     terminator = Terminator(scenario.sim_url, victims, 1, time.time(), 0.0, seed=4242) if victims else None
     if terminator:
         terminator.run()  # one wave, now

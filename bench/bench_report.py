@@ -381,18 +381,20 @@ def dump_json(value, path):
         handle.write(render(value, 0) + "\n")
 
 
-def write_pipeline(report, results_dir):
+def write_pipeline(report, results_dir, name="pipeline"):
+    """`name`: the files' stem, pipeline (the headline) or million (bench/run.sh --million)."""
     report = _strip_for_json(report)
-    dump_json(report, os.path.join(results_dir, "pipeline.json"))
-    render_pipeline(report, results_dir)
+    dump_json(report, os.path.join(results_dir, f"{name}.json"))
+    render_pipeline(report, results_dir, name)
 
 
-def render_pipeline(report, results_dir):
-    text = pipeline_markdown(report)
-    with open(os.path.join(results_dir, "pipeline.md"), "w") as handle:
+def render_pipeline(report, results_dir, name="pipeline"):
+    text = pipeline_markdown(report).replace("pipeline_coverage.png", f"{name}_coverage.png") \
+        .replace("pipeline_latency.png", f"{name}_latency.png")
+    with open(os.path.join(results_dir, f"{name}.md"), "w") as handle:
         handle.write(text)
-    plot_coverage(report, os.path.join(results_dir, "pipeline_coverage.png"))
-    plot_latency(report, os.path.join(results_dir, "pipeline_latency.png"))
+    plot_coverage(report, os.path.join(results_dir, f"{name}_coverage.png"))
+    plot_latency(report, os.path.join(results_dir, f"{name}_latency.png"))
     print(text)
 
 

@@ -841,6 +841,8 @@ def main():
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--peer", help="bench/peer's binary (bench/run.sh builds it); none = no peer")
     parser.add_argument("--peer-concurrency", type=int, default=512)
+    parser.add_argument("--results-name", default="pipeline",
+                        help="stem of the result files: pipeline (default) or million")
     parser.add_argument("--matrix", action="store_true")
     parser.add_argument("--hang-scenario", action="store_true")
     parser.add_argument("--hang-workspaces", type=int, default=100000)
@@ -883,7 +885,7 @@ def main():
                                                    headline=headline))
         report = {**meta, "headline": {"workspaces": args.workspaces, "checkers": args.checkers},
                   "scenarios": scenarios, "loadavg_at_end": loadavg()}
-        bench_report.write_pipeline(report, args.results)
+        bench_report.write_pipeline(report, args.results, args.results_name)
     if args.hang_scenario:
         hang = {**meta, "hang": run_hang_scenario(args), "loadavg_at_end": loadavg()}
         bench_report.write_hang(hang, args.results)

@@ -8,6 +8,8 @@
 #                                    (+ the baseline with the headline; about 15 minutes)
 #   bench/run.sh --hang-scenario     every CP request hangs: memory, schedule, deadlines
 #   bench/run.sh --all               --matrix and --hang-scenario (about 18 minutes)
+#   bench/run.sh --million           1,000,000 workspaces, 2 checkers, 2 sweeps 150 s apart
+#                                    (+ the peer; about 12 minutes): bench/results/million.*
 #
 # Other options (passed to bench/pipeline_bench.py): --workspaces N, --checkers C,
 # --sweeps S, --interval SECONDS (PRODUCER_INTERVAL, default 30), --terminate-percent P (1),
@@ -33,8 +35,12 @@ command="bench/run.sh $*" # as typed, for the results' record
 args=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    -h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --all) args+=(--matrix --hang-scenario); shift ;;
+    # 1,000,000 workspaces: a sweep takes about 80-130 s here, so the interval is 150 s (every
+    # row checked every interval, requests never expire); results in bench/results/million.*.
+    --million) args+=(--workspaces 1000000 --interval 150 --sweeps 2 --no-baseline
+      --results-name million); shift ;;
     *) args+=("$1"); shift ;;
   esac
 done

@@ -841,6 +841,7 @@ def main():
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--peer", help="bench/peer's binary (bench/run.sh builds it); none = no peer")
     parser.add_argument("--peer-concurrency", type=int, default=512)
+    parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--results-name", default="pipeline",
                         help="stem of the result files: pipeline (default) or million")
     parser.add_argument("--matrix", action="store_true")
@@ -852,7 +853,7 @@ def main():
     parser.add_argument("--recovery-intervals", type=int, default=2)
     parser.add_argument("--skip-pipeline", action="store_true", help="only the hang scenario")
     args = parser.parse_args()
-    args.no_peer = not args.peer
+    args.no_peer = args.no_peer or not args.peer
     os.makedirs(args.results, exist_ok=True)
     # Logs and raw samples of this invocation: bench/results/tmp/<UTC time>/<scenario>/.
     args.scratch = os.path.join(args.scratch, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))

@@ -14,7 +14,7 @@
 # Other options (passed to bench/pipeline_bench.py): --workspaces N, --checkers C,
 # --sweeps S, --interval SECONDS (PRODUCER_INTERVAL, default 30), --terminate-percent P (1),
 # --latency-ms (20), --jitter-ms (10), --concurrency (CHECKER_CONCURRENCY, 256),
-# --baseline-intervals (3), --no-baseline, --hang-workspaces, --hang-interval (20),
+# --baseline-intervals (3), --no-baseline, --no-peer, --hang-workspaces, --hang-interval (20),
 # --hang-timeout (CHECKER_TIMEOUT during the hang, 2s).
 #
 # Like scripts/demo.sh: installs what is missing (scripts/install-deps.sh, plus

@@ -106,6 +106,17 @@ def pipeline_markdown(report):
             f"| workspaces checked per interval, pipeline / baseline | {head['workspaces']:,} (100 %) / "
             f"{_fmt(baseline['checks_per_interval'], 0)} ({baseline['coverage_share_per_interval'] * 100:.2f} %) | |",
         ]
+    peer = head.get("peer")
+    if peer and "full_coverage_s" in peer and cov.get("median"):
+        lines += [
+            f"| peer (bench/peer, one Go process, {peer['concurrency']} goroutines), full coverage (median; "
+            f"min–max of {len(peer['sweeps'])}) | {_fmt(peer['full_coverage_s']['median'])} s "
+            f"({_fmt(peer['full_coverage_s']['min'])}–{_fmt(peer['full_coverage_s']['max'])}) | |",
+            f"| **peer's full-coverage time over ours** | **{peer['full_coverage_s']['median'] / cov['median']:.2f}×** "
+            f"| ≥ 1.0×, stretch 1.5× |",
+        ]
+    elif peer:
+        lines.append(f"| peer (bench/peer) | failed: {peer.get('failed')} | |")
     if flip:
         lines.append(f"| terminate → flip p99 (max) | {_seconds(flip['p99'])} s ({_seconds(flip['max'])} s) "
                      f"| ≤ interval + 5 s = {interval + 5} s |")
@@ -220,6 +231,25 @@ def pipeline_markdown(report):
             f"| CPU s / 1k checks, peak RSS | {_fmt(baseline['cpu_s_per_1k_checks'], 3)} s, "
             f"{_fmt(baseline['peak_rss_mib'])} MiB |",
         ]
+    if peer and "full_coverage_s" in peer:
+        lines += [
+            "",
+            "## Peer (bench/peer/main.go)",
+            "",
+            "One Go process: a keyset walk of the scope (docs/contracts.md §2) by pages of 5,000 feeding "
+            f"{peer['concurrency']} goroutines that share one keep-alive `http.Client`, the same fail-safe "
+            "classification, no Kafka, no flips. Run "
+            f"{peer['mode']}, against the same database and fleet-sim (same latency).",
+            "",
+            "| sweep | full coverage s | checked | RUNNING | NOT_RUNNING | UNKNOWN |",
+            "|---|---|---|---|---|---|",
+        ]
+        for sweep in peer["sweeps"]:
+            lines.append(f"| {sweep['sweep']} | {_fmt(sweep['duration_s'], 2)} | {sweep['checked']:,} | "
+                         f"{sweep['running']:,} | {sweep['not_running']:,} | {sweep['unknown']:,} |")
+        lines += ["", f"Peer: {_fmt(peer['checks_per_s'], 0)} checks/s, {_fmt(peer['cpu_s_per_1k_checks'], 3)} CPU s "
+                  f"/ 1k checks, peak RSS {_fmt(peer['peak_rss_mib'])} MiB; load average after "
+                  f"{', '.join(str(x) for x in peer['loadavg_after'])}."]
     lines += ["", "Plots: `pipeline_coverage.png` (coverage over time, both systems), "
               "`pipeline_latency.png` (latency distribution).", ""]
     return "\n".join(lines)
@@ -231,6 +261,10 @@ def plot_coverage(report, path):
     for index, sweep in enumerate(s for s in head.get("sweeps", []) if s.get("curve")):
         xs, ys = zip(*sweep["curve"])
         left.plot(xs, ys, label=f"pipeline, sweep {index + 1} ({head['checkers']} checkers)", linewidth=1.8)
+    peer = head.get("peer")
+    if peer and peer.get("curve"):
+        xs, ys = zip(*peer["curve"])
+        left.plot(xs, ys, color="tab:red", linestyle="-.", label="peer (one Go process), first sweep")
     baseline = head.get("baseline")
     if baseline and baseline.get("curve"):
         xs, ys = zip(*baseline["curve"])
@@ -347,18 +381,20 @@ def dump_json(value, path):
         handle.write(render(value, 0) + "\n")
 
 
-def write_pipeline(report, results_dir):
+def write_pipeline(report, results_dir, name="pipeline"):
+    """`name`: the files' stem, pipeline (the headline) or million (bench/run.sh --million)."""
     report = _strip_for_json(report)
-    dump_json(report, os.path.join(results_dir, "pipeline.json"))
-    render_pipeline(report, results_dir)
+    dump_json(report, os.path.join(results_dir, f"{name}.json"))
+    render_pipeline(report, results_dir, name)
 
 
-def render_pipeline(report, results_dir):
-    text = pipeline_markdown(report)
-    with open(os.path.join(results_dir, "pipeline.md"), "w") as handle:
+def render_pipeline(report, results_dir, name="pipeline"):
+    text = pipeline_markdown(report).replace("pipeline_coverage.png", f"{name}_coverage.png") \
+        .replace("pipeline_latency.png", f"{name}_latency.png")
+    with open(os.path.join(results_dir, f"{name}.md"), "w") as handle:
         handle.write(text)
-    plot_coverage(report, os.path.join(results_dir, "pipeline_coverage.png"))
-    plot_latency(report, os.path.join(results_dir, "pipeline_latency.png"))
+    plot_coverage(report, os.path.join(results_dir, f"{name}_coverage.png"))
+    plot_latency(report, os.path.join(results_dir, f"{name}_latency.png"))
     print(text)
 
 

@@ -414,7 +414,7 @@ def timeline(sampler, names):
 
 # --- the pipeline scenario ---------------------------------------------------------------------
 
-def run_pipeline_scenario(args, workspaces, checkers, with_baseline):
+def run_pipeline_scenario(args, workspaces, checkers, headline):
     label = f"n{workspaces}-c{checkers}"
     scenario = Scenario(args, label)
     log(f"scenario {label}: {workspaces:,} workspaces, {checkers} checker(s), {args.sweeps} sweeps "
@@ -541,11 +541,66 @@ def run_pipeline_scenario(args, workspaces, checkers, with_baseline):
                        "samples": scenario.sampler.series()}, handle)
         log(f"{label}: coverage {result.get('full_coverage_s')} s, checks/s {result.get('checks_per_s')}")
 
-        if with_baseline:
+        if headline and not args.no_peer:
+            result["peer"] = run_peer(args, scenario, workspaces)
+        if headline and not args.no_baseline:
             result["baseline"] = run_baseline(args, scenario, workspaces, victims)
     finally:
         scenario.teardown()
     return result
+
+
+def wait_for_reprovisions(scenario):
+    """Lets the pipeline's reprovisions finish (at most 30 s), so what runs next starts on a
+    settled fleet."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if bc.metric_sum(scenario.sim_metrics(), "fleet_sim_pending_reprovisions") == 0:
+            break
+        time.sleep(0.5)
+
+
+# --- the peer: one concurrent Go process, no Kafka (bench/peer) ---------------------------------
+
+def run_peer(args, scenario, workspaces):
+    """bench/peer/peer-sweeper against the scenario's database and fleet-sim, right after the
+    pipeline was stopped (alone on the machine but for PostgreSQL, Kafka idle and fleet-sim):
+    args.sweeps full sweeps back to back; coverage = sweep start -> its last answer."""
+    log(f"peer: {args.sweeps} sweep(s), {args.peer_concurrency} goroutines")
+    wait_for_reprovisions(scenario)
+    output_path = os.path.join(scenario.log_dir, "peer.jsonl")
+    env = {**os.environ, "DATABASE_URL": scenario.database_url, "CP_URL": scenario.sim_url,
+           "PEER_SWEEPS": str(args.sweeps), "PEER_CONCURRENCY": str(args.peer_concurrency)}
+    start = time.time()
+    with open(output_path, "wb") as out, open(os.path.join(scenario.log_dir, "peer.log"), "wb") as err:
+        process = subprocess.Popen([args.peer], env=env, stdout=out, stderr=err)
+        scenario.sampler.track("peer", process.pid)
+        process.wait(timeout=args.sweeps * 600)
+    scenario.sampler.sample()
+    end = time.time()
+    scenario.sampler.untrack("peer")
+    with open(output_path) as handle:
+        sweeps = [json.loads(line) for line in handle if line.strip()]
+    if process.returncode != 0 or not sweeps:
+        return {"failed": f"exit {process.returncode}, {len(sweeps)} sweep(s); see peer.log"}
+    samples = scenario.sampler.series()
+    cpu = bc.cpu_between(samples, "peer", start, end) or 0.0
+    memory = scenario.sampler.last_memory.get("peer", (None, None))
+    checks = sum(s["checked"] for s in sweeps)
+    coverage = sorted(s["duration_s"] for s in sweeps)
+    return {
+        "mode": "right after the pipeline was stopped, so without it competing for the cores",
+        "concurrency": args.peer_concurrency,
+        "sweeps": [{k: s[k] for k in ("sweep", "duration_s", "checked", "running", "not_running", "unknown")}
+                   for s in sweeps],
+        "full_coverage_s": {"median": round(coverage[len(coverage) // 2], 2), "min": round(coverage[0], 2),
+                            "max": round(coverage[-1], 2)},
+        "checks_per_s": round(checks / sum(coverage), 0),
+        "cpu_s_per_1k_checks": round(cpu / checks * 1000, 4) if checks else None,
+        "peak_rss_mib": round((memory[1] or 0) / 1024, 1),
+        "curve": [[point[0] / 1000.0, point[1]] for point in sweeps[0]["curve"]],
+        "loadavg_after": loadavg(),
+    }
 
 
 # --- the sequential baseline ---------------------------------------------------------------------
@@ -554,12 +609,7 @@ def run_baseline(args, scenario, workspaces, victims):
     """bench/baseline/sequential_sweeper alone on the machine, against the scenario's
     database and fleet-sim, on a fresh share of terminated instances."""
     log(f"baseline: {args.baseline_intervals} interval(s) of {args.interval}s, LIMIT {args.baseline_limit}")
-    # Let the pipeline's reprovisions finish, so the baseline starts on a settled fleet.
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if bc.metric_sum(scenario.sim_metrics(), "fleet_sim_pending_reprovisions") == 0:
-            break
-        time.sleep(0.5)
+    wait_for_reprovisions(scenario)
     terminator = Terminator(scenario.sim_url, victims, 1, time.time(), 0.0, seed=4242) if victims else None
     if terminator:
         terminator.run()  # one wave, now
@@ -790,6 +840,11 @@ def main():
     parser.add_argument("--baseline-intervals", type=int, default=3)
     parser.add_argument("--baseline-limit", type=int, default=200)
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--peer", help="bench/peer's binary (bench/run.sh builds it); none = no peer")
+    parser.add_argument("--peer-concurrency", type=int, default=512)
+    parser.add_argument("--no-peer", action="store_true")
+    parser.add_argument("--results-name", default="pipeline",
+                        help="stem of the result files: pipeline (default) or million")
     parser.add_argument("--matrix", action="store_true")
     parser.add_argument("--hang-scenario", action="store_true")
     parser.add_argument("--hang-workspaces", type=int, default=100000)
@@ -799,6 +854,7 @@ def main():
     parser.add_argument("--recovery-intervals", type=int, default=2)
     parser.add_argument("--skip-pipeline", action="store_true", help="only the hang scenario")
     args = parser.parse_args()
+    args.no_peer = args.no_peer or not args.peer
     os.makedirs(args.results, exist_ok=True)
     # Logs and raw samples of this invocation: bench/results/tmp/<UTC time>/<scenario>/.
     args.scratch = os.path.join(args.scratch, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
@@ -828,10 +884,10 @@ def main():
         for workspaces, checkers in plan:
             headline = workspaces == args.workspaces and checkers == args.checkers
             scenarios.append(run_pipeline_scenario(args, workspaces, checkers,
-                                                   with_baseline=headline and not args.no_baseline))
+                                                   headline=headline))
         report = {**meta, "headline": {"workspaces": args.workspaces, "checkers": args.checkers},
                   "scenarios": scenarios, "loadavg_at_end": loadavg()}
-        bench_report.write_pipeline(report, args.results)
+        bench_report.write_pipeline(report, args.results, args.results_name)
     if args.hang_scenario:
         hang = {**meta, "hang": run_hang_scenario(args), "loadavg_at_end": loadavg()}
         bench_report.write_hang(hang, args.results)

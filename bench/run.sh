@@ -10,17 +10,21 @@
 #   bench/run.sh --all               --matrix and --hang-scenario (about 18 minutes)
 #   bench/run.sh --fast-path         hinted termination -> flip during a full 100,000 sweep
 #                                    (bench/fast_path_bench.py; about 1 minute)
+#   bench/run.sh --million           1,000,000 workspaces, 2 checkers, 2 sweeps 150 s apart
+#                                    (+ the peer; about 12 minutes): bench/results/million.*
 #
 # Other options (passed to bench/pipeline_bench.py): --workspaces N, --checkers C,
 # --sweeps S, --interval SECONDS (PRODUCER_INTERVAL, default 30), --terminate-percent P (1),
 # --latency-ms (20), --jitter-ms (10), --concurrency (CHECKER_CONCURRENCY, 256),
-# --baseline-intervals (3), --no-baseline, --hang-workspaces, --hang-interval (20),
+# --baseline-intervals (3), --no-baseline, --no-peer, --hang-workspaces, --hang-interval (20),
 # --hang-timeout (CHECKER_TIMEOUT during the hang, 2s).
 #
 # Like scripts/demo.sh: installs what is missing (scripts/install-deps.sh, plus
 # bench/requirements.txt into the project's virtualenv), builds a Release build into
 # build/bench, starts its own PostgreSQL + Kafka (scripts/stack.sh) and tears them down at
-# the end. Results: bench/results/pipeline.{json,md,_coverage.png,_latency.png} and
+# the end. The headline also runs bench/peer (a single-process Go sweeper; go build, Go from
+# install-deps.sh) after the pipeline, for the peer's time over ours. Results:
+# bench/results/pipeline.{json,md,_coverage.png,_latency.png} and
 # bench/results/hang_scenario.{json,md,png}; logs of the last run in bench/results/tmp/.
 # Nothing asserts a time: the figures are printed and written down. The machine should be
 # as quiet as possible (the load average is recorded with the results).
@@ -34,9 +38,13 @@ bench_script=pipeline_bench.py
 args=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    -h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --fast-path) bench_script=fast_path_bench.py; shift ;;
     --all) args+=(--matrix --hang-scenario); shift ;;
+    # 1,000,000 workspaces: a sweep takes about 80-130 s here, so the interval is 150 s (every
+    # row checked every interval, requests never expire); results in bench/results/million.*.
+    --million) args+=(--workspaces 1000000 --interval 150 --sweeps 2 --no-baseline
+      --results-name million); shift ;;
     *) args+=("$1"); shift ;;
   esac
 done
@@ -57,6 +65,9 @@ say "building (Release) into $build_dir"
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build_dir" -j "$(nproc)" --target reconciler-producer reconciler-checker \
   reconciler-actuator fleet-sim sequential-sweeper >/dev/null
+# Modules from the Go module proxy are cached under .cache/, like the other downloads.
+(cd "$here/peer" && GOMODCACHE="$root/.cache/go-mod" GOFLAGS=-modcacherw \
+  go build -o "$build_dir/bench/peer-sweeper" .)
 
 stack_dir=$(mktemp -d /tmp/reconciler-bench.XXXXXX)
 teardown() { scripts/stack.sh stop "$stack_dir" >/dev/null 2>&1 || true; }
@@ -73,4 +84,8 @@ export RECONCILER_STACK_DIR
 # Only the last run's logs are kept.
 rm -rf "$here/results/tmp"
 say "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# The pipeline benchmark runs the Go peer after the pipeline (bench/peer).
+if [ "$bench_script" = pipeline_bench.py ]; then
+  args=(--peer "$build_dir/bench/peer-sweeper" "${args[@]}")
+fi
 BENCH_COMMAND="${command% }" PYTHONPATH="$here" "$python" "$here/$bench_script" --build "$build_dir" "${args[@]}"

@@ -6,8 +6,9 @@
  *           go to the DLQ, expired ones are counted and released without a CP request
  *   ask     start a libcurl transfer per request, up to CHECKER_CONCURRENCY at once and at
  *           most CHECKER_MAX_RPS per second
- *   wait    curl_multi_poll on the CP sockets plus a pipe that librdkafka writes to when a
- *           message, rebalance or delivery report is queued (rd_kafka_queue_io_event_enable)
+ *   wait    epoll on the CP sockets plus a pipe that librdkafka writes to when a message,
+ *           rebalance or delivery report is queued (rd_kafka_queue_io_event_enable); only
+ *           the transfers of ready sockets run (cp_sockets.h)
  *   decide  each finished transfer is classified (cp_classify) into a Verdict
  *   emit    produce the Verdict keyed by workspace id
  *   commit  a delivery report marks the request's offset done in the offset tracker, which
@@ -46,6 +47,7 @@
 
 #include "checker_verdict.h"
 #include "codec.h"
+#include "cp_sockets.h"
 #include "cp_settings.h"
 #include "dlq.h"
 #include "http_client.h"
@@ -183,6 +185,9 @@ typedef struct {
     urgent_lane *urgent; /* hinted requests, taken before the consumer's */
     rd_kafka_t *producer;
     CURLM *multi;
+    cp_sockets *sockets; /* runs the transfers of ready sockets only */
+    CURL **idle_handles; /* easy handles of finished transfers, reset, for the next ones */
+    size_t idle_count;
     offset_tracker *tracker;
     token_bucket rate_limit;
     checker_secrets secrets;
@@ -534,7 +539,8 @@ static void start_transfers(checker_engine *engine)
             fail_before_sending(engine, item, "cp_status_url failed: out of memory");
             continue;
         }
-        item->http = http_request_prepare(&request_options, item);
+        CURL *recycled = engine->idle_count > 0 ? engine->idle_handles[--engine->idle_count] : NULL;
+        item->http = http_request_prepare_on(recycled, &request_options, item);
         free(url);
         if (item->http == NULL) {
             fail_before_sending(engine, item, "http_request_prepare failed");
@@ -555,6 +561,17 @@ static void start_transfers(checker_engine *engine)
         item->place = PLACE_HTTP;
         engine->in_http++;
     }
+}
+
+/* At most CHECKER_CONCURRENCY idle handles are kept: as many as can be busy at once. */
+static void keep_idle_handle(checker_engine *engine, CURL *easy)
+{
+    if (easy == NULL)
+        return;
+    if (engine->idle_count < (size_t)engine->settings->concurrency)
+        engine->idle_handles[engine->idle_count++] = easy;
+    else
+        curl_easy_cleanup(easy);
 }
 
 static void collect_finished(checker_engine *engine)
@@ -582,7 +599,7 @@ static void collect_finished(checker_engine *engine)
                      curl_multi_strerror(code));
         work_item *item = http_request_user_data(request);
         http_response response;
-        http_request_finish(request, result, &response); /* frees request and handle */
+        keep_idle_handle(engine, http_request_finish_keeping(request, result, &response));
         item->http = NULL;
         engine->in_http--;
         int64_t latency_ms = time_now_monotonic_ms() - item->started_ms;
@@ -1044,7 +1061,8 @@ static kafka_client_spec client_spec(checker_engine *engine)
 }
 
 /* Makes librdkafka write a byte to the wake pipe whenever `queue` goes from empty to
- * non-empty, so curl_multi_poll wakes up for Kafka events as well as for CP sockets. */
+ * non-empty, so the epoll wait (cp_sockets_wait) wakes up for Kafka events as well as for CP
+ * sockets. */
 static bool enable_wake_events(checker_engine *engine, rd_kafka_queue_t *queue)
 {
     if (queue == NULL)
@@ -1146,10 +1164,10 @@ static void run_loop(checker_engine *engine)
 
         take_messages(engine);
         start_transfers(engine);
-        int running = 0;
-        CURLMcode code = curl_multi_perform(engine->multi, &running);
+        CURLMcode code = cp_sockets_run_due(engine->sockets); /* starts the new transfers */
         if (code != CURLM_OK) {
-            log_error("curl_multi_perform failed", "{s:s}", "error", curl_multi_strerror(code));
+            log_error("curl_multi_socket_action failed", "{s:s}", "error",
+                      curl_multi_strerror(code));
             engine->fatal = true;
             return;
         }
@@ -1165,14 +1183,17 @@ static void run_loop(checker_engine *engine)
             engine->next_lag_update_ms = now_ms + CHECKER_LAG_INTERVAL_MS;
         }
 
-        struct curl_waitfd wake = {.fd = engine->wake_pipe[0], .events = CURL_WAIT_POLLIN};
-        code = curl_multi_poll(engine->multi, &wake, 1, wait_timeout_ms(engine), NULL);
+        bool woken = false;
+        code = cp_sockets_wait(engine->sockets, wait_timeout_ms(engine), &woken);
         if (code != CURLM_OK) {
-            log_error("curl_multi_poll failed", "{s:s}", "error", curl_multi_strerror(code));
+            log_error("waiting for the CP sockets failed", "{s:s, s:s}", "error",
+                      curl_multi_strerror(code), "errno", strerror(errno));
             engine->fatal = true;
             return;
         }
-        drain_wake_pipe(engine);
+        if (woken)
+            drain_wake_pipe(engine);
+        collect_finished(engine); /* frees capacity before the next take */
     }
 }
 
@@ -1225,6 +1246,16 @@ int checker_engine_run(const process_context *options)
         multi_code = curl_multi_setopt(engine->multi, CURLMOPT_MAXCONNECTS, connections);
     if (multi_code != CURLM_OK) {
         log_error("curl_multi_setopt failed", "{s:s}", "error", curl_multi_strerror(multi_code));
+        goto done;
+    }
+    engine->idle_handles = calloc((size_t)engine->settings->concurrency, sizeof(CURL *));
+    if (engine->idle_handles == NULL) {
+        log_error("out of memory", NULL);
+        goto done;
+    }
+    engine->sockets = cp_sockets_new(engine->multi, engine->wake_pipe[0], error, sizeof error);
+    if (engine->sockets == NULL) {
+        log_error("cp_sockets_new failed", "{s:s}", "error", error);
         goto done;
     }
 
@@ -1292,6 +1323,10 @@ done:
     if (engine->consumer != NULL)
         rd_kafka_destroy(engine->consumer);
     urgent_lane_free(engine->urgent);
+    for (size_t index = 0; index < engine->idle_count; index++)
+        curl_easy_cleanup(engine->idle_handles[index]);
+    free(engine->idle_handles);
+    cp_sockets_free(engine->sockets);
     if (engine->multi != NULL)
         curl_multi_cleanup(engine->multi);
     for (int index = 0; index < 2; index++) {

@@ -149,30 +149,34 @@ static void request_free(http_request *request)
 
 http_request *http_request_prepare(const http_request_options *options, void *user_data)
 {
+    return http_request_prepare_on(NULL, options, user_data);
+}
+
+http_request *http_request_prepare_on(CURL *recycled, const http_request_options *options,
+                                      void *user_data)
+{
     if (options == NULL || options->url == NULL || options->method == NULL) {
+        if (recycled != NULL) {
+            curl_easy_cleanup(recycled);
+        }
         return NULL;
     }
     bool is_get = strcmp(options->method, "GET") == 0;
     bool is_post = strcmp(options->method, "POST") == 0;
-    if (!is_get && !is_post) {
-        return NULL;
-    }
     const char *bearer = options->bearer_token;
     const char *admin = options->admin_token;
-    if ((bearer != NULL && !is_header_safe(bearer)) || (admin != NULL && !is_header_safe(admin))) {
-        return NULL;
-    }
     pthread_once(&global_init_once, global_init);
-    if (global_init_result != CURLE_OK) {
-        return NULL;
-    }
-
-    http_request *request = calloc(1, sizeof *request);
-    if (request == NULL) {
+    http_request *request = NULL;
+    if ((!is_get && !is_post) || (bearer != NULL && !is_header_safe(bearer)) ||
+        (admin != NULL && !is_header_safe(admin)) || global_init_result != CURLE_OK ||
+        (request = calloc(1, sizeof *request)) == NULL) {
+        if (recycled != NULL) {
+            curl_easy_cleanup(recycled);
+        }
         return NULL;
     }
     request->user_data = user_data;
-    CURL *easy = curl_easy_init();
+    CURL *easy = recycled != NULL ? recycled : curl_easy_init();
     request->easy = easy;
     if (easy == NULL) {
         goto fail;
@@ -318,10 +322,18 @@ static http_client_error classify_result(CURLcode result, bool body_too_large)
 
 void http_request_finish(http_request *request, CURLcode result, http_response *response)
 {
+    CURL *easy = http_request_finish_keeping(request, result, response);
+    if (easy != NULL) {
+        curl_easy_cleanup(easy);
+    }
+}
+
+CURL *http_request_finish_keeping(http_request *request, CURLcode result, http_response *response)
+{
     memset(response, 0, sizeof *response);
     if (request == NULL) {
         response->error = HTTP_CLIENT_ERROR_INTERNAL;
-        return;
+        return NULL;
     }
     response->error = classify_result(result, request->body_too_large);
 
@@ -353,7 +365,11 @@ void http_request_finish(http_request *request, CURLcode result, http_response *
             request->body = NULL;
         }
     }
+    CURL *easy = request->easy;
+    request->easy = NULL;
     request_free(request);
+    curl_easy_reset(easy);
+    return easy;
 }
 
 void http_client_perform(const http_request_options *options, http_response *response)

@@ -27,7 +27,8 @@ for package in "${apt_packages[@]}"; do
   # JRE: scripts/check-schemas.sh runs a single-file Java program, which needs jdk.compiler.
   default-jdk-headless) if java --list-modules 2>/dev/null | grep -q '^jdk.compiler@'; then continue; fi ;;
   maven) if command -v mvn >/dev/null 2>&1; then continue; fi ;;
-  # Any Go toolchain builds Toxiproxy (below): a Go installed from elsewhere is fine too.
+  # Any Go toolchain builds Toxiproxy (below) and bench/peer (Go 1.19 or newer): a Go installed
+  # from elsewhere is fine too.
   golang-go) if command -v go >/dev/null 2>&1; then continue; fi ;;
   esac
   installed "$package" || missing+=("$package")

@@ -3,6 +3,8 @@
  * names the operation. */
 #include "audit_database.h"
 
+#include "pg_bounded.h"
+
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -11,7 +13,13 @@
 
 struct audit_database {
     PGconn *connection;
+    int64_t call_timeout_ms; /* the client-side bound of each statement (pg_bounded_exec) */
 };
+
+/* The statement_timeout the server enforces, plus this margin, bounds each call on our side
+ * too: a black-holed database (no answer, no reset) would otherwise hold the audit forever,
+ * since the server-side timeout needs a server that still talks. */
+#define CLIENT_MARGIN_MS 15000
 
 bool audit_database_session_options(const char *existing_options, int64_t statement_timeout_ms,
                                     char *buffer, size_t size)
@@ -62,8 +70,24 @@ audit_failure audit_database_open(const char *url, int64_t statement_timeout_ms,
         snprintf(error, error_size, "DATABASE_URL: its options are too long");
         return AUDIT_FAILURE_DATABASE_CONNECT;
     }
-    const char *keywords[] = {"dbname", "options", "fallback_application_name", NULL};
-    const char *values[] = {url, options, "reconciler-audit", NULL};
+    /* Bounded on a silent peer (docs/reliability.md, the table of network calls): a connect
+     * gives up after 10 s, keepalives and tcp_user_timeout end a connection whose peer went
+     * silent. They come before "dbname", so the operator's URL can still override them. */
+    char user_timeout[24];
+    snprintf(user_timeout, sizeof user_timeout, "%" PRId64,
+             statement_timeout_ms + CLIENT_MARGIN_MS);
+    const char *keywords[] = {"connect_timeout",
+                              "keepalives",
+                              "keepalives_idle",
+                              "keepalives_interval",
+                              "keepalives_count",
+                              "tcp_user_timeout",
+                              "dbname",
+                              "options",
+                              "fallback_application_name",
+                              NULL};
+    const char *values[] = {
+        "10", "1", "10", "5", "3", user_timeout, url, options, "reconciler-audit", NULL};
     /* expand_dbname = 1: "dbname" carries the whole URL/conninfo; later keywords override. */
     PGconn *connection = PQconnectdbParams(keywords, values, 1);
     if (connection == NULL || PQstatus(connection) != CONNECTION_OK) {
@@ -81,6 +105,7 @@ audit_failure audit_database_open(const char *url, int64_t statement_timeout_ms,
         return AUDIT_FAILURE_OUT_OF_MEMORY;
     }
     database->connection = connection;
+    database->call_timeout_ms = statement_timeout_ms + CLIENT_MARGIN_MS;
     *out = database;
     return AUDIT_FAILURE_NONE;
 }
@@ -99,8 +124,8 @@ static PGresult *run(audit_database *database, const char *operation, ExecStatus
                      const char *sql, int parameter_count, const char *const *parameters,
                      char *error, size_t error_size)
 {
-    PGresult *result =
-        PQexecParams(database->connection, sql, parameter_count, NULL, parameters, NULL, NULL, 0);
+    PGresult *result = pg_bounded_exec(database->connection, operation, sql, parameter_count,
+                                       parameters, database->call_timeout_ms);
     if (result == NULL || PQresultStatus(result) != expected) {
         char line[256];
         first_line(result != NULL ? PQresultErrorMessage(result)

@@ -204,7 +204,9 @@ def verdict_with_liveness_index(workspace_id, index):
 
 def random_bytes(size):
     data = bytearray(os.urandom(size))
-    data[0] = 0x00  # never the magic byte
+    # Neither magic byte: 0xC3 starts single-object encoding, 0x00 the registry's framing
+    # (docs/schemas.md), which would make this an unknown schema id instead.
+    data[0] = 0x01
     return bytes(data)
 
 

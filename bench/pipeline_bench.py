@@ -138,6 +138,10 @@ class Scenario:
         }
         if metrics:
             full_env["METRICS_ADDR"] = f"127.0.0.1:{port}"
+        if self.args.schema_registry_url:
+            # Registry mode (docs/schemas.md): every writer registers and frames with a schema
+            # id, every reader resolves ids through the registry.
+            full_env["SCHEMA_REGISTRY_URL"] = self.args.schema_registry_url
         full_env.update(env)
         process = bc.Process(name, [binary], full_env, self.log_dir, metrics_port=port)
         self.processes[name] = process
@@ -845,6 +849,8 @@ def main():
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--results-name", default="pipeline",
                         help="stem of the result files: pipeline (default) or million")
+    parser.add_argument("--schema-registry-url", default="",
+                        help="run the programs in registry mode against this Confluent-API registry")
     parser.add_argument("--matrix", action="store_true")
     parser.add_argument("--hang-scenario", action="store_true")
     parser.add_argument("--hang-workspaces", type=int, default=100000)
@@ -871,7 +877,9 @@ def main():
                          "termination_waves": args.waves, "checker_concurrency": args.concurrency,
                          "actuator_max_restarts_per_min": args.max_restarts_per_min,
                          "checker_timeout": "10s", "reprovision_delay": "2s",
-                         "baseline_intervals": args.baseline_intervals, "baseline_limit": args.baseline_limit}}
+                         "baseline_intervals": args.baseline_intervals, "baseline_limit": args.baseline_limit,
+                         "wire_format": "schema registry (Confluent framing)" if args.schema_registry_url
+                         else "Avro single-object encoding"}}
     # --hang-scenario alone runs only that; with --matrix (bench/run.sh --all) both.
     if args.hang_scenario and not args.matrix:
         args.skip_pipeline = True

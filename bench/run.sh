@@ -12,6 +12,8 @@
 #                                    (bench/fast_path_bench.py; about 1 minute)
 #   bench/run.sh --million           1,000,000 workspaces, 2 checkers, 2 sweeps 150 s apart
 #                                    (+ the peer; about 12 minutes): bench/results/million.*
+#   bench/run.sh --schema-registry   the headline in registry mode (Apicurio, Confluent
+#                                    framing; about 3 minutes): bench/results/registry.*
 #
 # Other options (passed to bench/pipeline_bench.py): --workspaces N, --checkers C,
 # --sweeps S, --interval SECONDS (PRODUCER_INTERVAL, default 30), --terminate-percent P (1),
@@ -35,14 +37,17 @@ cd "$root"
 
 command="bench/run.sh $*" # as typed, for the results' record
 bench_script=pipeline_bench.py
+registry=false
 args=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    -h | --help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --fast-path) bench_script=fast_path_bench.py; shift ;;
     --all) args+=(--matrix --hang-scenario); shift ;;
     # 1,000,000 workspaces: a sweep takes about 80-130 s here, so the interval is 150 s (every
     # row checked every interval, requests never expire); results in bench/results/million.*.
+    --schema-registry) registry=true
+      args+=(--no-baseline --no-peer --results-name registry); shift ;;
     --million) args+=(--workspaces 1000000 --interval 150 --sweeps 2 --no-baseline
       --results-name million); shift ;;
     *) args+=("$1"); shift ;;
@@ -70,7 +75,10 @@ cmake --build "$build_dir" -j "$(nproc)" --target reconciler-producer reconciler
   go build -o "$build_dir/bench/peer-sweeper" .)
 
 stack_dir=$(mktemp -d /tmp/reconciler-bench.XXXXXX)
-teardown() { scripts/stack.sh stop "$stack_dir" >/dev/null 2>&1 || true; }
+teardown() {
+  if $registry; then scripts/schema-registry.sh stop "$stack_dir/registry" >/dev/null 2>&1 || true; fi
+  scripts/stack.sh stop "$stack_dir" >/dev/null 2>&1 || true
+}
 trap teardown EXIT
 trap 'exit 130' INT TERM
 say "starting PostgreSQL and Kafka"
@@ -80,6 +88,14 @@ rm -f "$stack_dir.log"
 # shellcheck disable=SC1091
 source "$stack_dir/env"
 export RECONCILER_STACK_DIR
+if $registry; then
+  say "starting the schema registry (scripts/schema-registry.sh)"
+  scripts/schema-registry.sh start "$stack_dir/registry"
+  # Written by scripts/schema-registry.sh at run time: no file for shellcheck to read.
+  # shellcheck disable=SC1091
+  source "$stack_dir/registry/env"
+  args+=(--schema-registry-url "$SCHEMA_REGISTRY_URL")
+fi
 
 # Only the last run's logs are kept.
 rm -rf "$here/results/tmp"

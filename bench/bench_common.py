@@ -478,10 +478,18 @@ def decoder(kind, fields):
     parsed, header = _SCHEMAS[kind]
 
     def decode(data):
-        if data is None or data[:10] != header:
+        if data is None:
+            return None
+        if data[:10] == header:
+            body = data[10:]
+        elif data[:1] == b"\x00" and len(data) >= 5:
+            # Registry mode's framing (00 + 4-byte schema id): the programs register the
+            # schema of this build, the same .avsc, so the body decodes with it.
+            body = data[5:]
+        else:
             return None
         try:
-            record = fastavro.schemaless_reader(io.BytesIO(data[10:]), parsed)
+            record = fastavro.schemaless_reader(io.BytesIO(body), parsed)
         except Exception:
             return None
         out = {}

@@ -18,7 +18,7 @@ FROM ${BASE_IMAGE} AS build
 # No Check, no avro-c: the image builds no tests (RECONCILER_BUILD_TESTS=OFF below).
 RUN apt-get update && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config \
-      librdkafka-dev libpq-dev libcurl4-openssl-dev libjansson-dev \
+      librdkafka-dev libpq-dev libcurl4-openssl-dev libjansson-dev libjemalloc-dev \
       libmicrohttpd-dev uuid-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -62,11 +62,11 @@ COPY --from=build /out/debug/ /
 
 FROM ${RUNTIME_BASE_IMAGE} AS base
 # Only the libraries the programs link (readelf -d: librdkafka, libpq, libcurl, libjansson,
-# libmicrohttpd, libuuid; avro-c is only used by a unit test), ca-certificates for an https CP
-# or workspace server, and curl for the health checks (compose.yaml; it adds only its binary,
-# libcurl4 is needed anyway).
+# libmicrohttpd, libuuid, jemalloc for the checker; avro-c is only used by a unit test),
+# ca-certificates for an https CP or workspace server, and curl for the health checks
+# (compose.yaml; it adds only its binary, libcurl4 is needed anyway).
 RUN apt-get update && apt-get install -y --no-install-recommends \
-      librdkafka1 libpq5 libcurl4 libjansson4 libmicrohttpd12 libuuid1 \
+      librdkafka1 libpq5 libcurl4 libjansson4 libmicrohttpd12 libuuid1 libjemalloc2 \
       ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
     && groupadd --system --gid 10001 reconciler \

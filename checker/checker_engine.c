@@ -185,8 +185,8 @@ typedef struct {
     urgent_lane *urgent; /* hinted requests, taken before the consumer's */
     rd_kafka_t *producer;
     CURLM *multi;
-    cp_sockets *sockets; /* runs the transfers of ready sockets only */
-    CURL **idle_handles; /* easy handles of finished transfers, reset, for the next ones */
+    cp_sockets *sockets;          /* runs the transfers of ready sockets only */
+    http_request **idle_requests; /* finished requests, kept for the next checks (http_client.h) */
     size_t idle_count;
     offset_tracker *tracker;
     token_bucket rate_limit;
@@ -539,8 +539,15 @@ static void start_transfers(checker_engine *engine)
             fail_before_sending(engine, item, "cp_status_url failed: out of memory");
             continue;
         }
-        CURL *recycled = engine->idle_count > 0 ? engine->idle_handles[--engine->idle_count] : NULL;
-        item->http = http_request_prepare_on(recycled, &request_options, item);
+        if (engine->idle_count > 0) {
+            item->http = engine->idle_requests[--engine->idle_count];
+            if (!http_request_reuse(item->http, url, item)) {
+                http_request_free(item->http);
+                item->http = NULL;
+            }
+        } else {
+            item->http = http_request_prepare(&request_options, item);
+        }
         free(url);
         if (item->http == NULL) {
             fail_before_sending(engine, item, "http_request_prepare failed");
@@ -563,15 +570,13 @@ static void start_transfers(checker_engine *engine)
     }
 }
 
-/* At most CHECKER_CONCURRENCY idle handles are kept: as many as can be busy at once. */
-static void keep_idle_handle(checker_engine *engine, CURL *easy)
+/* At most CHECKER_CONCURRENCY idle requests are kept: as many as can be busy at once. */
+static void keep_idle_request(checker_engine *engine, http_request *request)
 {
-    if (easy == NULL)
-        return;
     if (engine->idle_count < (size_t)engine->settings->concurrency)
-        engine->idle_handles[engine->idle_count++] = easy;
+        engine->idle_requests[engine->idle_count++] = request;
     else
-        curl_easy_cleanup(easy);
+        http_request_free(request);
 }
 
 static void collect_finished(checker_engine *engine)
@@ -598,8 +603,8 @@ static void collect_finished(checker_engine *engine)
             log_warn("curl_multi_remove_handle failed", "{s:s}", "error",
                      curl_multi_strerror(code));
         work_item *item = http_request_user_data(request);
-        http_response response;
-        keep_idle_handle(engine, http_request_finish_keeping(request, result, &response));
+        http_response response; /* borrowed from `request`: used before it is reused */
+        http_request_finish_reusable(request, result, &response);
         item->http = NULL;
         engine->in_http--;
         int64_t latency_ms = time_now_monotonic_ms() - item->started_ms;
@@ -607,7 +612,7 @@ static void collect_finished(checker_engine *engine)
         cp_classification classification =
             cp_classify_response(&response, &engine->settings->not_running_states);
         long status = response.status;
-        http_response_free(&response);
+        keep_idle_request(engine, request);
         emit_verdict(engine, item, &classification, status, latency_ms);
     }
 }
@@ -1248,8 +1253,9 @@ int checker_engine_run(const process_context *options)
         log_error("curl_multi_setopt failed", "{s:s}", "error", curl_multi_strerror(multi_code));
         goto done;
     }
-    engine->idle_handles = calloc((size_t)engine->settings->concurrency, sizeof(CURL *));
-    if (engine->idle_handles == NULL) {
+    engine->idle_requests =
+        calloc((size_t)engine->settings->concurrency, sizeof engine->idle_requests[0]);
+    if (engine->idle_requests == NULL) {
         log_error("out of memory", NULL);
         goto done;
     }
@@ -1263,6 +1269,10 @@ int checker_engine_run(const process_context *options)
     engine->producer = kafka_client_new_producer(&spec, error, sizeof error, &usage_error);
     if (engine->producer == NULL)
         goto kafka_failed;
+    if (!kafka_client_learn_topic(engine->producer, engine->settings->common.topic_verdicts,
+                                  KAFKA_LEARN_TOPIC_TIMEOUT_MS, error, sizeof error))
+        log_warn("topic not known yet; the first verdicts wait for librdkafka to learn it", "{s:s}",
+                 "error", error);
     engine->consumer = kafka_client_new_consumer(&spec, error, sizeof error, &usage_error);
     if (engine->consumer == NULL)
         goto kafka_failed;
@@ -1324,8 +1334,8 @@ done:
         rd_kafka_destroy(engine->consumer);
     urgent_lane_free(engine->urgent);
     for (size_t index = 0; index < engine->idle_count; index++)
-        curl_easy_cleanup(engine->idle_handles[index]);
-    free(engine->idle_handles);
+        http_request_free(engine->idle_requests[index]);
+    free(engine->idle_requests);
     cp_sockets_free(engine->sockets);
     if (engine->multi != NULL)
         curl_multi_cleanup(engine->multi);

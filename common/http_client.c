@@ -5,10 +5,12 @@
  * body; and naming every way a request can fail (http_client_error). Not for: deciding what
  * a response means (the checker's classifier does that) or retrying (callers do).
  *
- * Connection reuse: each request gets a fresh easy handle, freed in http_request_finish.
- * Connections do not live in easy handles but in the connection cache of the multi handle
- * they run in, so a caller that keeps one long-lived CURLM (the checker) reuses keep-alive
- * connections across requests with no pooling here. The blocking http_client_perform runs
+ * Connection reuse: connections do not live in easy handles but in the connection cache of
+ * the multi handle they run in, so a caller that keeps one long-lived CURLM (the checker)
+ * reuses keep-alive connections across requests with no pooling here. Such a caller also
+ * keeps its finished requests (http_request_finish_reusable) and points them at the next
+ * URL (http_request_reuse), so the options, headers and body buffer are set up once per
+ * request slot, not once per request. The blocking http_client_perform runs
  * each request on its own easy handle and so opens a new connection per call: meant for
  * low-rate calls (the actuator's restarts), where that costs nothing worth a shared cache.
  *
@@ -149,16 +151,7 @@ static void request_free(http_request *request)
 
 http_request *http_request_prepare(const http_request_options *options, void *user_data)
 {
-    return http_request_prepare_on(NULL, options, user_data);
-}
-
-http_request *http_request_prepare_on(CURL *recycled, const http_request_options *options,
-                                      void *user_data)
-{
     if (options == NULL || options->url == NULL || options->method == NULL) {
-        if (recycled != NULL) {
-            curl_easy_cleanup(recycled);
-        }
         return NULL;
     }
     bool is_get = strcmp(options->method, "GET") == 0;
@@ -170,13 +163,10 @@ http_request *http_request_prepare_on(CURL *recycled, const http_request_options
     if ((!is_get && !is_post) || (bearer != NULL && !is_header_safe(bearer)) ||
         (admin != NULL && !is_header_safe(admin)) || global_init_result != CURLE_OK ||
         (request = calloc(1, sizeof *request)) == NULL) {
-        if (recycled != NULL) {
-            curl_easy_cleanup(recycled);
-        }
         return NULL;
     }
     request->user_data = user_data;
-    CURL *easy = recycled != NULL ? recycled : curl_easy_init();
+    CURL *easy = curl_easy_init();
     request->easy = easy;
     if (easy == NULL) {
         goto fail;
@@ -214,9 +204,10 @@ http_request *http_request_prepare_on(CURL *recycled, const http_request_options
     SET_OR_FAIL(CURLOPT_WRITEDATA, (void *)request);
     /* Keep-alive probes notice a peer that vanished while a connection sat in the cache. */
     SET_OR_FAIL(CURLOPT_TCP_KEEPALIVE, 1L);
-    SET_OR_FAIL(CURLOPT_USERAGENT, "instance-reconciler/" RECONCILER_VERSION);
-
-    if (!add_header(request, "Accept", "application/json")) {
+    /* In the header list rather than CURLOPT_USERAGENT: libcurl formats that option into a
+     * fresh string on every transfer, and the checker makes thousands a second. */
+    if (!add_header(request, "User-Agent", "instance-reconciler/" RECONCILER_VERSION) ||
+        !add_header(request, "Accept", "application/json")) {
         goto fail;
     }
     if (bearer != NULL && bearer[0] != '\0') {
@@ -320,21 +311,13 @@ static http_client_error classify_result(CURLcode result, bool body_too_large)
     }
 }
 
-void http_request_finish(http_request *request, CURLcode result, http_response *response)
+/* Fills `response` from the finished transfer; the body and content type stay where they
+ * are (the request's buffer, libcurl's string) and `response` only points at them. */
+static void describe_response(http_request *request, CURLcode result, http_response *response)
 {
-    CURL *easy = http_request_finish_keeping(request, result, response);
-    if (easy != NULL) {
-        curl_easy_cleanup(easy);
-    }
-}
-
-CURL *http_request_finish_keeping(http_request *request, CURLcode result, http_response *response)
-{
+    static char empty_body[1] = "";
     memset(response, 0, sizeof *response);
-    if (request == NULL) {
-        response->error = HTTP_CLIENT_ERROR_INTERNAL;
-        return NULL;
-    }
+    response->borrowed = true;
     response->error = classify_result(result, request->body_too_large);
 
     long status = 0;
@@ -345,31 +328,78 @@ CURL *http_request_finish_keeping(http_request *request, CURLcode result, http_r
     if (curl_easy_getinfo(request->easy, CURLINFO_TOTAL_TIME_T, &total_us) == CURLE_OK) {
         response->elapsed_ms = (int64_t)(total_us / 1000);
     }
-
     if (response->error == HTTP_CLIENT_OK) {
-        const char *content_type = NULL;
-        if (curl_easy_getinfo(request->easy, CURLINFO_CONTENT_TYPE, &content_type) == CURLE_OK &&
-            content_type != NULL) {
-            response->content_type = strdup(content_type);
+        char *content_type = NULL;
+        if (curl_easy_getinfo(request->easy, CURLINFO_CONTENT_TYPE, &content_type) == CURLE_OK) {
+            response->content_type = content_type;
         }
-        if (request->body == NULL) {
-            request->body = calloc(1, 1); /* an empty body is still a NUL-terminated string */
-        }
-        if (request->body == NULL || (content_type != NULL && response->content_type == NULL)) {
-            free(response->content_type);
-            response->content_type = NULL;
+        response->body = request->body != NULL ? request->body : empty_body;
+        response->body_length = request->body_length;
+    }
+}
+
+void http_request_finish(http_request *request, CURLcode result, http_response *response)
+{
+    if (request == NULL) {
+        memset(response, 0, sizeof *response);
+        response->error = HTTP_CLIENT_ERROR_INTERNAL;
+        return;
+    }
+    http_response borrowed;
+    describe_response(request, result, &borrowed);
+    *response = borrowed;
+    response->borrowed = false;
+    response->body = NULL;
+    response->content_type = NULL;
+    if (borrowed.error == HTTP_CLIENT_OK) {
+        /* The body's ownership moves to the response; the content type is libcurl's until
+         * the handle is freed, so it is copied. */
+        response->body = request->body != NULL ? request->body : calloc(1, 1);
+        request->body = NULL;
+        response->content_type =
+            borrowed.content_type != NULL ? strdup(borrowed.content_type) : NULL;
+        if (response->body == NULL ||
+            (borrowed.content_type != NULL && response->content_type == NULL)) {
+            http_response_free(response);
             response->error = HTTP_CLIENT_ERROR_INTERNAL;
-        } else {
-            response->body = request->body; /* ownership moves to the response */
-            response->body_length = request->body_length;
-            request->body = NULL;
         }
     }
-    CURL *easy = request->easy;
-    request->easy = NULL;
     request_free(request);
-    curl_easy_reset(easy);
-    return easy;
+}
+
+void http_request_finish_reusable(http_request *request, CURLcode result, http_response *response)
+{
+    if (request == NULL) {
+        memset(response, 0, sizeof *response);
+        response->error = HTTP_CLIENT_ERROR_INTERNAL;
+        return;
+    }
+    describe_response(request, result, response);
+}
+
+bool http_request_reuse(http_request *request, const char *url, void *user_data)
+{
+    if (request == NULL || url == NULL) {
+        return false;
+    }
+    /* Everything else the handle was prepared with (timeouts, protocols, TLS, proxy, the
+     * header list, the body cap and callbacks) stays set: libcurl keeps options across
+     * transfers of an easy handle until curl_easy_reset. */
+    if (curl_easy_setopt(request->easy, CURLOPT_URL, url) != CURLE_OK) {
+        return false;
+    }
+    request->user_data = user_data;
+    request->body_length = 0;
+    request->body_too_large = false;
+    if (request->body != NULL) {
+        request->body[0] = '\0';
+    }
+    return true;
+}
+
+void http_request_free(http_request *request)
+{
+    request_free(request);
 }
 
 void http_client_perform(const http_request_options *options, http_response *response)
@@ -386,7 +416,7 @@ void http_client_perform(const http_request_options *options, http_response *res
 
 void http_response_free(http_response *response)
 {
-    if (response == NULL) {
+    if (response == NULL || response->borrowed) {
         return;
     }
     free(response->body);

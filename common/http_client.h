@@ -65,6 +65,7 @@ typedef struct {
     size_t body_length;
     char *content_type; /* malloc'd or NULL */
     int64_t elapsed_ms;
+    bool borrowed; /* body and content_type belong to the request (http_request_finish_reusable) */
 } http_response;
 
 typedef struct http_request http_request; /* an in-flight request bound to a CURL easy handle */
@@ -80,15 +81,16 @@ void *http_request_user_data(http_request *request);
  * fills `response` (ownership of body/content_type moves to it) and frees the request. */
 void http_request_finish(http_request *request, CURLcode result, http_response *response);
 
-/* The same pair for a caller that runs many requests through one CURLM (the checker): the
- * request is set up on `recycled` (an easy handle kept by http_request_finish_keeping, or NULL
- * for a new one), and finishing hands the handle back, reset (curl_easy_reset: no option of
- * the last request survives), instead of freeing it. Creating and freeing a handle per request
- * was a tenth of the checker's CPU per check (issue #15). On failure of the prepare, `recycled`
- * is freed. */
-http_request *http_request_prepare_on(CURL *recycled, const http_request_options *options,
-                                      void *user_data);
-CURL *http_request_finish_keeping(http_request *request, CURLcode result, http_response *response);
+/* For a caller that runs many requests with the same options except the URL through one
+ * CURLM (the checker): finishing fills a *borrowed* `response` (body and content type point
+ * into the request, valid until it is reused or freed; http_response_free does nothing to
+ * it) and keeps the request, and http_request_reuse points it at the next URL with a new
+ * `user_data`, every other option (timeouts, protocols, TLS, proxy, headers, body cap) as
+ * prepared. Setting a request up per check was a fifth of the checker's CPU (issue #15).
+ * http_request_reuse is false only if libcurl refused the URL (out of memory). */
+void http_request_finish_reusable(http_request *request, CURLcode result, http_response *response);
+bool http_request_reuse(http_request *request, const char *url, void *user_data);
+void http_request_free(http_request *request);
 
 /* Blocking convenience: prepare, perform, finish. */
 void http_client_perform(const http_request_options *options, http_response *response);

@@ -7,6 +7,8 @@
  * rd_kafka_err2str. */
 #include "check_sender.h"
 
+#include "kafka_client.h"
+
 #include "kafka_config.h"
 #include "log.h"
 #include "timeutil.h"
@@ -163,6 +165,10 @@ check_sender *check_sender_new(const check_sender_options *options, char *error_
         goto fail; /* the conf is not taken over on failure */
     }
     conf = NULL; /* now owned by sender->kafka */
+    if (!kafka_client_learn_topic(sender->kafka, sender->topic, KAFKA_LEARN_TOPIC_TIMEOUT_MS,
+                                  reason, sizeof reason))
+        log_warn("topic not known yet; the first messages wait for librdkafka to learn it", "{s:s}",
+                 "error", reason);
     return sender;
 
 fail:

@@ -54,7 +54,7 @@ info=$(dpkg-deb --info "$deb")
 grep -q "^ Package: instance-reconciler$" <<<"$info" || fail "package name wrong: $info"
 grep -q "^ Version: $version$" <<<"$info" || fail "version is not $version: $info"
 depends=$(dpkg-deb --field "$deb" Depends)
-for library in librdkafka libpq libcurl libjansson libmicrohttpd libuuid; do
+for library in librdkafka libpq libcurl libjansson libmicrohttpd libuuid libjemalloc; do
   grep -q "$library" <<<"$depends" || fail "Depends lacks $library: $depends"
 done
 for absent in check libavro; do

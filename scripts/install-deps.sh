@@ -9,7 +9,7 @@ cache="${RECONCILER_CACHE_DIR:-$root/.cache}"
 
 apt_packages=(
   build-essential cmake pkg-config clang-format shellcheck
-  librdkafka-dev libpq-dev libcurl4-openssl-dev libavro-dev check libjansson-dev
+  librdkafka-dev libpq-dev libcurl4-openssl-dev libavro-dev check libjansson-dev libjemalloc-dev
   libmicrohttpd-dev uuid-dev
   postgresql postgresql-client
   python3 python3-venv

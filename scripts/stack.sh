@@ -7,6 +7,9 @@
 #   scripts/stack.sh stop DIR      stop everything and remove DIR
 #   scripts/stack.sh restart-kafka DIR | restart-postgres DIR   (for fault tests)
 #
+# RECONCILER_STACK_POSTGRES_OPTIONS adds server options (e.g. "-c
+# shared_preload_libraries=pg_stat_statements" to profile a benchmark's statements).
+#
 # Not for production: no replication, trust-free but throwaway credentials.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -55,7 +58,7 @@ start_postgres() {
     --auth-host=scram-sha-256 --pwfile="$dir/postgres.password" -E UTF8 >"$dir/initdb.log" 2>&1 ||
     { cat "$dir/initdb.log" >&2; die "initdb failed"; }
   as_pg_user "$bin/pg_ctl" -D "$dir/postgres/data" -l "$dir/postgres/server.log" -w -t 60 \
-    -o "-p $port -c listen_addresses=127.0.0.1 -k $dir/postgres -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    -o "-p $port -c listen_addresses=127.0.0.1 -k $dir/postgres -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off ${RECONCILER_STACK_POSTGRES_OPTIONS:-}" \
     start >/dev/null || { cat "$dir/postgres/server.log" >&2; die "PostgreSQL did not start"; }
   as_pg_user "$bin/createdb" -h "$dir/postgres" -p "$port" -U reconciler reconciler
   echo "$port" >"$dir/postgres.port"
@@ -185,7 +188,7 @@ cmd_restart_postgres() {
   port=$(cat "$dir/postgres.port")
   stop_postgres "$dir"
   as_pg_user "$(pg_bin)/pg_ctl" -D "$dir/postgres/data" -l "$dir/postgres/server.log" -w -t 60 \
-    -o "-p $port -c listen_addresses=127.0.0.1 -k $dir/postgres -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    -o "-p $port -c listen_addresses=127.0.0.1 -k $dir/postgres -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off ${RECONCILER_STACK_POSTGRES_OPTIONS:-}" \
     start >/dev/null
   log "PostgreSQL restarted"
 }

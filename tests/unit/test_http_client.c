@@ -152,6 +152,11 @@ static enum MHD_Result handle(void *context, struct MHD_Connection *connection, 
                  header_or_none(connection, "X-Molecule-Admin-Token"));
         return send_text(connection, MHD_HTTP_OK, "text/plain", body);
     }
+    if (strcmp(url, "/identity") == 0) {
+        snprintf(body, sizeof body, "user-agent=%s\naccept=%s\n",
+                 header_or_none(connection, "User-Agent"), header_or_none(connection, "Accept"));
+        return send_text(connection, MHD_HTTP_OK, "text/plain", body);
+    }
     if (strcmp(url, "/post") == 0) {
         snprintf(body, sizeof body, "method=%s\ncontent-type=%s\nbody=%s\n", method,
                  header_or_none(connection, "Content-Type"),
@@ -518,6 +523,68 @@ START_TEST(test_http_client_tokens_are_sent_only_when_set)
 }
 END_TEST
 
+/* One request carries many transfers (the checker's way): each reuse changes only the URL,
+ * so the tokens, the body cap and the timeout still apply, a too-large or timed-out answer
+ * leaves nothing behind for the next one, and a finished response only borrows the body. */
+START_TEST(test_http_client_reused_request_keeps_its_options_and_forgets_its_body)
+{
+    http_request_options options = {.method = "GET",
+                                    .url = url_for("/headers"),
+                                    .bearer_token = "shared-123",
+                                    .admin_token = "admin-456",
+                                    .timeout_ms = 300};
+    int marker = 0;
+    http_request *request = http_request_prepare(&options, &marker);
+    ck_assert_ptr_nonnull(request);
+    http_response response;
+    http_request_finish_reusable(request, curl_easy_perform(http_request_handle(request)),
+                                 &response);
+    ck_assert_int_eq(response.error, HTTP_CLIENT_OK);
+    ck_assert(response.borrowed);
+    ck_assert_str_eq(response.body, "authorization=Bearer shared-123\nadmin=admin-456\n");
+    http_response_free(&response); /* borrowed: nothing to free, and no double free below */
+
+    static const struct {
+        const char *path;
+        http_client_error error;
+        const char *body;
+    } sequence[] = {
+        {"/over", HTTP_CLIENT_ERROR_BODY_TOO_LARGE, NULL},
+        {"/ok", HTTP_CLIENT_OK, "{\"state\":\"running\"}"},
+        {"/slow", HTTP_CLIENT_ERROR_TIMEOUT, NULL},
+        {"/empty", HTTP_CLIENT_OK, ""},
+        {"/headers", HTTP_CLIENT_OK, "authorization=Bearer shared-123\nadmin=admin-456\n"},
+    };
+    for (size_t i = 0; i < sizeof sequence / sizeof sequence[0]; i++) {
+        int other_marker = (int)i;
+        ck_assert(http_request_reuse(request, url_for(sequence[i].path), &other_marker));
+        ck_assert_ptr_eq(http_request_user_data(request), &other_marker);
+        http_request_finish_reusable(request, curl_easy_perform(http_request_handle(request)),
+                                     &response);
+        ck_assert_msg(response.error == sequence[i].error, "%s: %s", sequence[i].path,
+                      http_client_error_name(response.error));
+        if (sequence[i].body == NULL) {
+            ck_assert_ptr_null(response.body);
+        } else {
+            ck_assert_str_eq(response.body, sequence[i].body);
+            ck_assert_uint_eq(response.body_length, strlen(sequence[i].body));
+        }
+    }
+    http_request_free(request);
+}
+END_TEST
+
+/* docs/contracts.md §3: every request names the program and asks for JSON. */
+START_TEST(test_http_client_sends_user_agent_and_accept)
+{
+    http_response response = get("/identity", 5000);
+    ck_assert_int_eq(response.error, HTTP_CLIENT_OK);
+    ck_assert_str_eq(response.body, "user-agent=instance-reconciler/" RECONCILER_VERSION
+                                    "\naccept=application/json\n");
+    http_response_free(&response);
+}
+END_TEST
+
 START_TEST(test_http_client_token_with_newline_is_refused)
 {
     http_request_options options = {.method = "GET",
@@ -712,6 +779,8 @@ static Suite *http_client_suite(void)
     tcase_add_test(tcase, test_http_client_environment_proxies_are_ignored);
     tcase_add_test(tcase, test_http_client_configured_proxy_is_used_whatever_no_proxy_says);
     tcase_add_test(tcase, test_http_client_proxy_url_problems);
+    tcase_add_test(tcase, test_http_client_sends_user_agent_and_accept);
+    tcase_add_test(tcase, test_http_client_reused_request_keeps_its_options_and_forgets_its_body);
     suite_add_tcase(suite, tcase);
     return suite;
 }

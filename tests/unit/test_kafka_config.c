@@ -33,7 +33,7 @@ START_TEST(test_kafka_config_producer_is_idempotent_with_acks_all)
     ck_assert_str_eq(get(conf, "client.id"), "reconciler-producer");
     ck_assert_str_eq(get(conf, "enable.idempotence"), "true");
     ck_assert_str_eq(get(conf, "acks"), "-1"); /* librdkafka spells all as -1 */
-    ck_assert_str_eq(get(conf, "linger.ms"), "5");
+    ck_assert_str_eq(get(conf, "linger.ms"), "50");
     rd_kafka_conf_destroy(conf);
 }
 END_TEST
@@ -62,7 +62,7 @@ END_TEST
 START_TEST(test_kafka_config_operator_properties_override_our_defaults)
 {
     config_kafka_property items[] = {
-        {.name = "linger.ms", .value = "50"},
+        {.name = "linger.ms", .value = "75"},
         {.name = "bootstrap.servers", .value = "override:9093"},
         {.name = "security.protocol", .value = "SASL_SSL"},
     };
@@ -70,7 +70,7 @@ START_TEST(test_kafka_config_operator_properties_override_our_defaults)
     rd_kafka_conf_t *conf =
         kafka_config_new_producer(&common, &properties, NULL, error, sizeof error);
     ck_assert_msg(conf != NULL, "%s", error);
-    ck_assert_str_eq(get(conf, "linger.ms"), "50");
+    ck_assert_str_eq(get(conf, "linger.ms"), "75");
     ck_assert_str_eq(get(conf, "bootstrap.servers"), "override:9093");
     ck_assert_str_eq(get(conf, "security.protocol"), "sasl_ssl");
     rd_kafka_conf_destroy(conf);

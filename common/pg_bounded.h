@@ -32,8 +32,10 @@ PGconn *pg_bounded_connect(const char *database_url, const char *application_nam
                            const char *client_encoding, int64_t call_timeout_ms);
 
 /* PQexecParams (parameter_count > 0) or PQexec (several statements allowed) that returns
- * within timeout_ms. On the deadline the socket is shut down, so libpq marks the connection
- * CONNECTION_BAD (every caller's reconnect path), a warning names the call
+ * within timeout_ms. A parameterized statement is prepared on its first use in the session
+ * and executed by name from then on (pg_bounded.c says why and what a pooler needs). On the
+ * deadline the socket is shut down, so libpq marks the connection CONNECTION_BAD (every caller's
+ * reconnect path), a warning names the call
  * ("database_call_timeout"), and NULL is returned. Otherwise the last result, or the first
  * failed one; NULL when the query could not be sent (PQerrorMessage says why). */
 PGresult *pg_bounded_exec(PGconn *connection, const char *what, const char *sql,

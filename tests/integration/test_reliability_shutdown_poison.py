@@ -107,14 +107,20 @@ def test_reliability_sigterm_under_load_each_program_exits_in_time_and_loses_not
 
     # checker-2, now alone (CHECKER_TIMEOUT 30 s), with requests hanging on a CP that answers
     # nothing: they outlast its 10 s shutdown budget and are handed back uncommitted; the
-    # successors answer them. Any hang fleet-sim has applied since is one of checker-2's
-    # requests, still in flight: none can have timed out yet.
+    # successors answer them.
     sim.delete_fault(latency)
     hangs_before = sim.metric("fleet_sim_faults_applied_total", {"mode": "hang"})
     hang = sim.add_fault(mode="hang")
+    hang_added = time.monotonic()
     harness.wait_until(lambda: sim.metric("fleet_sim_faults_applied_total", {"mode": "hang"})
                        > hangs_before, timeout=60, interval=0.05,
-                       message="checker-2 with hanging requests")
+                       message="a hanging request")
+    # That hang may be the actuator's (it asks the CP before every flip). Requests checker-2
+    # sent before the fault end within the latency fault's 170 ms, so whatever it still has
+    # in flight half a second into the fault hangs.
+    harness.wait_until(lambda: time.monotonic() - hang_added >= 0.5
+                       and pipeline.metric("checker-2", "reconciler_checker_in_flight") > 0,
+                       timeout=60, interval=0.05, message="checker-2 with hanging requests")
     in_flight = pipeline.metric("checker-2", "reconciler_checker_in_flight")
     code, seconds = pipeline.stop("checker-2", timeout=STOP_BUDGET_SECONDS)
     left = log_record(pipeline.current["checker-2"],

@@ -1269,10 +1269,7 @@ int checker_engine_run(const process_context *options)
     engine->producer = kafka_client_new_producer(&spec, error, sizeof error, &usage_error);
     if (engine->producer == NULL)
         goto kafka_failed;
-    if (!kafka_client_learn_topic(engine->producer, engine->settings->common.topic_verdicts,
-                                  KAFKA_LEARN_TOPIC_TIMEOUT_MS, error, sizeof error))
-        log_warn("topic not known yet; the first verdicts wait for librdkafka to learn it", "{s:s}",
-                 "error", error);
+    kafka_client_learn_topic(engine->producer, engine->settings->common.topic_verdicts);
     engine->consumer = kafka_client_new_consumer(&spec, error, sizeof error, &usage_error);
     if (engine->consumer == NULL)
         goto kafka_failed;

@@ -338,35 +338,6 @@ static void describe_response(http_request *request, CURLcode result, http_respo
     }
 }
 
-void http_request_finish(http_request *request, CURLcode result, http_response *response)
-{
-    if (request == NULL) {
-        memset(response, 0, sizeof *response);
-        response->error = HTTP_CLIENT_ERROR_INTERNAL;
-        return;
-    }
-    http_response borrowed;
-    describe_response(request, result, &borrowed);
-    *response = borrowed;
-    response->borrowed = false;
-    response->body = NULL;
-    response->content_type = NULL;
-    if (borrowed.error == HTTP_CLIENT_OK) {
-        /* The body's ownership moves to the response; the content type is libcurl's until
-         * the handle is freed, so it is copied. */
-        response->body = request->body != NULL ? request->body : calloc(1, 1);
-        request->body = NULL;
-        response->content_type =
-            borrowed.content_type != NULL ? strdup(borrowed.content_type) : NULL;
-        if (response->body == NULL ||
-            (borrowed.content_type != NULL && response->content_type == NULL)) {
-            http_response_free(response);
-            response->error = HTTP_CLIENT_ERROR_INTERNAL;
-        }
-    }
-    request_free(request);
-}
-
 void http_request_finish_reusable(http_request *request, CURLcode result, http_response *response)
 {
     if (request == NULL) {
@@ -375,6 +346,28 @@ void http_request_finish_reusable(http_request *request, CURLcode result, http_r
         return;
     }
     describe_response(request, result, response);
+}
+
+void http_request_finish(http_request *request, CURLcode result, http_response *response)
+{
+    http_request_finish_reusable(request, result, response);
+    if (request == NULL) {
+        return;
+    }
+    response->borrowed = false;
+    if (response->error == HTTP_CLIENT_OK) {
+        /* The body's ownership moves to the response; the content type is libcurl's until
+         * the handle is freed, so it is copied. */
+        const char *content_type = response->content_type;
+        response->body = request->body != NULL ? request->body : calloc(1, 1);
+        request->body = NULL;
+        response->content_type = content_type != NULL ? strdup(content_type) : NULL;
+        if (response->body == NULL || (content_type != NULL && response->content_type == NULL)) {
+            http_response_free(response);
+            response->error = HTTP_CLIENT_ERROR_INTERNAL;
+        }
+    }
+    request_free(request);
 }
 
 bool http_request_reuse(http_request *request, const char *url, void *user_data)

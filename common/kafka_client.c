@@ -159,28 +159,21 @@ bool kafka_rebalance_apply(rd_kafka_t *consumer, rd_kafka_resp_err_t event,
     return false;
 }
 
-bool kafka_client_learn_topic(rd_kafka_t *client, const char *topic, int timeout_ms,
-                              char *error_buffer, size_t error_size)
+void kafka_client_learn_topic(rd_kafka_t *client, const char *topic)
 {
     rd_kafka_topic_t *handle = rd_kafka_topic_new(client, topic, NULL);
-    if (handle == NULL) {
-        snprintf(error_buffer, error_size, "rd_kafka_topic_new: %s",
-                 rd_kafka_err2str(rd_kafka_last_error()));
-        return false;
+    rd_kafka_resp_err_t error = rd_kafka_last_error();
+    if (handle != NULL) {
+        const struct rd_kafka_metadata *metadata = NULL;
+        error = rd_kafka_metadata(client, 0, handle, &metadata, KAFKA_LEARN_TOPIC_TIMEOUT_MS);
+        if (error == RD_KAFKA_RESP_ERR_NO_ERROR)
+            error = metadata->topic_cnt == 1 ? metadata->topics[0].err
+                                             : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+        if (metadata != NULL)
+            rd_kafka_metadata_destroy(metadata);
+        rd_kafka_topic_destroy(handle); /* librdkafka keeps the topic and what it learned */
     }
-    const struct rd_kafka_metadata *metadata = NULL;
-    rd_kafka_resp_err_t error = rd_kafka_metadata(client, 0, handle, &metadata, timeout_ms);
-    if (error == RD_KAFKA_RESP_ERR_NO_ERROR && metadata->topic_cnt == 1)
-        error = metadata->topics[0].err;
-    else if (error == RD_KAFKA_RESP_ERR_NO_ERROR)
-        error = RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
-    if (metadata != NULL)
-        rd_kafka_metadata_destroy(metadata);
-    rd_kafka_topic_destroy(handle); /* librdkafka keeps the topic and what it learned */
-    if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        snprintf(error_buffer, error_size, "metadata of topic %s: %s", topic,
-                 rd_kafka_err2str(error));
-        return false;
-    }
-    return true;
+    if (error != RD_KAFKA_RESP_ERR_NO_ERROR)
+        log_warn("topic not known yet; the first messages to it wait for librdkafka to learn it",
+                 "{s:s, s:s}", "topic", topic, "error", rd_kafka_err2str(error));
 }

@@ -54,15 +54,14 @@ rd_kafka_t *kafka_client_new_producer(const kafka_client_spec *spec, char *error
 rd_kafka_t *kafka_client_new_consumer(const kafka_client_spec *spec, char *error_buffer,
                                       size_t error_size, bool *bad_configuration);
 
-/* Asks the brokers for `topic`'s partitions now, waiting at most timeout_ms, so that the
- * first message produced to it goes out at once. librdkafka otherwise learns a topic first
- * produced by name only at its next one-second topic scan, and the first sweep's messages
- * (or the first verdicts, the first hint) waited up to a second for it (issue #15). false
- * with the reason in error_buffer (broker down, topic missing): not fatal, librdkafka still
- * learns the topic later by itself. */
+/* Asks the brokers for `topic`'s partitions now, waiting at most
+ * KAFKA_LEARN_TOPIC_TIMEOUT_MS, so that the first message produced to it goes out at once.
+ * librdkafka otherwise learns a topic first produced by name only at its next one-second
+ * topic scan, and the first sweep's messages (or the first verdicts, the first hint) waited
+ * up to a second for it (issue #15). A failure (broker down, topic missing) is a warning, not
+ * an error: librdkafka still learns the topic later by itself. */
 #define KAFKA_LEARN_TOPIC_TIMEOUT_MS 2000
-bool kafka_client_learn_topic(rd_kafka_t *client, const char *topic, int timeout_ms,
-                              char *error_buffer, size_t error_size);
+void kafka_client_learn_topic(rd_kafka_t *client, const char *topic);
 
 /* Subscribes the consumer to one topic. false with the reason in error_buffer. */
 bool kafka_client_subscribe(rd_kafka_t *consumer, const char *topic, char *error_buffer,

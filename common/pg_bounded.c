@@ -107,24 +107,25 @@ static void abandon(PGconn *connection)
  * transaction mode before PgBouncer 1.21, or a DISCARD ALL. The call fails like any failed
  * statement (callers retry), and that session goes on unprepared. */
 
-#define PREPARED_NAME_SIZE 24
+#define PREPARED_NAME_SIZE 32
 
+/* The statement at index i of a session's cache is named pg_bounded_<i + 1>. */
 typedef struct {
-    char *sql;
-    char name[PREPARED_NAME_SIZE];
-} prepared_statement;
-
-typedef struct {
-    prepared_statement *statements;
+    char **sql;
     size_t count;
     size_t capacity;
     bool disabled; /* the server lost statements once: plain PQsendQueryParams from then on */
 } prepared_cache;
 
+static void prepared_name(size_t index, char name[PREPARED_NAME_SIZE])
+{
+    snprintf(name, PREPARED_NAME_SIZE, "pg_bounded_%zu", index + 1);
+}
+
 static void prepared_cache_clear(prepared_cache *cache)
 {
     for (size_t index = 0; index < cache->count; index++)
-        free(cache->statements[index].sql);
+        free(cache->sql[index]);
     cache->count = 0;
 }
 
@@ -141,7 +142,7 @@ static int prepared_cache_events(PGEventId event, void *event_info, void *pass_t
             PQinstanceData(((PGEventConnDestroy *)event_info)->conn, prepared_cache_events);
         if (cache != NULL) {
             prepared_cache_clear(cache);
-            free(cache->statements);
+            free(cache->sql);
             free(cache);
         }
     }
@@ -166,32 +167,31 @@ static prepared_cache *prepared_cache_of(PGconn *connection)
     return cache;
 }
 
-static const prepared_statement *prepared_find(const prepared_cache *cache, const char *sql)
+/* The statement's index in the cache, or -1 when the session has not prepared it. */
+static long prepared_find(const prepared_cache *cache, const char *sql)
 {
     for (size_t index = 0; index < cache->count; index++) {
-        if (strcmp(cache->statements[index].sql, sql) == 0)
-            return &cache->statements[index];
+        if (strcmp(cache->sql[index], sql) == 0)
+            return (long)index;
     }
-    return NULL;
+    return -1;
 }
 
-static const prepared_statement *prepared_add(prepared_cache *cache, const char *sql)
+/* Remembers `sql` as the next statement (named for index cache->count). */
+static bool prepared_add(prepared_cache *cache, const char *sql)
 {
     if (cache->count == cache->capacity) {
         size_t capacity = cache->capacity > 0 ? cache->capacity * 2 : 16;
-        prepared_statement *grown = realloc(cache->statements, capacity * sizeof *grown);
+        char **grown = realloc(cache->sql, capacity * sizeof *grown);
         if (grown == NULL)
-            return NULL;
-        cache->statements = grown;
+            return false;
+        cache->sql = grown;
         cache->capacity = capacity;
     }
-    prepared_statement *statement = &cache->statements[cache->count];
-    statement->sql = strdup(sql);
-    if (statement->sql == NULL)
-        return NULL;
-    snprintf(statement->name, sizeof statement->name, "pg_bounded_%zu", cache->count + 1);
+    if ((cache->sql[cache->count] = strdup(sql)) == NULL)
+        return false;
     cache->count++;
-    return statement;
+    return true;
 }
 
 static bool lost_prepared_statement(const PGresult *result)
@@ -242,12 +242,10 @@ static PGresult *exec_prepared(PGconn *connection, prepared_cache *cache, const 
                                const char *sql, int parameter_count, const char *const *parameters,
                                int64_t deadline_ms, int64_t timeout_ms)
 {
-    const prepared_statement *statement = prepared_find(cache, sql);
+    long index = prepared_find(cache, sql);
     char name[PREPARED_NAME_SIZE];
-    if (statement != NULL) {
-        snprintf(name, sizeof name, "%s", statement->name);
-    } else {
-        snprintf(name, sizeof name, "pg_bounded_%zu", cache->count + 1);
+    prepared_name(index >= 0 ? (size_t)index : cache->count, name);
+    if (index < 0) {
         if (PQsendPrepare(connection, name, sql, parameter_count, NULL) == 0)
             return NULL;
         PGresult *prepared = collect_results(connection, what, deadline_ms, timeout_ms);
@@ -256,7 +254,7 @@ static PGresult *exec_prepared(PGconn *connection, prepared_cache *cache, const 
         PQclear(prepared);
         /* Out of memory remembering it: run it this once by name, unprepared from then on
          * (a later prepare could not be given a name that is not taken). */
-        if (prepared_add(cache, sql) == NULL)
+        if (!prepared_add(cache, sql))
             cache->disabled = true;
     }
     if (PQsendQueryPrepared(connection, name, parameter_count, parameters, NULL, NULL, 0) == 0)

@@ -165,10 +165,7 @@ check_sender *check_sender_new(const check_sender_options *options, char *error_
         goto fail; /* the conf is not taken over on failure */
     }
     conf = NULL; /* now owned by sender->kafka */
-    if (!kafka_client_learn_topic(sender->kafka, sender->topic, KAFKA_LEARN_TOPIC_TIMEOUT_MS,
-                                  reason, sizeof reason))
-        log_warn("topic not known yet; the first messages wait for librdkafka to learn it", "{s:s}",
-                 "error", reason);
+    kafka_client_learn_topic(sender->kafka, sender->topic);
     return sender;
 
 fail:

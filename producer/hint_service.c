@@ -397,12 +397,8 @@ hint_service *hint_service_start(const producer_settings *settings,
         .on_delivery = on_delivery,
     };
     service->producer = kafka_client_new_producer(&spec, error_buffer, error_size, NULL);
-    char topic_error[256];
-    if (service->producer != NULL &&
-        !kafka_client_learn_topic(service->producer, settings->topic_urgent_checks,
-                                  KAFKA_LEARN_TOPIC_TIMEOUT_MS, topic_error, sizeof topic_error))
-        log_warn("topic not known yet; the first hints wait for librdkafka to learn it", "{s:s}",
-                 "error", topic_error);
+    if (service->producer != NULL)
+        kafka_client_learn_topic(service->producer, settings->topic_urgent_checks);
     hint_endpoint_sink sink = {.enqueue = enqueue, .count = count, .context = service};
     if (service->producer == NULL || (endpoint && (service->endpoint = hint_endpoint_start(
                                                        settings->hint_address, settings->hint_token,
